@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* memqos.conf: daemon-wide settings. Pure apart from reading the file. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+#define CONFIG_PATH_DEFAULT "/etc/memqos/memqos.conf"
+
+typedef enum Backend {
+        BACKEND_AUTO,   /* the kernel's files where they exist; nothing where they do not */
+        BACKEND_KERNEL, /* the kernel's files only */
+        BACKEND_OFF,    /* program nothing; still follow units and report */
+        _BACKEND_MAX,
+        _BACKEND_INVALID = -EINVAL,
+} Backend;
+
+const char *backend_to_string(Backend b);
+Backend backend_from_string(const char *s);
+
+typedef struct Config {
+        /* [Daemon] */
+        int log_level;             /* LogLevel= */
+        Backend backend;           /* Backend= */
+        /* [Defaults] */
+        bool parent_use_priority_oom; /* ParentUsePriorityOOM= */
+        /* [Events] */
+        bool watch_oom;               /* WatchOOM= */
+        uint64_t sample_interval_usec;/* ThresholdSampleIntervalSec= (v2) */
+        uint64_t ratelimit_interval_usec; /* EventRateLimitIntervalSec= */
+        unsigned ratelimit_burst;     /* EventRateLimitBurst= */
+} Config;
+
+void config_init_defaults(Config *c);
+
+/* Parses path over the defaults. A bad value or unknown key gives a
+ * diagnostic (file, line, key) and that key keeps its default; a missing
+ * file is not an error (defaults). Returns 0, -ENOMEM, or a negative errno
+ * when the file exists but cannot be read. */
+int config_parse_file(const char *path, Config *ret, PolicyDiagnostics *diags);

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* MESSAGE_IDs of memqosd's journal events. Each has an entry in
+ * units/memqos.catalog; keep the two in step. Never change an ID once
+ * released: operators filter on them. */
+
+#define MEMQOS_MESSAGE_STARTED          "dfbf0f22d1f046ffbc1ada53e52ccd3d"
+#define MEMQOS_MESSAGE_POLICY_APPLIED   "4817973db7494c288d1b11496cabc3fb"
+#define MEMQOS_MESSAGE_POLICY_INVALID   "c96034bc5fb04eb19f8c213e854f51f0"
+#define MEMQOS_MESSAGE_FEATURE_MISSING  "2005f7750bbf40d68e14cda14e1d0eea"
+#define MEMQOS_MESSAGE_LIMIT_CHANGED    "92602d1d16dd4fe5a6427cf727d98e30"
+#define MEMQOS_MESSAGE_THRESHOLD        "916c163d02074225b93312a683ee9a6f"
+#define MEMQOS_MESSAGE_OOM              "35b4eb409a8449a1ae2fbd47d9263a40"
+#define MEMQOS_MESSAGE_OOM_KILL         "60bd26598cb147faaaf12615974afc84"
+#define MEMQOS_MESSAGE_CONFIG_INVALID   "93f4be92d82740038a459684c2a374e1"
+#define MEMQOS_MESSAGE_APPLY_FAILED     "a8823f0b18f848af87dc6835dfb469a0"
