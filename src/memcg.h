@@ -31,7 +31,10 @@ typedef struct MemcgRoot {
  * cgroup2 with "memory" in cgroup.controllers -> v2; else <sysfs_cgroup>/memory
  * mounted as cgroup v1 -> v1. -ENOENT/-ENOMEDIUM when there is none. */
 int memcg_root_detect(const char *sysfs_cgroup, MemcgRoot **ret);
-/* An explicit root directory (tests, --cgroup-root); layout by filesystem magic. */
+/* An explicit root directory (tests, --cgroup-root); layout by filesystem magic.
+ * On any other filesystem (test fixtures) the layout is told by the files of
+ * the directory: cgroup.controllers listing "memory" -> v2,
+ * memory.limit_in_bytes -> v1; -ENOMEDIUM for a hierarchy without memcg. */
 int memcg_root_open(const char *path, MemcgRoot **ret);
 void memcg_root_free(MemcgRoot *r);
 
@@ -43,8 +46,13 @@ int memcg_path_validate(const char *cgroup);
 /* Opens the cgroup's directory below the root without leaving the root and
  * without following symlinks (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS,
  * falling back to a component walk with O_NOFOLLOW). Returns an O_DIRECTORY
- * fd, -EINVAL for a bad path, -ENOENT when the cgroup does not exist. */
+ * fd, -EINVAL for a bad path, -ENOENT when the cgroup does not exist.
+ * Other errnos come from the kernel as they are: -ELOOP for a symlink on the
+ * way, -ENOTDIR for a file, -EXDEV for a lookup that would leave the root. */
 int memcg_open(const MemcgRoot *r, const char *cgroup);
+/* The fallback walk of memcg_open() (for kernels without openat2(), or
+ * seccomp filters that refuse it), exported so tests can run it directly. */
+int memcg_open_walk(int rootfd, const char *cgroup);
 
 /* The files memqos programs (shared/docs/kernel-abi.md). */
 typedef enum MemcgKnob {
@@ -59,7 +67,15 @@ const char *memcg_knob_file(MemcgKnob k);       /* "memory.priority" */
 uint64_t memcg_knob_default(MemcgKnob k);       /* the kernel's default */
 
 /* Reads one integer file; "max" reads as MEMCG_UNLIMITED. -ENOENT when the
- * file does not exist (feature missing), other negative errnos on error. */
+ * file does not exist (feature missing), other negative errnos on error.
+ * Values at or above the kernel's page-counter maximum in bytes
+ * (PAGE_COUNTER_MAX * PAGE_SIZE: 9223372036854771712 with 4 KiB pages, which
+ * v1 prints for "no limit") read as MEMCG_UNLIMITED too. Trailing whitespace
+ * is accepted; an empty file, a sign, leading blanks or other text give
+ * -EBADMSG, a number beyond uint64 -ERANGE.
+ * Writing MEMCG_UNLIMITED writes "-1" on cgroup v1 and "max" elsewhere. The
+ * kernel's errno of a refused write (EINVAL, EBUSY) is returned as is; a
+ * missing file is never created. */
 int memcg_read_u64(int dirfd, const char *file, uint64_t *ret);
 int memcg_write_u64(int dirfd, const char *file, uint64_t value);
 
@@ -94,15 +110,23 @@ typedef struct MemcgApplied {
 /* Pure: what to do for one knob given the desired value and what was read
  * (read_error 0 with current, or a negative errno). Returns
  * APPLY_UNSET (not wanted), APPLY_IN_PLACE (equal), APPLY_UNSUPPORTED
- * (read_error == -ENOENT) or APPLY_WRITTEN meaning "needs a write". */
+ * (read_error == -ENOENT) or APPLY_WRITTEN meaning "needs a write";
+ * APPLY_FAILED for any other read error. */
 ApplyState memcg_plan_knob(bool want, uint64_t desired, int read_error, uint64_t current);
 
 /* Applies desired to the cgroup open at dirfd: for each wanted knob read,
  * write only if it differs, read back. Never fails as a whole: the
- * per-knob outcome is in *ret. */
+ * per-knob outcome is in *ret. A missing file is APPLY_UNSUPPORTED only while
+ * the cgroup itself still exists (has cgroup.procs); for a cgroup removed
+ * under us each wanted knob is APPLY_FAILED with -ENOENT. A value read back
+ * different from the one written is APPLY_FAILED with -EIO. */
 void memcg_apply(int dirfd, const MemcgDesired *d, MemcgApplied *ret);
 
 /* Pure: the watermarks of kernel-abi.md. ratio 0 -> both MEMCG_UNLIMITED;
- * limit MEMCG_UNLIMITED -> both MEMCG_UNLIMITED. */
+ * limit MEMCG_UNLIMITED -> both MEMCG_UNLIMITED. In bytes, rounded down,
+ * exact for any limit (no intermediate product). ratio above 100 counts as
+ * 100, scale_factor above 10000 as 10000; wmark_low never goes below 0.
+ * (An Anolis kernel does the same arithmetic in whole pages, so what it
+ * prints is this rounded down to a page multiple, up to a page per term.) */
 void memcg_watermarks(uint64_t limit, unsigned ratio, unsigned scale_factor,
                       uint64_t *ret_high, uint64_t *ret_low);

@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The cgroupfs edge: finding the memory hierarchy, opening a cgroup below it
+ * without ever leaving it, and reading and writing the integer files of
+ * shared/docs/kernel-abi.md. Everything that decides (path validation, what to
+ * write, the watermark arithmetic) is pure and lives at the bottom. */
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+
+#include "memcg.h"
+#include "util.h"
+
+/* Large enough for any integer file and for cgroup.controllers; a file that
+ * does not fit is not what we think it is. */
+#define MEMCG_FILE_MAX 4096
+
+static const char *const layout_table[] = {
+        [MEMCG_LAYOUT_V1] = "v1",
+        [MEMCG_LAYOUT_V2] = "v2",
+};
+
+const char *memcg_layout_to_string(MemcgLayout l) {
+        if ((unsigned) l >= ELEMENTSOF(layout_table))
+                return NULL;
+        return layout_table[l];
+}
+
+static const char *const apply_state_table[_APPLY_STATE_MAX] = {
+        [APPLY_UNSET] = "unset",
+        [APPLY_WRITTEN] = "written",
+        [APPLY_IN_PLACE] = "in-place",
+        [APPLY_UNSUPPORTED] = "unsupported",
+        [APPLY_FAILED] = "failed",
+};
+
+const char *apply_state_to_string(ApplyState s) {
+        if ((unsigned) s >= _APPLY_STATE_MAX)
+                return NULL;
+        return apply_state_table[s];
+}
+
+static const struct {
+        const char *file;
+        uint64_t kernel_default;
+} knob_table[_MEMCG_KNOB_MAX] = {
+        [MEMCG_PRIORITY] = { "memory.priority", 0 },
+        [MEMCG_USE_PRIORITY_OOM] = { "memory.use_priority_oom", 0 },
+        [MEMCG_WMARK_RATIO] = { "memory.wmark_ratio", 0 },
+        [MEMCG_WMARK_SCALE_FACTOR] = { "memory.wmark_scale_factor", 50 },
+};
+
+const char *memcg_knob_file(MemcgKnob k) {
+        if ((unsigned) k >= _MEMCG_KNOB_MAX)
+                return NULL;
+        return knob_table[k].file;
+}
+
+uint64_t memcg_knob_default(MemcgKnob k) {
+        if ((unsigned) k >= _MEMCG_KNOB_MAX)
+                return 0;
+        return knob_table[k].kernel_default;
+}
+
+/* ---- reading and writing files ---- */
+
+/* Reads a whole small file below dirfd into buf (NUL-terminated). Never
+ * follows a symlink: cgroupfs has none, so one would be planted. */
+static int read_small_file(int dirfd, const char *file, char *buf, size_t size) {
+        _cleanup_(closep) int fd = -1;
+        size_t n = 0;
+
+        fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+
+        for (;;) {
+                ssize_t k;
+
+                if (n >= size - 1)
+                        return -EBADMSG; /* longer than any file we know */
+
+                k = read(fd, buf + n, size - 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+
+        buf[n] = 0;
+        return 0;
+}
+
+/* The largest value a kernel page counter can hold, in bytes. cgroup v1
+ * prints it for "no limit" (9223372036854771712 with 4 KiB pages), v2 prints
+ * "max" instead. Mirrors PAGE_COUNTER_MAX of include/linux/page_counter.h. */
+static uint64_t page_counter_max_bytes(void) {
+        uint64_t page_size = (uint64_t) sysconf(_SC_PAGESIZE);
+        uint64_t max_pages = sizeof(long) == 4 ? (uint64_t) LONG_MAX : (uint64_t) LONG_MAX / page_size;
+
+        return max_pages * page_size;
+}
+
+/* Parses the text of an integer file: decimal digits or "max", optionally
+ * followed by whitespace (the kernel ends every value with "\n"). Values at
+ * or above the page-counter maximum read as MEMCG_UNLIMITED as well: no
+ * page counter can hold more, so the kernel means "no limit" by them.
+ * Anything else is not the file we expect: -EBADMSG. */
+static int parse_u64(const char *s, uint64_t *ret) {
+        const char *end;
+        uint64_t v;
+
+        if (strncmp(s, "max", 3) == 0) {
+                v = MEMCG_UNLIMITED;
+                end = s + 3;
+        } else {
+                char *e;
+
+                if (*s < '0' || *s > '9') /* strtoull would take sign and space */
+                        return -EBADMSG;
+                errno = 0;
+                v = strtoull(s, &e, 10);
+                if (errno == ERANGE)
+                        return -ERANGE;
+                if (v >= page_counter_max_bytes())
+                        v = MEMCG_UNLIMITED;
+                end = e;
+        }
+
+        end += strspn(end, " \t\n");
+        if (*end != 0)
+                return -EBADMSG;
+
+        *ret = v;
+        return 0;
+}
+
+int memcg_read_u64(int dirfd, const char *file, uint64_t *ret) {
+        char buf[64];
+        int r;
+
+        r = read_small_file(dirfd, file, buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        return parse_u64(buf, ret);
+}
+
+/* Which word the kernel wants for "no limit": v2 "max", v1 "-1". Decided by
+ * the filesystem the file lives on, so the caller needs no layout; other
+ * filesystems (test fixtures) get "max", which memcg_read_u64 reads back. */
+static const char *unlimited_word(int dirfd) {
+        struct statfs sfs;
+
+        if (fstatfs(dirfd, &sfs) >= 0 && sfs.f_type == CGROUP_SUPER_MAGIC)
+                return "-1";
+        return "max";
+}
+
+int memcg_write_u64(int dirfd, const char *file, uint64_t value) {
+        _cleanup_(closep) int fd = -1;
+        char buf[32];
+        ssize_t k;
+        int n;
+
+        if (value == MEMCG_UNLIMITED)
+                n = snprintf(buf, sizeof(buf), "%s\n", unlimited_word(dirfd));
+        else
+                n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", value);
+
+        /* No O_CREAT: a missing file is a missing kernel feature, and must stay missing. */
+        fd = openat(dirfd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+
+        /* cgroupfs takes a value in exactly one write(); the errno it
+         * returns (EINVAL for out-of-range, EBUSY for a limit below usage)
+         * is the answer the caller wants, so hand it on unchanged. */
+        k = write(fd, buf, (size_t) n);
+        if (k < 0)
+                return -errno;
+        if (k != n)
+                return -EIO;
+        return 0;
+}
+
+int memcg_read_limit(const MemcgRoot *r, int dirfd, uint64_t *ret) {
+        uint64_t high, max;
+        int k;
+
+        if (r->layout == MEMCG_LAYOUT_V1)
+                return memcg_read_u64(dirfd, "memory.limit_in_bytes", ret);
+
+        k = memcg_read_u64(dirfd, "memory.high", &high);
+        if (k < 0)
+                return k;
+        k = memcg_read_u64(dirfd, "memory.max", &max);
+        if (k < 0)
+                return k;
+
+        *ret = high < max ? high : max;
+        return 0;
+}
+
+int memcg_read_usage(const MemcgRoot *r, int dirfd, uint64_t *ret) {
+        return memcg_read_u64(dirfd,
+                              r->layout == MEMCG_LAYOUT_V1 ? "memory.usage_in_bytes" : "memory.current",
+                              ret);
+}
+
+/* ---- the root of the hierarchy ---- */
+
+void memcg_root_free(MemcgRoot *r) {
+        if (!r)
+                return;
+        closep(&r->fd);
+        free(r->path);
+        free(r);
+}
+
+static bool controllers_have_memory(int dirfd) {
+        char buf[MEMCG_FILE_MAX];
+        const char *p = buf;
+
+        if (read_small_file(dirfd, "cgroup.controllers", buf, sizeof(buf)) < 0)
+                return false;
+
+        for (;;) {
+                size_t n;
+
+                p += strspn(p, " \t\n");
+                n = strcspn(p, " \t\n");
+                if (n == 0)
+                        return false;
+                if (n == strlen("memory") && strncmp(p, "memory", n) == 0)
+                        return true;
+                p += n;
+        }
+}
+
+static bool has_file(int dirfd, const char *file) {
+        struct stat st;
+
+        return fstatat(dirfd, file, &st, AT_SYMLINK_NOFOLLOW) >= 0;
+}
+
+/* The layout of a directory that is to be a hierarchy's root. cgroupfs says
+ * what it is by its magic; any other filesystem is a test fixture (or a
+ * stand-in given with --cgroup-root), recognized by the files a real root
+ * of that layout has. -ENOMEDIUM when it is a hierarchy without memcg. */
+static int root_layout(int fd, MemcgLayout *ret) {
+        struct statfs sfs;
+
+        if (fstatfs(fd, &sfs) < 0)
+                return -errno;
+
+        if (sfs.f_type == CGROUP2_SUPER_MAGIC ||
+            (sfs.f_type != CGROUP_SUPER_MAGIC && has_file(fd, "cgroup.controllers"))) {
+                if (!controllers_have_memory(fd))
+                        return -ENOMEDIUM;
+                *ret = MEMCG_LAYOUT_V2;
+                return 0;
+        }
+
+        /* A v1 hierarchy carries memory.* files only when memcg is bound to it. */
+        if (!has_file(fd, "memory.limit_in_bytes"))
+                return -ENOMEDIUM;
+        *ret = MEMCG_LAYOUT_V1;
+        return 0;
+}
+
+/* Takes *fd on success (and leaves -1 behind for the caller's cleanup). */
+static int root_new(int *fd, const char *path, MemcgRoot **ret) {
+        MemcgRoot *r;
+        MemcgLayout layout;
+        char *p;
+        int k;
+
+        k = root_layout(*fd, &layout);
+        if (k < 0)
+                return k;
+
+        p = realpath(path, NULL);
+        if (!p)
+                return -errno;
+
+        r = calloc(1, sizeof(MemcgRoot));
+        if (!r) {
+                free(p);
+                return -ENOMEM;
+        }
+
+        *r = (MemcgRoot) {
+                .layout = layout,
+                .path = p,
+                .fd = TAKE_FD(*fd),
+        };
+        *ret = r;
+        return 0;
+}
+
+int memcg_root_open(const char *path, MemcgRoot **ret) {
+        _cleanup_(closep) int fd = -1;
+
+        fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+
+        return root_new(&fd, path, ret);
+}
+
+static int root_open_child(int parent_fd, const char *parent, const char *name, MemcgRoot **ret) {
+        _cleanup_(freep) char *path = NULL;
+        _cleanup_(closep) int fd = -1;
+
+        fd = openat(parent_fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOTDIR || errno == ELOOP ? -ENOMEDIUM : -errno;
+
+        if (asprintf(&path, "%s/%s", parent, name) < 0)
+                return -ENOMEM;
+
+        return root_new(&fd, path, ret);
+}
+
+int memcg_root_detect(const char *sysfs_cgroup, MemcgRoot **ret) {
+        _cleanup_(closep) int fd = -1;
+        struct statfs sfs;
+        int r_v1, r_hybrid;
+
+        fd = open(sysfs_cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstatfs(fd, &sfs) < 0)
+                return -errno;
+
+        /* Unified: the controller is either enabled at the root or nowhere. */
+        if (sfs.f_type == CGROUP2_SUPER_MAGIC ||
+            (sfs.f_type != CGROUP_SUPER_MAGIC && has_file(fd, "cgroup.controllers")))
+                return root_new(&fd, sysfs_cgroup, ret);
+
+        /* Legacy or hybrid: a tmpfs with one mount per hierarchy. A controller
+         * binds to one hierarchy only, so at most one of these has memcg;
+         * hybrid's "unified" has it only when no v1 hierarchy took it. */
+        r_v1 = root_open_child(fd, sysfs_cgroup, "memory", ret);
+        if (r_v1 >= 0)
+                return 0;
+        r_hybrid = root_open_child(fd, sysfs_cgroup, "unified", ret);
+        if (r_hybrid >= 0)
+                return 0;
+
+        return r_v1 == -ENOENT && r_hybrid == -ENOENT ? -ENOENT : -ENOMEDIUM;
+}
+
+/* ---- opening a cgroup ---- */
+
+int memcg_path_validate(const char *cgroup) {
+        const char *p;
+
+        if (!cgroup || cgroup[0] != '/')
+                return -EINVAL;
+        if (strnlen(cgroup, PATH_MAX) >= PATH_MAX)
+                return -EINVAL;
+        if (streq(cgroup, "/"))
+                return 0;
+
+        for (p = cgroup; *p; ) {
+                size_t n;
+
+                p++; /* the '/' */
+                n = strcspn(p, "/");
+                if (n == 0) /* "//" or a trailing '/' */
+                        return -EINVAL;
+                if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+                        return -EINVAL;
+                for (size_t i = 0; i < n; i++)
+                        if ((unsigned char) p[i] < 0x20 || p[i] == 0x7f)
+                                return -EINVAL;
+                p += n;
+        }
+
+        return 0;
+}
+
+#define OPEN_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY)
+
+int memcg_open_walk(int rootfd, const char *cgroup) {
+        _cleanup_(closep) int fd = -1;
+        const char *p;
+        int r;
+
+        r = memcg_path_validate(cgroup);
+        if (r < 0)
+                return r;
+
+        fd = openat(rootfd, ".", OPEN_DIR_FLAGS);
+        if (fd < 0)
+                return -errno;
+
+        /* Validation leaves no "." or ".." to climb out by, so refusing a
+         * symlink in each component keeps the walk below the root. */
+        for (p = cgroup + 1; *p; ) {
+                char name[NAME_MAX + 1];
+                size_t n = strcspn(p, "/");
+                int next;
+
+                if (n > NAME_MAX)
+                        return -ENAMETOOLONG;
+                memcpy(name, p, n);
+                name[n] = 0;
+
+                next = openat(fd, name, OPEN_DIR_FLAGS | O_NOFOLLOW);
+                if (next < 0)
+                        return -errno;
+                closep(&fd);
+                fd = next;
+
+                p += n;
+                if (*p == '/')
+                        p++;
+        }
+
+        return TAKE_FD(fd);
+}
+
+int memcg_open(const MemcgRoot *r, const char *cgroup) {
+        struct open_how how = {
+                .flags = OPEN_DIR_FLAGS,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
+        };
+        const char *rel;
+        int k;
+
+        k = memcg_path_validate(cgroup);
+        if (k < 0)
+                return k;
+
+        rel = streq(cgroup, "/") ? "." : cgroup + 1;
+
+        /* openat2() gives EAGAIN when a concurrent rename might have let the
+         * lookup escape; that is rare, so retry a few times. */
+        for (int attempt = 0; attempt < 8; attempt++) {
+                long fd = syscall(SYS_openat2, r->fd, rel, &how, sizeof(how));
+                if (fd >= 0)
+                        return (int) fd;
+                if (errno == EAGAIN)
+                        continue;
+                /* Before 5.6 there is no openat2(); seccomp filters that
+                 * predate it answer EPERM instead of ENOSYS. */
+                if (errno == ENOSYS || errno == EPERM)
+                        return memcg_open_walk(r->fd, cgroup);
+                return -errno;
+        }
+        return -EAGAIN;
+}
+
+/* ---- desired vs. current ---- */
+
+ApplyState memcg_plan_knob(bool want, uint64_t desired, int read_error, uint64_t current) {
+        if (!want)
+                return APPLY_UNSET;
+        if (read_error == -ENOENT)
+                return APPLY_UNSUPPORTED;
+        if (read_error < 0)
+                return APPLY_FAILED;
+        if (current == desired)
+                return APPLY_IN_PLACE;
+        return APPLY_WRITTEN;
+}
+
+/* A knob's file is missing either because the kernel lacks the feature or
+ * because the cgroup went away under us; only the first is "unsupported".
+ * Every cgroup, root included, on v1 and v2, has cgroup.procs. */
+static bool cgroup_is_gone(int dirfd) {
+        struct stat st;
+
+        return fstatat(dirfd, "cgroup.procs", &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+}
+
+static void apply_knob(int dirfd, MemcgKnob k, uint64_t desired, MemcgApplied *ret) {
+        const char *file = memcg_knob_file(k);
+        uint64_t current = 0;
+        int r;
+
+        r = memcg_read_u64(dirfd, file, &current);
+        if (r == -ENOENT && cgroup_is_gone(dirfd)) {
+                ret->state[k] = APPLY_FAILED;
+                ret->error[k] = -ENOENT;
+                return;
+        }
+
+        ret->state[k] = memcg_plan_knob(true, desired, r, current);
+        ret->current[k] = current;
+        if (ret->state[k] != APPLY_WRITTEN) {
+                if (ret->state[k] == APPLY_FAILED)
+                        ret->error[k] = r;
+                return;
+        }
+
+        r = memcg_write_u64(dirfd, file, desired);
+        if (r < 0) {
+                ret->state[k] = APPLY_FAILED;
+                ret->error[k] = r;
+                return;
+        }
+
+        r = memcg_read_u64(dirfd, file, &current);
+        if (r < 0) {
+                ret->state[k] = APPLY_FAILED;
+                ret->error[k] = r;
+                return;
+        }
+        ret->current[k] = current;
+        if (current != desired) {
+                ret->state[k] = APPLY_FAILED;
+                ret->error[k] = -EIO;
+        }
+}
+
+void memcg_apply(int dirfd, const MemcgDesired *d, MemcgApplied *ret) {
+        *ret = (MemcgApplied) {};
+
+        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++)
+                if (d->want[k])
+                        apply_knob(dirfd, k, d->value[k], ret);
+}
+
+/* ---- the watermarks ---- */
+
+/* floor(x * n / d) without overflow for n <= d, the way the kernel's
+ * mult_frac() splits it: (q*d + r) * n / d == q*n + r*n/d exactly. */
+static uint64_t mul_frac(uint64_t x, uint64_t n, uint64_t d) {
+        return (x / d) * n + (x % d) * n / d;
+}
+
+void memcg_watermarks(uint64_t limit, unsigned ratio, unsigned scale_factor,
+                      uint64_t *ret_high, uint64_t *ret_low) {
+        uint64_t high, low, gap;
+
+        if (ratio == 0 || limit == MEMCG_UNLIMITED) {
+                high = low = MEMCG_UNLIMITED;
+        } else {
+                /* The kernel refuses ratio > 100 and scale factors > 1000;
+                 * clamping keeps mul_frac() within its n <= d bound. */
+                high = mul_frac(limit, ratio < 100 ? ratio : 100, 100);
+                gap = mul_frac(limit, scale_factor < 10000 ? scale_factor : 10000, 10000);
+                /* A gap wider than wmark_high (e.g. ratio 1, factor 1000)
+                 * puts wmark_low at 0: reclaim everything it can. */
+                low = gap < high ? high - gap : 0;
+        }
+
+        if (ret_high)
+                *ret_high = high;
+        if (ret_low)
+                *ret_low = low;
+}
