@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -43,6 +44,11 @@ static inline void freep(void *p) {
         free(*(void **) p);
 }
 
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+
 static inline void closep(int *fd) {
         if (*fd >= 0) {
                 int saved = errno;
@@ -58,6 +64,15 @@ static inline void fclosep(FILE **f) {
 
 static inline bool streq(const char *a, const char *b) {
         return strcmp(a, b) == 0;
+}
+
+static inline bool isempty_str(const char *s) {
+        return !s || !*s;
+}
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
 }
 
 static inline bool streq_ptr(const char *a, const char *b) {

@@ -1,0 +1,671 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <search.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "config-paths.h"
+#include "desired.h"
+#include "events.h"
+#include "log.h"
+#include "manager.h"
+#include "state.h"
+#include "systemd.h"
+
+#define FEATURE_REPORT_DELAY_USEC (2 * 1000 * 1000ULL)
+
+/* MemcgKnob and PolicyKey list the four programmable settings in the same order. */
+_Static_assert((int) MEMCG_PRIORITY == (int) POLICY_MEMORY_PRIORITY &&
+               (int) MEMCG_USE_PRIORITY_OOM == (int) POLICY_USE_PRIORITY_OOM &&
+               (int) MEMCG_WMARK_RATIO == (int) POLICY_WATERMARK_RATIO &&
+               (int) MEMCG_WMARK_SCALE_FACTOR == (int) POLICY_WATERMARK_SCALE_FACTOR,
+               "knob and policy key orders differ");
+
+static const char *const knob_policy_names[_MEMCG_KNOB_MAX] = {
+        [MEMCG_PRIORITY] = "MemoryPriority",
+        [MEMCG_USE_PRIORITY_OOM] = "UsePriorityOOM",
+        [MEMCG_WMARK_RATIO] = "WatermarkRatio",
+        [MEMCG_WMARK_SCALE_FACTOR] = "WatermarkScaleFactor",
+};
+
+static const char *const knob_field_names[_MEMCG_KNOB_MAX] = {
+        [MEMCG_PRIORITY] = "MEMQOS_MEMORY_PRIORITY",
+        [MEMCG_USE_PRIORITY_OOM] = "MEMQOS_USE_PRIORITY_OOM",
+        [MEMCG_WMARK_RATIO] = "MEMQOS_WATERMARK_RATIO",
+        [MEMCG_WMARK_SCALE_FACTOR] = "MEMQOS_WATERMARK_SCALE_FACTOR",
+};
+
+/* --- the unit table --------------------------------------------------------------- */
+
+static int unit_compare(const void *a, const void *b) {
+        return strcmp(((const Unit *) a)->name, ((const Unit *) b)->name);
+}
+
+static Unit *unit_free(Unit *u) {
+        if (!u)
+                return NULL;
+        systemd_unit_cancel(u);
+        free(u->name);
+        free(u->active_state);
+        free(u->control_group);
+        free(u->fragment_path);
+        strv_free(u->dropin_paths);
+        free(u->diagnostics_said);
+        free(u);
+        return NULL;
+}
+
+Unit *manager_get_unit(Manager *m, const char *name) {
+        Unit key = { .name = (char *) name };
+        Unit **found = tfind(&key, &m->units, unit_compare);
+        return found ? *found : NULL;
+}
+
+int manager_add_unit(Manager *m, const char *name, Unit **ret) {
+        Unit *u = manager_get_unit(m, name);
+        if (u) {
+                *ret = u;
+                return 0;
+        }
+
+        u = calloc(1, sizeof(Unit));
+        if (!u)
+                return -ENOMEM;
+        u->manager = m;
+        u->name = strdup(name);
+        u->limit = MEMCG_UNLIMITED;
+        if (!u->name || !tsearch(u, &m->units, unit_compare)) {
+                unit_free(u);
+                return -ENOMEM;
+        }
+        m->n_units++;
+        *ret = u;
+        return 1;
+}
+
+typedef struct WalkContext {
+        void (*f)(Unit *u, void *userdata);
+        void *userdata;
+} WalkContext;
+
+static void walk_action(const void *node, VISIT which, void *closure) {
+        WalkContext *c = closure;
+        if (which == postorder || which == leaf)
+                c->f(*(Unit *const *) node, c->userdata);
+}
+
+void manager_foreach_unit(Manager *m, void (*f)(Unit *u, void *userdata), void *userdata) {
+        WalkContext c = { f, userdata };
+        twalk_r(m->units, walk_action, &c);
+}
+
+typedef struct FindContext {
+        uint64_t generation;
+        const char *cgroup;
+        Unit *found;
+} FindContext;
+
+static void find_stale(Unit *u, void *userdata) {
+        FindContext *c = userdata;
+        if (!c->found && u->generation != c->generation)
+                c->found = u;
+}
+
+Unit *manager_find_stale_unit(Manager *m, uint64_t generation) {
+        FindContext c = { .generation = generation };
+        manager_foreach_unit(m, find_stale, &c);
+        return c.found;
+}
+
+static void find_by_cgroup(Unit *u, void *userdata) {
+        FindContext *c = userdata;
+        if (!c->found && streq_ptr(u->control_group, c->cgroup))
+                c->found = u;
+}
+
+static Unit *manager_get_unit_by_cgroup(Manager *m, const char *cgroup) {
+        FindContext c = { .cgroup = cgroup };
+        manager_foreach_unit(m, find_by_cgroup, &c);
+        return c.found;
+}
+
+static void find_prioritized_child(Unit *u, void *userdata) {
+        FindContext *c = userdata;
+        if (!c->found && u->control_group && policy_has(&u->policy, POLICY_MEMORY_PRIORITY) &&
+            cgroup_is_direct_child(c->cgroup, u->control_group))
+                c->found = u;
+}
+
+static bool unit_has_prioritized_child(Manager *m, Unit *u) {
+        FindContext c = { .cgroup = u->control_group };
+        manager_foreach_unit(m, find_prioritized_child, &c);
+        return c.found;
+}
+
+static void unit_remove_state(Manager *m, Unit *u) {
+        if (!u->has_state_file)
+                return;
+        (void) state_remove(m->state_dir, u->name);
+        u->has_state_file = false;
+}
+
+void manager_remove_unit(Manager *m, Unit *u) {
+        unit_remove_state(m, u);
+        tdelete(u, &m->units, unit_compare);
+        m->n_units--;
+        unit_free(u);
+}
+
+/* --- policy and programming --------------------------------------------------------- */
+
+static bool unit_cares(const Unit *u) {
+        if (u->policy.set != 0)
+                return true;
+        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++)
+                if (u->desired.want[k])
+                        return true;
+        return false;
+}
+
+/* Logs each diagnostic once: what was said for the unit's current files is
+ * remembered, and only what is new is said again. */
+static void unit_log_diagnostics(Unit *u, const PolicyDiagnostics *d) {
+        _cleanup_free_ char *said = NULL;
+        size_t said_len = 0;
+        FILE *f = open_memstream(&said, &said_len);
+        if (!f)
+                return;
+
+        for (size_t i = 0; i < d->n; i++) {
+                const PolicyDiagnostic *x = &d->items[i];
+                _cleanup_free_ char *sig = NULL;
+                if (asprintf(&sig, "%s:%u:%s\n", x->file, x->line, x->message) < 0)
+                        continue;
+                fputs(sig, f);
+                if (u->diagnostics_said && strstr(u->diagnostics_said, sig))
+                        continue;
+
+                _cleanup_(fields_done) Fields fl = {};
+                (void) fields_add(&fl, "MEMQOS_FILE", "%s", x->file);
+                (void) fields_add(&fl, "MEMQOS_LINE", "%u", x->line);
+                if (x->key)
+                        (void) fields_add(&fl, "MEMQOS_KEY", "%s", x->key);
+                if (x->line > 0)
+                        log_full(LOG_WARNING, 0, u->name, u->control_group, MEMQOS_MESSAGE_POLICY_INVALID, fl.v,
+                                 "%s:%u: %s", x->file, x->line, x->message);
+                else
+                        log_full(LOG_WARNING, 0, u->name, u->control_group, MEMQOS_MESSAGE_POLICY_INVALID, fl.v,
+                                 "%s: %s", x->file, x->message);
+        }
+        fclose(f);
+        free(u->diagnostics_said);
+        u->diagnostics_said = TAKE_PTR(said);
+}
+
+static void unit_parse_policy(Unit *u) {
+        _cleanup_free_ char **paths = NULL;
+        size_t n = 0, n_dropins = strv_length(u->dropin_paths);
+        PolicyDiagnostics d = {};
+        Policy p;
+
+        paths = calloc(n_dropins + 2, sizeof(char *));
+        if (!paths)
+                return;
+        if (u->fragment_path)
+                paths[n++] = u->fragment_path;
+        for (size_t i = 0; i < n_dropins; i++)
+                paths[n++] = u->dropin_paths[i];
+
+        if (policy_parse_files(paths, n, u->policy_valid ? &u->policy : NULL, &p, &d) < 0) {
+                log_unit_warning(u->name, u->control_group, "Out of memory parsing the policy, keeping the old one.");
+                return;
+        }
+        unit_log_diagnostics(u, &d);
+        policy_diagnostics_done(&d);
+        u->policy = p;
+        u->policy_valid = true;
+}
+
+/* Says once per feature that the kernel lacks it, naming every unit that wanted
+ * it by then; later units only see it in their state file and policy event. */
+typedef struct MissingContext {
+        MemcgKnob knob;
+        FILE *names;
+        unsigned n;
+} MissingContext;
+
+static void collect_missing(Unit *u, void *userdata) {
+        MissingContext *c = userdata;
+        if (u->desired.want[c->knob] && u->applied.state[c->knob] == APPLY_UNSUPPORTED) {
+                fprintf(c->names, "%s%s", c->n ? " " : "", u->name);
+                c->n++;
+        }
+}
+
+static int on_feature_report(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++) {
+                _cleanup_free_ char *names = NULL;
+                size_t len = 0;
+                if (!m->feature_missing_pending[k])
+                        continue;
+                m->feature_missing_pending[k] = false;
+
+                MissingContext c = { .knob = k, .names = open_memstream(&names, &len) };
+                if (!c.names)
+                        continue;
+                manager_foreach_unit(m, collect_missing, &c);
+                fclose(c.names);
+                if (c.n == 0)
+                        continue;
+
+                _cleanup_(fields_done) Fields f = {};
+                (void) fields_add(&f, "MEMQOS_FEATURE", "%s", memcg_knob_file(k));
+                (void) fields_add(&f, "MEMQOS_UNITS", "%s", names);
+                log_full(LOG_WARNING, 0, NULL, NULL, MEMQOS_MESSAGE_FEATURE_MISSING, f.v,
+                         "This kernel has no %s: %s= is not in force for %s. "
+                         "The desired values are kept in %s.",
+                         memcg_knob_file(k), knob_policy_names[k], names, m->state_dir);
+        }
+        m->feature_report_source = sd_event_source_disable_unref(m->feature_report_source);
+        return 0;
+}
+
+static void note_missing_feature(Manager *m, MemcgKnob k) {
+        if (m->feature_missing_said[k])
+                return;
+        m->feature_missing_said[k] = true;
+        m->feature_missing_pending[k] = true;
+        if (!m->feature_report_source)
+                (void) sd_event_add_time_relative(m->event, &m->feature_report_source, CLOCK_MONOTONIC,
+                                                  FEATURE_REPORT_DELAY_USEC, 0, on_feature_report, m);
+}
+
+/* Watermarks as the kernel reports them where it can, computed otherwise. */
+static bool unit_watermarks(Manager *m, Unit *u, int dirfd, uint64_t *high, uint64_t *low) {
+        if (dirfd >= 0 && memcg_read_u64(dirfd, "memory.wmark_high", high) >= 0 &&
+            memcg_read_u64(dirfd, "memory.wmark_low", low) >= 0)
+                return true;
+        unsigned ratio = policy_has(&u->policy, POLICY_WATERMARK_RATIO) ? u->policy.watermark_ratio : 0;
+        unsigned scale = policy_has(&u->policy, POLICY_WATERMARK_SCALE_FACTOR) ? u->policy.watermark_scale_factor
+                                                                                : 50;
+        memcg_watermarks(u->limit, ratio, scale, high, low);
+        return false;
+}
+
+static void fields_add_bytes(Fields *f, const char *key, uint64_t v) {
+        if (v == MEMCG_UNLIMITED)
+                (void) fields_add(f, key, "max");
+        else
+                (void) fields_add(f, key, "%" PRIu64, v);
+}
+
+static void unit_announce(Manager *m, Unit *u, uint64_t high, uint64_t low) {
+        _cleanup_(fields_done) Fields f = {};
+        _cleanup_free_ char *summary = NULL;
+        size_t len = 0;
+        bool first = true;
+        FILE *s = open_memstream(&summary, &len);
+        if (!s)
+                return;
+
+        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++) {
+                _cleanup_free_ char *state_key = NULL;
+                if (!u->desired.want[k])
+                        continue;
+                (void) fields_add(&f, knob_field_names[k], "%" PRIu64, u->desired.value[k]);
+                if (asprintf(&state_key, "%s_STATE", knob_field_names[k]) >= 0)
+                        (void) fields_add(&f, state_key, "%s", apply_state_to_string(u->applied.state[k]));
+                fprintf(s, "%s%s=%" PRIu64 " (%s)", first ? "" : ", ", knob_policy_names[k],
+                        u->desired.value[k], apply_state_to_string(u->applied.state[k]));
+                first = false;
+        }
+        if (u->policy.n_thresholds > 0) {
+                char t[32 * POLICY_THRESHOLDS_MAX];
+                policy_format_thresholds(&u->policy, t, sizeof(t));
+                (void) fields_add(&f, "MEMQOS_MEMORY_THRESHOLDS", "%s", t);
+                fprintf(s, "%sMemoryThresholds=%s", first ? "" : ", ", t);
+        }
+        fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", u->limit);
+        fields_add_bytes(&f, "MEMQOS_WMARK_HIGH_BYTES", high);
+        fields_add_bytes(&f, "MEMQOS_WMARK_LOW_BYTES", low);
+        fclose(s);
+
+        log_full(LOG_INFO, 0, u->name, u->control_group, MEMQOS_MESSAGE_POLICY_APPLIED, f.v, "Policy in force: %s.",
+                 isempty_str(summary) ? "none" : summary);
+}
+
+static void unit_announce_limit(Manager *m, Unit *u, uint64_t old, uint64_t high, uint64_t low, bool from_kernel) {
+        _cleanup_(fields_done) Fields f = {};
+        char o[32], n[32], h[32], l[32];
+
+        fields_add_bytes(&f, "MEMQOS_OLD_LIMIT_BYTES", old);
+        fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", u->limit);
+        fields_add_bytes(&f, "MEMQOS_WMARK_HIGH_BYTES", high);
+        fields_add_bytes(&f, "MEMQOS_WMARK_LOW_BYTES", low);
+        (void) fields_add(&f, "MEMQOS_WMARK_SOURCE", "%s", from_kernel ? "kernel" : "computed");
+
+#define FMT(buf, v) (v == MEMCG_UNLIMITED ? "max" : (snprintf(buf, sizeof(buf), "%" PRIu64, v), buf))
+        log_full(LOG_INFO, 0, u->name, u->control_group, MEMQOS_MESSAGE_LIMIT_CHANGED, f.v,
+                 "Memory limit changed from %s to %s bytes; watermarks now high=%s low=%s (%s).", FMT(o, old),
+                 FMT(n, u->limit), FMT(h, high), FMT(l, low), from_kernel ? "kernel" : "computed");
+#undef FMT
+}
+
+static void unit_apply(Manager *m, Unit *u) {
+        _cleanup_close_ int fd = -1;
+        uint64_t high = MEMCG_UNLIMITED, low = MEMCG_UNLIMITED, old_limit = u->limit;
+        bool wrote = false, from_kernel = false;
+        int r;
+
+        DesiredInput in = {
+                .policy = &u->policy,
+                .has_prioritized_child = unit_has_prioritized_child(m, u),
+                .parent_use_priority_oom = m->config.parent_use_priority_oom,
+                .written_mask = u->written_mask,
+        };
+        desired_compute(&in, &u->desired);
+        if (!unit_cares(u)) {
+                unit_remove_state(m, u);
+                return;
+        }
+
+        if (m->memcg_root) {
+                fd = memcg_open(m->memcg_root, u->control_group);
+                if (fd < 0 && fd != -ENOENT)
+                        log_unit_warning_errno(u->name, u->control_group, fd, "Cannot open the memory cgroup: %m");
+        }
+        if (fd >= 0) {
+                if (memcg_read_limit(m->memcg_root, fd, &u->limit) < 0)
+                        u->limit = MEMCG_UNLIMITED;
+                if (m->config.backend != BACKEND_OFF)
+                        memcg_apply(fd, &u->desired, &u->applied);
+        }
+
+        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++) {
+                switch (u->applied.state[k]) {
+                case APPLY_WRITTEN:
+                        u->written_mask |= 1u << k;
+                        wrote = true;
+                        break;
+                case APPLY_UNSUPPORTED:
+                        if (u->desired.want[k])
+                                note_missing_feature(m, k);
+                        break;
+                case APPLY_FAILED:
+                        log_full(LOG_ERR, u->applied.error[k], u->name, u->control_group,
+                                 MEMQOS_MESSAGE_APPLY_FAILED, NULL, "Could not set %s to %" PRIu64 ": %m",
+                                 memcg_knob_file(k), u->desired.value[k]);
+                        break;
+                default:
+                        break;
+                }
+                /* A knob back at the kernel default is no longer ours to undo. */
+                if (u->applied.state[k] != APPLY_FAILED && u->desired.want[k] &&
+                    u->desired.value[k] == memcg_knob_default(k) && !policy_has(&u->policy, (PolicyKey) k))
+                        u->written_mask &= ~(1u << k);
+        }
+
+        from_kernel = unit_watermarks(m, u, fd, &high, &low);
+        if (u->announced && old_limit != u->limit)
+                unit_announce_limit(m, u, old_limit, high, low, from_kernel);
+        if (!u->announced || wrote || !policy_equal(&u->announced_policy, &u->policy)) {
+                unit_announce(m, u, high, low);
+                u->announced = true;
+                u->announced_policy = u->policy;
+        }
+
+        UnitState st = {
+                .unit = u->name,
+                .cgroup = u->control_group,
+                .active = true,
+                .policy = &u->policy,
+                .desired = &u->desired,
+                .applied = &u->applied,
+                .limit = u->limit,
+                .wmark_high = high,
+                .wmark_low = low,
+                .wmark_from_kernel = from_kernel,
+        };
+        _cleanup_free_ char **sources = calloc(strv_length(u->dropin_paths) + 2, sizeof(char *));
+        if (sources) {
+                size_t n = 0;
+                if (u->fragment_path)
+                        sources[n++] = u->fragment_path;
+                for (char **p = u->dropin_paths; p && *p; p++)
+                        sources[n++] = *p;
+                st.sources = sources;
+        }
+        r = state_write(m->state_dir, u->name, &st);
+        if (r < 0)
+                log_unit_warning_errno(u->name, u->control_group, r, "Cannot write the state file: %m");
+        else
+                u->has_state_file = true;
+}
+
+/* The cgroup went away: its knobs went with it. Keep the policy (the unit may
+ * start again) but forget what was written to the old instance. */
+static void unit_cgroup_gone(Manager *m, Unit *u) {
+        u->written_mask = 0;
+        u->announced = false;
+        u->applied = (MemcgApplied) {};
+        u->limit = MEMCG_UNLIMITED;
+        if (!u->has_state_file)
+                return;
+
+        UnitState st = { .unit = u->name, .active = false, .policy = &u->policy, .desired = &u->desired,
+                         .applied = &u->applied, .limit = MEMCG_UNLIMITED, .wmark_high = MEMCG_UNLIMITED,
+                         .wmark_low = MEMCG_UNLIMITED };
+        (void) state_write(m->state_dir, u->name, &st);
+}
+
+void manager_unit_changed(Manager *m, Unit *u) {
+        bool had_priority = policy_has(&u->policy, POLICY_MEMORY_PRIORITY);
+
+        if (isempty_str(u->control_group)) {
+                unit_cgroup_gone(m, u);
+                return;
+        }
+
+        unit_parse_policy(u);
+        unit_apply(m, u);
+
+        /* The parent's use_priority_oom may depend on this child's priority. */
+        char parent[4096];
+        if ((had_priority || policy_has(&u->policy, POLICY_MEMORY_PRIORITY)) &&
+            cgroup_parent(u->control_group, parent, sizeof(parent)) >= 0) {
+                Unit *p = manager_get_unit_by_cgroup(m, parent);
+                if (p && p != u)
+                        unit_apply(m, p);
+        }
+}
+
+void manager_synced(Manager *m) {
+        if (!m->ready_sent) {
+                log_full(LOG_INFO, 0, NULL, NULL, MEMQOS_MESSAGE_STARTED, NULL,
+                         "memqosd " PACKAGE_VERSION " started: following %zu units, memory cgroups %s%s%s, backend %s.",
+                         m->n_units, m->memcg_root ? memcg_layout_to_string(m->memcg_root->layout) : "not found",
+                         m->memcg_root ? " at " : "", m->memcg_root ? m->memcg_root->path : "",
+                         backend_to_string(m->config.backend));
+                (void) sd_notify(false, "READY=1\nSTATUS=Following systemd units.");
+                m->ready_sent = true;
+        }
+}
+
+/* --- configuration ---------------------------------------------------------------------- */
+
+int manager_load_config(Manager *m, bool reload) {
+        PolicyDiagnostics d = {};
+        Config c;
+        int r;
+
+        r = config_parse_file(m->config_path, &c, &d);
+        for (size_t i = 0; i < d.n; i++) {
+                _cleanup_(fields_done) Fields f = {};
+                (void) fields_add(&f, "MEMQOS_FILE", "%s", d.items[i].file);
+                (void) fields_add(&f, "MEMQOS_LINE", "%u", d.items[i].line);
+                if (d.items[i].key)
+                        (void) fields_add(&f, "MEMQOS_KEY", "%s", d.items[i].key);
+                log_full(LOG_ERR, 0, NULL, NULL, MEMQOS_MESSAGE_CONFIG_INVALID, f.v, "%s:%u: %s%s",
+                         d.items[i].file, d.items[i].line, d.items[i].message,
+                         reload ? "; keeping the configuration in force" : "; using the default");
+        }
+        if (r < 0) {
+                log_error_errno(r, "Cannot read %s: %m%s", m->config_path,
+                                reload ? "; keeping the configuration in force" : "; using defaults");
+                policy_diagnostics_done(&d);
+                if (!reload)
+                        config_init_defaults(&m->config);
+                return r;
+        }
+        if (reload && d.n > 0) {
+                /* All or nothing: half a configuration is a surprise. */
+                policy_diagnostics_done(&d);
+                return -EINVAL;
+        }
+        policy_diagnostics_done(&d);
+
+        m->config = c;
+        log_set_max_level(c.log_level);
+        return 0;
+}
+
+/* --- lifecycle ---------------------------------------------------------------------------- */
+
+static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        (void) sd_notify(false, "STOPPING=1");
+        log_info("Stopping on %s.", si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+        return sd_event_exit(m->event, 0);
+}
+
+static void unit_reapply(Unit *u, void *userdata) {
+        if (!isempty_str(u->control_group))
+                manager_unit_changed(u->manager, u);
+}
+
+int manager_reload(Manager *m) {
+        char buf[64];
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        snprintf(buf, sizeof(buf), "RELOADING=1\nMONOTONIC_USEC=%llu",
+                 (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
+        (void) sd_notify(false, buf);
+
+        if (manager_load_config(m, true) >= 0)
+                log_info("Reloaded %s.", m->config_path);
+
+        /* Drop-ins may have changed without daemon-reload being visible to us: re-read
+         * every unit's files now with what we know, then ask systemd afresh. */
+        manager_foreach_unit(m, unit_reapply, NULL);
+        if (m->bus)
+                (void) systemd_resync(m);
+
+        (void) sd_notify(false, "READY=1\nSTATUS=Following systemd units.");
+        return 0;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        return manager_reload(userdata);
+}
+
+int manager_new(Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return -ENOMEM;
+        config_init_defaults(&m->config);
+        m->config_path = strdup(CONFIG_PATH);
+        m->sysfs_cgroup = strdup("/sys/fs/cgroup");
+        m->state_dir = strdup("/run/memqos/units");
+        if (!m->config_path || !m->sysfs_cgroup || !m->state_dir)
+                return -ENOMEM;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+static int mkdir_parents(const char *path) {
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++)
+                if (*s == '/') {
+                        *s = 0;
+                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                        *s = '/';
+                }
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int manager_start(Manager *m) {
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_sigterm, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, on_sigterm, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up signal handling: %m");
+
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Cannot enable the watchdog: %m");
+
+        r = mkdir_parents(m->state_dir);
+        if (r < 0)
+                log_warning_errno(r, "Cannot create %s: %m; no state files will be written", m->state_dir);
+
+        r = memcg_root_detect(m->sysfs_cgroup, &m->memcg_root);
+        if (r < 0)
+                log_warning_errno(r, "No memory cgroup controller found below %s: %m; following units without programming them.",
+                                  m->sysfs_cgroup);
+
+        (void) systemd_connect(m);
+        if (!m->bus)
+                /* Not ready to follow units yet, but running: say so, keep retrying. */
+                manager_synced(m);
+        return 0;
+}
+
+static void unit_free_node(void *p) {
+        unit_free(p);
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        systemd_disconnect(m);
+        tdestroy(m->units, unit_free_node);
+        m->control_inotify_source = sd_event_source_disable_unref(m->control_inotify_source);
+        m->reconnect_source = sd_event_source_disable_unref(m->reconnect_source);
+        m->feature_report_source = sd_event_source_disable_unref(m->feature_report_source);
+        memcg_root_free(m->memcg_root);
+        sd_event_unref(m->event);
+        free(m->config_path);
+        free(m->sysfs_cgroup);
+        free(m->state_dir);
+        free(m);
+        return NULL;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The Manager routes events: systemd tells it about units (systemd.c), it
+ * asks policy.c and desired.c what they want, and has memcg.c write it. It
+ * decides nothing itself. */
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "memcg.h"
+#include "policy.h"
+
+typedef struct Manager Manager;
+
+typedef struct Unit {
+        Manager *manager;
+        char *name;
+        char *active_state;
+        char *control_group;    /* NULL or "" while the unit has no cgroup */
+        char *fragment_path;
+        char **dropin_paths;
+
+        Policy policy;          /* in force */
+        bool policy_valid;      /* policy was parsed at least once */
+        char *diagnostics_said; /* the diagnostics already logged, to say each once */
+
+        MemcgDesired desired;
+        MemcgApplied applied;
+        unsigned written_mask;  /* knobs memqos wrote to this cgroup instance */
+        bool announced;         /* the policy event was sent for this cgroup instance */
+        Policy announced_policy;
+        uint64_t limit;         /* last limit seen in the memcg */
+        bool has_state_file;
+
+        /* bus bookkeeping (systemd.c) */
+        sd_bus_slot *slot_unit, *slot_type;
+        unsigned pending;
+        uint64_t generation;
+        bool seen;              /* mark for the mark-and-sweep of a resync */
+} Unit;
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+
+        char *config_path;
+        Config config;
+
+        char *sysfs_cgroup;    /* normally /sys/fs/cgroup */
+        MemcgRoot *memcg_root; /* NULL when there is no memory controller */
+        char *state_dir;       /* /run/memqos/units */
+
+        void *units;           /* tsearch() tree of Unit by name */
+        size_t n_units;
+
+        /* systemd.c */
+        sd_event_source *reconnect_source;
+        sd_event_source *control_inotify_source;
+        sd_bus_slot *list_slot;
+        bool ready_sent;
+        bool reloading;
+        unsigned reconnect_attempts;
+        uint64_t sync_generation;
+
+        bool feature_missing_said[_MEMCG_KNOB_MAX];
+        bool feature_missing_pending[_MEMCG_KNOB_MAX];
+        sd_event_source *feature_report_source;
+};
+
+int manager_new(Manager **ret);
+Manager *manager_free(Manager *m);
+static inline void manager_freep(Manager **m) {
+        if (*m)
+                manager_free(*m);
+}
+
+int manager_load_config(Manager *m, bool reload);
+int manager_start(Manager *m);
+int manager_reload(Manager *m);
+
+/* The unit table. */
+Unit *manager_get_unit(Manager *m, const char *name);
+int manager_add_unit(Manager *m, const char *name, Unit **ret);
+void manager_remove_unit(Manager *m, Unit *u);
+/* A unit not seen by the list of the given generation, or NULL. */
+Unit *manager_find_stale_unit(Manager *m, uint64_t generation);
+void manager_foreach_unit(Manager *m, void (*f)(Unit *u, void *userdata), void *userdata);
+
+/* Called by systemd.c when it has fresh properties of an active unit, or
+ * learned that the unit lost its cgroup. */
+void manager_unit_changed(Manager *m, Unit *u);
+
+/* Called when the initial (or a re-) synchronisation with systemd finished. */
+void manager_synced(Manager *m);
