@@ -390,6 +390,14 @@ int memcg_path_validate(const char *cgroup) {
         return 0;
 }
 
+/* O_DIRECTORY|O_NOFOLLOW on a symlink fails with ENOTDIR; openat2() says
+ * ELOOP, and both paths of memcg_open() should answer alike. */
+static bool is_symlink(int dirfd, const char *name) {
+        struct stat st;
+
+        return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISLNK(st.st_mode);
+}
+
 #define OPEN_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY)
 
 int memcg_open_walk(int rootfd, const char *cgroup) {
@@ -419,7 +427,7 @@ int memcg_open_walk(int rootfd, const char *cgroup) {
 
                 next = openat(fd, name, OPEN_DIR_FLAGS | O_NOFOLLOW);
                 if (next < 0)
-                        return -errno;
+                        return errno == ENOTDIR && is_symlink(fd, name) ? -ELOOP : -errno;
                 closep(&fd);
                 fd = next;
 
