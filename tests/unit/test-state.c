@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "state.h"
+#include "util.h"
+
+static char *format(const UnitState *s) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        assert_non_null(f);
+        assert_int_equal(state_format(s, f), 0);
+        fclose(f);
+        return buf;
+}
+
+static void test_state_shows_desired_and_outcome_per_knob(void **state) {
+        Policy p = { .set = POLICY_KEY_BIT(POLICY_MEMORY_PRIORITY) | POLICY_KEY_BIT(POLICY_WATERMARK_RATIO),
+                     .memory_priority = 2, .watermark_ratio = 80 };
+        MemcgDesired d = {};
+        MemcgApplied a = {};
+        d.want[MEMCG_PRIORITY] = true;
+        d.value[MEMCG_PRIORITY] = 2;
+        a.state[MEMCG_PRIORITY] = APPLY_UNSUPPORTED;
+        d.want[MEMCG_WMARK_RATIO] = true;
+        d.value[MEMCG_WMARK_RATIO] = 80;
+        a.state[MEMCG_WMARK_RATIO] = APPLY_WRITTEN;
+        char *sources[] = { "/etc/systemd/system/offline.slice", "/etc/systemd/system/offline.slice.d/50-memqos.conf",
+                            NULL };
+        UnitState s = { .unit = "offline.slice", .cgroup = "/offline.slice", .active = true, .sources = sources,
+                        .policy = &p, .desired = &d, .applied = &a, .limit = 1 << 30,
+                        .wmark_high = 858993459, .wmark_low = 853624750 };
+
+        _cleanup_free_ char *text = format(&s);
+        assert_non_null(strstr(text, "UNIT=offline.slice\n"));
+        assert_non_null(strstr(text, "CGROUP=/offline.slice\n"));
+        assert_non_null(strstr(text, "ACTIVE=yes\n"));
+        assert_non_null(strstr(text, "SOURCES=/etc/systemd/system/offline.slice "
+                                     "/etc/systemd/system/offline.slice.d/50-memqos.conf\n"));
+        assert_non_null(strstr(text, "MEMORY_PRIORITY=2\nMEMORY_PRIORITY_STATE=unsupported\n"));
+        assert_non_null(strstr(text, "WATERMARK_RATIO=80\nWATERMARK_RATIO_STATE=written\n"));
+        assert_non_null(strstr(text, "USE_PRIORITY_OOM=\nUSE_PRIORITY_OOM_STATE=unset\n"));
+        assert_non_null(strstr(text, "LIMIT_BYTES=1073741824\n"));
+        assert_non_null(strstr(text, "WMARK_HIGH_BYTES=858993459\n"));
+        assert_non_null(strstr(text, "WMARK_SOURCE=computed\n"));
+}
+
+static void test_state_of_unlimited_inactive_unit(void **state) {
+        Policy p = {};
+        UnitState s = { .unit = "x.slice", .active = false, .policy = &p, .limit = MEMCG_UNLIMITED,
+                        .wmark_high = MEMCG_UNLIMITED, .wmark_low = MEMCG_UNLIMITED };
+
+        _cleanup_free_ char *text = format(&s);
+        assert_non_null(strstr(text, "CGROUP=\n"));
+        assert_non_null(strstr(text, "ACTIVE=no\n"));
+        assert_non_null(strstr(text, "LIMIT_BYTES=max\n"));
+        assert_non_null(strstr(text, "WMARK_LOW_BYTES=max\n"));
+}
+
+static void test_state_write_is_atomic_and_refuses_slashes(void **state) {
+        char dir[] = "/tmp/test-state-XXXXXX";
+        Policy p = {};
+        UnitState s = { .unit = "a.slice", .policy = &p, .limit = MEMCG_UNLIMITED };
+        char path[64];
+
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(state_write(dir, "a.slice", &s), 0);
+        snprintf(path, sizeof(path), "%s/a.slice", dir);
+        assert_int_equal(access(path, R_OK), 0);
+        snprintf(path, sizeof(path), "%s/.#a.slice", dir);
+        assert_int_not_equal(access(path, F_OK), 0);
+
+        assert_int_equal(state_write(dir, "../escape", &s), -EINVAL);
+        assert_int_equal(state_write(dir, "..", &s), -EINVAL);
+
+        assert_int_equal(state_remove(dir, "a.slice"), 0);
+        assert_int_equal(state_remove(dir, "a.slice"), 0); /* gone already is fine */
+        assert_int_equal(rmdir(dir), 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_state_shows_desired_and_outcome_per_knob),
+                cmocka_unit_test(test_state_of_unlimited_inactive_unit),
+                cmocka_unit_test(test_state_write_is_atomic_and_refuses_slashes),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
