@@ -361,6 +361,9 @@ static void unit_apply(Manager *m, Unit *u) {
         bool wrote = false, from_kernel = false;
         int r;
 
+        if (isempty_str(u->control_group))
+                return;
+
         DesiredInput in = {
                 .policy = &u->policy,
                 .has_prioritized_child = unit_has_prioritized_child(m, u),
@@ -462,25 +465,38 @@ static void unit_cgroup_gone(Manager *m, Unit *u) {
         (void) state_write(m->state_dir, u->name, &st);
 }
 
+/* The parent's use_priority_oom may depend on this child's priority. */
+static void unit_reapply_parent(Manager *m, const char *cgroup) {
+        char parent[4096];
+
+        if (cgroup_parent(cgroup, parent, sizeof(parent)) < 0)
+                return;
+        Unit *p = manager_get_unit_by_cgroup(m, parent);
+        if (p)
+                unit_apply(m, p);
+}
+
 void manager_unit_changed(Manager *m, Unit *u) {
         bool had_priority = policy_has(&u->policy, POLICY_MEMORY_PRIORITY);
 
         if (isempty_str(u->control_group)) {
-                unit_cgroup_gone(m, u);
+                manager_unit_cgroup_gone(m, u);
                 return;
         }
 
         unit_parse_policy(u);
         unit_apply(m, u);
 
-        /* The parent's use_priority_oom may depend on this child's priority. */
-        char parent[4096];
-        if ((had_priority || policy_has(&u->policy, POLICY_MEMORY_PRIORITY)) &&
-            cgroup_parent(u->control_group, parent, sizeof(parent)) >= 0) {
-                Unit *p = manager_get_unit_by_cgroup(m, parent);
-                if (p && p != u)
-                        unit_apply(m, p);
-        }
+        if (had_priority || policy_has(&u->policy, POLICY_MEMORY_PRIORITY))
+                unit_reapply_parent(m, u->control_group);
+}
+
+void manager_unit_cgroup_gone(Manager *m, Unit *u) {
+        _cleanup_free_ char *old = TAKE_PTR(u->control_group);
+
+        unit_cgroup_gone(m, u);
+        if (old && policy_has(&u->policy, POLICY_MEMORY_PRIORITY))
+                unit_reapply_parent(m, old);
 }
 
 void manager_synced(Manager *m) {

@@ -92,6 +92,8 @@ void manager_foreach_unit(Manager *m, void (*f)(Unit *u, void *userdata), void *
 /* Called by systemd.c when it has fresh properties of an active unit, or
  * learned that the unit lost its cgroup. */
 void manager_unit_changed(Manager *m, Unit *u);
+/* The unit stopped: its cgroup is gone (or going). */
+void manager_unit_cgroup_gone(Manager *m, Unit *u);
 
 /* Called when the initial (or a re-) synchronisation with systemd finished. */
 void manager_synced(Manager *m);

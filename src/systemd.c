@@ -175,9 +175,7 @@ static Unit *unit_from_name(Manager *m, const char *name, bool create) {
 /* The unit lost its cgroup (stopped, failed): tell the Manager without a round trip. */
 static void unit_lost_cgroup(Manager *m, Unit *u) {
         systemd_unit_cancel(u);
-        free(u->control_group);
-        u->control_group = NULL;
-        manager_unit_changed(m, u);
+        manager_unit_cgroup_gone(m, u);
 }
 
 static void unit_state_changed(Manager *m, Unit *u, const char *active_state) {
