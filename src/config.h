@@ -3,6 +3,7 @@
 
 /* memqos.conf: daemon-wide settings. Pure apart from reading the file. */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -41,3 +42,9 @@ void config_init_defaults(Config *c);
  * file is not an error (defaults). Returns 0, -ENOMEM, or a negative errno
  * when the file exists but cannot be read. */
 int config_parse_file(const char *path, Config *ret, PolicyDiagnostics *diags);
+
+/* Time spans as systemd writes them: "1s", "500ms", "2min", "1min 30s"; a
+ * bare number is seconds. Units: us, ms, s, min, h, d, w (and their long
+ * forms: usec, msec, sec, second(s), minute(s), hour(s), day(s), week(s)).
+ * 0, -EINVAL or -ERANGE. */
+int config_parse_timespan(const char *s, uint64_t *ret_usec);

@@ -94,3 +94,47 @@ int policy_parse_thresholds(const char *s, Threshold *ret, size_t max, size_t *r
 
 /* "80% 95% 1G" back to text; buf of at least 32 * POLICY_THRESHOLDS_MAX. */
 void policy_format_thresholds(const Policy *p, char *buf, size_t size);
+
+/* The same as policy_parse_files() on files already read into memory:
+ * texts[i] (sizes[i] bytes, need not be NUL-terminated) under the name
+ * names[i]. Does no I/O; the fuzzer drives it directly. */
+int policy_parse_texts(const char *const *texts, const size_t *sizes, const char *const *names, size_t n,
+                       const Policy *previous, Policy *ret, PolicyDiagnostics *diags);
+
+/* --- Shared with config.c: reading INI files the way memqos reads them ---
+ *
+ * Lines up to POLICY_LINE_MAX characters; a line ending in a backslash
+ * continues on the next one (as in systemd); comments start with '#' or ';'
+ * at the start of a line, or after whitespace inside a value; no
+ * indentation-continued values. Malformed and overlong lines become
+ * diagnostics with their line number and are skipped. */
+
+#define POLICY_LINE_MAX 4096
+#define POLICY_FILE_SIZE_MAX (1024u * 1024u)
+
+/* Appends one diagnostic; the message is formatted. 0 or -ENOMEM. */
+int policy_diagnostics_add(PolicyDiagnostics *d, const char *file, unsigned line, const char *key,
+                           const char *format, ...) __attribute__((format(printf, 5, 6)));
+
+/* Called for each Key=value assignment: section ("" before the first header),
+ * key and value with surrounding whitespace and inline comments stripped,
+ * and the line the assignment starts on. Returns 0 or a negative errno,
+ * which stops nothing but is returned by policy_ini_parse() at the end. */
+typedef int (*PolicyIniAssignment)(const char *section, const char *key, const char *value, unsigned line,
+                                   void *userdata);
+
+/* Parses text (size bytes) named file. Malformed lines produce diagnostics
+ * only inside `section` (NULL: everywhere), because the other sections of a
+ * unit file are systemd's to complain about. 0, or the first negative errno
+ * of the callback, or -ENOMEM. */
+int policy_ini_parse(const char *text, size_t size, const char *file, const char *section,
+                     PolicyIniAssignment assignment, void *userdata, PolicyDiagnostics *diags);
+
+/* Reads a whole regular file of at most POLICY_FILE_SIZE_MAX bytes. 0 or a
+ * negative errno (-EFBIG when larger, -EISDIR etc. from the kernel). */
+int policy_read_file(const char *path, char **ret, size_t *ret_size);
+
+/* Writes s into buf (size > 0) for quoting in a message: at most 64
+ * characters, control characters and non-ASCII as \xNN, "..." when cut. */
+const char *policy_escape_value(const char *s, char *buf, size_t size);
+#define POLICY_ESCAPE_BUF_SIZE (64 * 4 + 4)

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <stddef.h>
+#include <syslog.h>
+
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+#define USEC_PER_MSEC UINT64_C(1000)
+#define USEC_PER_SEC UINT64_C(1000000)
+#define USEC_PER_HOUR (3600 * USEC_PER_SEC)
+
+static const char *const backend_names[_BACKEND_MAX] = {
+        [BACKEND_AUTO] = "auto",
+        [BACKEND_KERNEL] = "kernel",
+        [BACKEND_OFF] = "off",
+};
+
+const char *backend_to_string(Backend b) {
+        if ((unsigned) b >= _BACKEND_MAX)
+                return NULL;
+        return backend_names[b];
+}
+
+Backend backend_from_string(const char *s) {
+        for (Backend b = 0; b < _BACKEND_MAX; b++)
+                if (streq(s, backend_names[b]))
+                        return b;
+        return _BACKEND_INVALID;
+}
+
+void config_init_defaults(Config *c) {
+        *c = (Config) {
+                .log_level = LOG_INFO,
+                .backend = BACKEND_AUTO,
+                /* Priorities decide nothing unless the cgroup where the OOM
+                 * happens, usually the parent slice, has use_priority_oom. */
+                .parent_use_priority_oom = true,
+                .watch_oom = true,
+                .sample_interval_usec = 1 * USEC_PER_SEC,
+                .ratelimit_interval_usec = 10 * USEC_PER_SEC,
+                .ratelimit_burst = 5,
+        };
+}
+
+int config_parse_timespan(const char *s, uint64_t *ret_usec) {
+        static const struct {
+                const char *name;
+                uint64_t usec;
+        } units[] = {
+                { "us", 1 },
+                { "usec", 1 },
+                { "ms", USEC_PER_MSEC },
+                { "msec", USEC_PER_MSEC },
+                { "s", USEC_PER_SEC },
+                { "sec", USEC_PER_SEC },
+                { "second", USEC_PER_SEC },
+                { "seconds", USEC_PER_SEC },
+                { "m", 60 * USEC_PER_SEC },
+                { "min", 60 * USEC_PER_SEC },
+                { "minute", 60 * USEC_PER_SEC },
+                { "minutes", 60 * USEC_PER_SEC },
+                { "h", USEC_PER_HOUR },
+                { "hr", USEC_PER_HOUR },
+                { "hour", USEC_PER_HOUR },
+                { "hours", USEC_PER_HOUR },
+                { "d", 24 * USEC_PER_HOUR },
+                { "day", 24 * USEC_PER_HOUR },
+                { "days", 24 * USEC_PER_HOUR },
+                { "w", 7 * 24 * USEC_PER_HOUR },
+                { "week", 7 * 24 * USEC_PER_HOUR },
+                { "weeks", 7 * 24 * USEC_PER_HOUR },
+        };
+        uint64_t total = 0;
+        bool any = false;
+
+        for (;;) {
+                uint64_t v = 0, mult = USEC_PER_SEC; /* a bare number is seconds */
+                size_t l;
+
+                while (isspace((unsigned char) *s))
+                        s++;
+                if (!*s)
+                        break;
+                if (!isdigit((unsigned char) *s))
+                        return -EINVAL;
+                for (; isdigit((unsigned char) *s); s++) {
+                        if (v > (UINT64_MAX - (*s - '0')) / 10)
+                                return -ERANGE;
+                        v = v * 10 + (*s - '0');
+                }
+                while (*s == ' ' || *s == '\t')
+                        s++;
+
+                for (l = 0; isalpha((unsigned char) s[l]); l++)
+                        ;
+                if (l > 0) {
+                        size_t i;
+
+                        for (i = 0; i < ELEMENTSOF(units); i++)
+                                if (strlen(units[i].name) == l && strncmp(s, units[i].name, l) == 0)
+                                        break;
+                        if (i >= ELEMENTSOF(units))
+                                return -EINVAL;
+                        mult = units[i].usec;
+                        s += l;
+                }
+
+                if (v > UINT64_MAX / mult || total > UINT64_MAX - v * mult)
+                        return -ERANGE;
+                total += v * mult;
+                any = true;
+        }
+
+        if (!any)
+                return -EINVAL;
+        *ret_usec = total;
+        return 0;
+}
+
+/* ---- The keys ---- */
+
+typedef enum ConfigType {
+        CONFIG_LOG_LEVEL,
+        CONFIG_BACKEND,
+        CONFIG_BOOL,
+        CONFIG_TIMESPAN,
+        CONFIG_UNSIGNED,
+} ConfigType;
+
+typedef struct ConfigItem {
+        const char *section;
+        const char *key;
+        ConfigType type;
+        size_t offset, size;  /* of the field in Config */
+        uint64_t min, max;    /* CONFIG_TIMESPAN (usec), CONFIG_UNSIGNED */
+        const char *expected; /* for the diagnostic */
+} ConfigItem;
+
+#define ITEM(section, key, type, field, min, max, expected) \
+        { section, key, type, offsetof(Config, field), sizeof(((Config *) NULL)->field), min, max, expected }
+
+static const ConfigItem config_items[] = {
+        ITEM("Daemon", "LogLevel", CONFIG_LOG_LEVEL, log_level, 0, 0,
+             "one of debug, info, notice, warning, err"),
+        ITEM("Daemon", "Backend", CONFIG_BACKEND, backend, 0, 0, "one of auto, kernel, off"),
+        ITEM("Defaults", "ParentUsePriorityOOM", CONFIG_BOOL, parent_use_priority_oom, 0, 0,
+             "a boolean (yes/no)"),
+        ITEM("Events", "WatchOOM", CONFIG_BOOL, watch_oom, 0, 0, "a boolean (yes/no)"),
+        ITEM("Events", "ThresholdSampleIntervalSec", CONFIG_TIMESPAN, sample_interval_usec, 10 * USEC_PER_MSEC,
+             USEC_PER_HOUR, "a time span from 10ms to 1h, such as 500ms or 2s"),
+        ITEM("Events", "EventRateLimitIntervalSec", CONFIG_TIMESPAN, ratelimit_interval_usec, 0, USEC_PER_HOUR,
+             "a time span up to 1h, such as 10s or 1min; 0 turns rate limiting off"),
+        ITEM("Events", "EventRateLimitBurst", CONFIG_UNSIGNED, ratelimit_burst, 0, 100000,
+             "a number 0..100000; 0 turns rate limiting off"),
+};
+
+/* Parses value into the field of item in c; 0, -EINVAL or -ERANGE. */
+static int config_item_parse(const ConfigItem *item, const char *value, Config *c) {
+        void *field = (char *) c + item->offset;
+        uint64_t usec;
+        unsigned u;
+        int r;
+
+        switch (item->type) {
+        case CONFIG_LOG_LEVEL:
+                r = log_level_from_string(value);
+                if (r < 0)
+                        return r;
+                if (r < LOG_ERR) /* a daemon that hides its own errors helps nobody */
+                        return -ERANGE;
+                *(int *) field = r;
+                return 0;
+        case CONFIG_BACKEND: {
+                Backend b = backend_from_string(value);
+                if (b < 0)
+                        return b;
+                *(Backend *) field = b;
+                return 0;
+        }
+        case CONFIG_BOOL:
+                return policy_parse_bool(value, field);
+        case CONFIG_TIMESPAN:
+                r = config_parse_timespan(value, &usec);
+                if (r < 0)
+                        return r;
+                if (usec < item->min || usec > item->max)
+                        return -ERANGE;
+                *(uint64_t *) field = usec;
+                return 0;
+        case CONFIG_UNSIGNED:
+                r = policy_parse_unsigned(value, item->min, item->max, &u);
+                if (r < 0)
+                        return r;
+                *(unsigned *) field = u;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+/* Sets the field of item in c back to its default. */
+static void config_item_reset(const ConfigItem *item, Config *c) {
+        Config defaults;
+
+        config_init_defaults(&defaults);
+        memcpy((char *) c + item->offset, (char *) &defaults + item->offset, item->size);
+}
+
+static const ConfigItem *config_item_find(const char *section, const char *key, bool *ret_section_known) {
+        bool known = false;
+
+        for (size_t i = 0; i < ELEMENTSOF(config_items); i++) {
+                if (!streq(section, config_items[i].section))
+                        continue;
+                known = true;
+                if (streq(key, config_items[i].key)) {
+                        *ret_section_known = true;
+                        return &config_items[i];
+                }
+        }
+        *ret_section_known = known;
+        return NULL;
+}
+
+typedef struct ConfigParser {
+        Config *config;
+        const char *file;
+        PolicyDiagnostics *diags;
+} ConfigParser;
+
+static int config_assignment(const char *section, const char *key, const char *value, unsigned line,
+                             void *userdata) {
+        char shown_key[POLICY_ESCAPE_BUF_SIZE], shown_section[POLICY_ESCAPE_BUF_SIZE];
+        char shown[POLICY_ESCAPE_BUF_SIZE];
+        ConfigParser *cp = userdata;
+        const ConfigItem *item;
+        bool section_known;
+        int r;
+
+        policy_escape_value(key, shown_key, sizeof(shown_key));
+        if (!*section)
+                return policy_diagnostics_add(cp->diags, cp->file, line, key,
+                                              "%s= is outside of any section, ignoring", shown_key);
+
+        item = config_item_find(section, key, &section_known);
+        if (!item) {
+                policy_escape_value(section, shown_section, sizeof(shown_section));
+                return policy_diagnostics_add(cp->diags, cp->file, line, key,
+                                              section_known ? "Unknown key %s= in [%s], ignoring"
+                                                            : "%s= is in unknown section [%s], ignoring",
+                                              shown_key, shown_section);
+        }
+
+        if (!*value) { /* "Key=": back to the default, as in systemd */
+                config_item_reset(item, cp->config);
+                return 0;
+        }
+
+        r = config_item_parse(item, value, cp->config);
+        if (r >= 0)
+                return 0;
+        return policy_diagnostics_add(cp->diags, cp->file, line, key, "%s=%s is %s, expected %s; ignoring",
+                                      shown_key, policy_escape_value(value, shown, sizeof(shown)),
+                                      r == -ERANGE ? "out of range" : "invalid", item->expected);
+}
+
+int config_parse_file(const char *path, Config *ret, PolicyDiagnostics *diags) {
+        _cleanup_(freep) char *text = NULL;
+        ConfigParser cp = { .config = ret, .file = path, .diags = diags };
+        size_t size;
+        int r;
+
+        config_init_defaults(ret);
+
+        r = policy_read_file(path, &text, &size);
+        if (r == -ENOENT) /* no file: the defaults are the configuration */
+                return 0;
+        if (r < 0)
+                return r;
+
+        r = policy_ini_parse(text, size, path, NULL, config_assignment, &cp, diags);
+        if (r < 0) {
+                config_init_defaults(ret);
+                return r;
+        }
+        return 0;
+}

@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* memqos.conf: the installed file, good and bad settings. */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <syslog.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "util.h"
+
+#define INSTALLED_CONF TEST_DATA_DIR "/../../../memqos.conf"
+#define USEC_PER_SEC UINT64_C(1000000)
+
+typedef struct Conf {
+        char path[64];
+        Config config;
+        PolicyDiagnostics diags;
+} Conf;
+
+static int conf_setup(void **state) {
+        Conf *c = calloc(1, sizeof(Conf));
+        int fd;
+
+        assert_non_null(c);
+        strcpy(c->path, "/tmp/memqos-test-conf-XXXXXX");
+        fd = mkstemp(c->path);
+        assert_true(fd >= 0);
+        close(fd);
+        *state = c;
+        return 0;
+}
+
+static int conf_teardown(void **state) {
+        Conf *c = *state;
+
+        (void) unlink(c->path);
+        (void) rmdir(c->path);
+        policy_diagnostics_done(&c->diags);
+        free(c);
+        return 0;
+}
+
+/* Writes text as the configuration and parses it; returns what parsing returned. */
+static int conf_parse(Conf *c, const char *text) {
+        FILE *f = fopen(c->path, "we");
+
+        assert_non_null(f);
+        assert_true(fputs(text, f) >= 0);
+        assert_int_equal(fclose(f), 0);
+        memset(&c->config, 0x55, sizeof(c->config));
+        return config_parse_file(c->path, &c->config, &c->diags);
+}
+
+static void assert_config_is_default(const Config *c) {
+        Config d;
+
+        config_init_defaults(&d);
+        assert_int_equal(c->log_level, d.log_level);
+        assert_int_equal(c->backend, d.backend);
+        assert_int_equal(c->parent_use_priority_oom, d.parent_use_priority_oom);
+        assert_int_equal(c->watch_oom, d.watch_oom);
+        assert_int_equal(c->sample_interval_usec, d.sample_interval_usec);
+        assert_int_equal(c->ratelimit_interval_usec, d.ratelimit_interval_usec);
+        assert_int_equal(c->ratelimit_burst, d.ratelimit_burst);
+}
+
+static void test_defaults_are_the_documented_ones(void **state) {
+        Config c;
+
+        config_init_defaults(&c);
+        assert_int_equal(c.log_level, LOG_INFO);
+        assert_int_equal(c.backend, BACKEND_AUTO);
+        assert_true(c.parent_use_priority_oom);
+        assert_true(c.watch_oom);
+        assert_int_equal(c.sample_interval_usec, 1 * USEC_PER_SEC);
+        assert_int_equal(c.ratelimit_interval_usec, 10 * USEC_PER_SEC);
+        assert_int_equal(c.ratelimit_burst, 5);
+}
+
+static void test_missing_file_means_defaults(void **state) {
+        PolicyDiagnostics d = {};
+        Config c;
+
+        memset(&c, 0x55, sizeof(c));
+        assert_int_equal(config_parse_file("/nonexistent/memqos.conf", &c, &d), 0);
+        assert_int_equal(d.n, 0);
+        assert_config_is_default(&c);
+}
+
+static void test_installed_file_parses_clean(void **state) {
+        PolicyDiagnostics d = {};
+        Config c;
+
+        assert_int_equal(config_parse_file(INSTALLED_CONF, &c, &d), 0);
+        assert_int_equal(d.n, 0);
+        assert_config_is_default(&c);
+}
+
+/* Every key in the installed file is commented out with its default: with
+ * the '#' taken away, the file must still give exactly the defaults. */
+static void test_installed_file_documents_every_key_with_its_default(void **state) {
+        Conf *c = *state;
+        _cleanup_(freep) char *text = NULL, *uncommented = NULL;
+        size_t size, o = 0, keys = 0;
+
+        assert_int_equal(policy_read_file(INSTALLED_CONF, &text, &size), 0);
+        uncommented = calloc(size + 1, 1);
+        assert_non_null(uncommented);
+        for (char *line = text; *line;) {
+                size_t l = strcspn(line, "\n");
+                /* "#Key=value" is a commented-out setting; "# text" is prose */
+                bool setting = line[0] == '#' && l > 1 && line[1] != ' ' && memchr(line, '=', l);
+
+                if (setting)
+                        keys++;
+                memcpy(uncommented + o, line + setting, l - setting);
+                o += l - setting;
+                uncommented[o++] = '\n';
+                line += l + (line[l] == '\n');
+        }
+
+        assert_int_equal(keys, 7);
+        assert_int_equal(conf_parse(c, uncommented), 0);
+        assert_int_equal(c->diags.n, 0);
+        assert_config_is_default(&c->config);
+}
+
+static void test_every_key_is_read(void **state) {
+        Conf *c = *state;
+
+        assert_int_equal(conf_parse(c,
+                                    "[Daemon]\nLogLevel=debug\nBackend=off\n"
+                                    "[Defaults]\nParentUsePriorityOOM=no\n"
+                                    "[Events]\nWatchOOM=false\nThresholdSampleIntervalSec=500ms\n"
+                                    "EventRateLimitIntervalSec=2min\nEventRateLimitBurst=20\n"),
+                         0);
+        assert_int_equal(c->diags.n, 0);
+        assert_int_equal(c->config.log_level, LOG_DEBUG);
+        assert_int_equal(c->config.backend, BACKEND_OFF);
+        assert_false(c->config.parent_use_priority_oom);
+        assert_false(c->config.watch_oom);
+        assert_int_equal(c->config.sample_interval_usec, 500000);
+        assert_int_equal(c->config.ratelimit_interval_usec, 120 * USEC_PER_SEC);
+        assert_int_equal(c->config.ratelimit_burst, 20);
+}
+
+static void test_bad_value_keeps_default_and_names_file_line_key(void **state) {
+        Conf *c = *state;
+
+        assert_int_equal(conf_parse(c,
+                                    "[Daemon]\nLogLevel=loud   # comment\nBackend=kernel\n"
+                                    "[Events]\nThresholdSampleIntervalSec=0\nEventRateLimitBurst=-1\n"),
+                         0);
+        assert_int_equal(c->config.log_level, LOG_INFO);
+        assert_int_equal(c->config.backend, BACKEND_KERNEL);
+        assert_int_equal(c->config.sample_interval_usec, USEC_PER_SEC);
+        assert_int_equal(c->config.ratelimit_burst, 5);
+        assert_int_equal(c->diags.n, 3);
+        assert_string_equal(c->diags.items[0].file, c->path);
+        assert_int_equal(c->diags.items[0].line, 2);
+        assert_string_equal(c->diags.items[0].key, "LogLevel");
+        assert_string_equal(c->diags.items[0].message,
+                            "LogLevel=loud is invalid, expected one of debug, info, notice, warning, err; ignoring");
+        assert_int_equal(c->diags.items[1].line, 5);
+        assert_string_equal(c->diags.items[1].message,
+                            "ThresholdSampleIntervalSec=0 is out of range, expected a time span from 10ms to 1h, "
+                            "such as 500ms or 2s; ignoring");
+        assert_int_equal(c->diags.items[2].line, 6);
+        assert_string_equal(c->diags.items[2].key, "EventRateLimitBurst");
+}
+
+static void test_log_levels(void **state) {
+        static const struct {
+                const char *s;
+                int level;
+        } good[] = {
+                { "debug", LOG_DEBUG }, { "info", LOG_INFO }, { "notice", LOG_NOTICE },
+                { "warning", LOG_WARNING }, { "err", LOG_ERR },
+        };
+        Conf *c = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                char text[64];
+
+                snprintf(text, sizeof(text), "[Daemon]\nLogLevel=%s\n", good[i].s);
+                assert_int_equal(conf_parse(c, text), 0);
+                assert_int_equal(c->config.log_level, good[i].level);
+        }
+        assert_int_equal(c->diags.n, 0);
+
+        /* levels that would hide memqosd's own errors are refused */
+        assert_int_equal(conf_parse(c, "[Daemon]\nLogLevel=crit\n"), 0);
+        assert_int_equal(c->config.log_level, LOG_INFO);
+        assert_int_equal(c->diags.n, 1);
+        assert_string_equal(c->diags.items[0].message,
+                            "LogLevel=crit is out of range, expected one of debug, info, notice, warning, err; ignoring");
+}
+
+static void test_unknown_keys_sections_and_stray_assignments(void **state) {
+        Conf *c = *state;
+
+        assert_int_equal(conf_parse(c,
+                                    "Stray=1\n"
+                                    "[Daemon]\nLoglevel=debug\n"
+                                    "[Emulation]\nReclaimRatio=5\n"),
+                         0);
+        assert_config_is_default(&c->config);
+        assert_int_equal(c->diags.n, 3);
+        assert_int_equal(c->diags.items[0].line, 1);
+        assert_string_equal(c->diags.items[0].message, "Stray= is outside of any section, ignoring");
+        assert_int_equal(c->diags.items[1].line, 3);
+        assert_string_equal(c->diags.items[1].message, "Unknown key Loglevel= in [Daemon], ignoring");
+        assert_int_equal(c->diags.items[2].line, 5);
+        assert_string_equal(c->diags.items[2].message, "ReclaimRatio= is in unknown section [Emulation], ignoring");
+}
+
+static void test_empty_assignment_restores_default(void **state) {
+        Conf *c = *state;
+
+        assert_int_equal(conf_parse(c, "[Events]\nEventRateLimitBurst=50\nWatchOOM=no\nEventRateLimitBurst=\n"), 0);
+        assert_int_equal(c->diags.n, 0);
+        assert_int_equal(c->config.ratelimit_burst, 5);
+        assert_false(c->config.watch_oom);
+}
+
+static void test_rate_limit_may_be_turned_off(void **state) {
+        Conf *c = *state;
+
+        assert_int_equal(conf_parse(c, "[Events]\nEventRateLimitIntervalSec=0\nEventRateLimitBurst=0\n"), 0);
+        assert_int_equal(c->diags.n, 0);
+        assert_int_equal(c->config.ratelimit_interval_usec, 0);
+        assert_int_equal(c->config.ratelimit_burst, 0);
+}
+
+static void test_garbage_and_long_lines_are_diagnosed(void **state) {
+        Conf *c = *state;
+        _cleanup_(freep) char *text = NULL;
+        char pad[5001];
+
+        memset(pad, 'x', sizeof(pad) - 1);
+        pad[sizeof(pad) - 1] = 0;
+        assert_true(asprintf(&text, "[Daemon]\nLogLevel debug\n# %s\nBackend=%s\nLogLevel=notice\n", pad, pad) > 0);
+        assert_int_equal(conf_parse(c, text), 0);
+        assert_int_equal(c->config.log_level, LOG_NOTICE);
+        assert_int_equal(c->diags.n, 2); /* a long comment is still a comment */
+        assert_int_equal(c->diags.items[0].line, 2);
+        assert_int_equal(c->diags.items[1].line, 4);
+        assert_string_equal(c->diags.items[1].message, "Line is longer than 4096 characters, ignoring");
+}
+
+static void test_unreadable_file_is_an_error_with_defaults(void **state) {
+        Conf *c = *state;
+
+        assert_int_equal(unlink(c->path), 0);
+        assert_int_equal(mkdir(c->path, 0700), 0);
+        memset(&c->config, 0x55, sizeof(c->config));
+        assert_int_equal(config_parse_file(c->path, &c->config, &c->diags), -EISDIR);
+        assert_config_is_default(&c->config);
+}
+
+static void test_timespans_as_systemd_writes_them(void **state) {
+        static const struct {
+                const char *s;
+                int r;
+                uint64_t usec;
+        } cases[] = {
+                { "1s", 0, USEC_PER_SEC },
+                { "500ms", 0, 500000 },
+                { "2min", 0, 120 * USEC_PER_SEC },
+                { "1min 30s", 0, 90 * USEC_PER_SEC },
+                { "1h30min", 0, 5400 * USEC_PER_SEC },
+                { "5", 0, 5 * USEC_PER_SEC },
+                { "2 s", 0, 2 * USEC_PER_SEC },
+                { "250us", 0, 250 },
+                { "3 weeks", 0, UINT64_C(21) * 24 * 3600 * USEC_PER_SEC },
+                { "0", 0, 0 },
+                { "", -EINVAL, 0 },
+                { "s", -EINVAL, 0 },
+                { "1.5s", -EINVAL, 0 },
+                { "10x", -EINVAL, 0 },
+                { "-1s", -EINVAL, 0 },
+                { "1S", -EINVAL, 0 },
+                { "99999999999999999999", -ERANGE, 0 },
+                { "999999999999w", -ERANGE, 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint64_t usec = 0;
+                int r = config_parse_timespan(cases[i].s, &usec);
+                if (r != cases[i].r || (r == 0 && usec != cases[i].usec))
+                        fail_msg("\"%s\": got %d/%" PRIu64 ", expected %d/%" PRIu64, cases[i].s, r, usec,
+                                 cases[i].r, cases[i].usec);
+        }
+}
+
+static void test_backend_names_round_trip(void **state) {
+        for (Backend b = 0; b < _BACKEND_MAX; b++)
+                assert_int_equal(backend_from_string(backend_to_string(b)), b);
+        assert_int_equal(backend_from_string("Kernel"), -EINVAL);
+        assert_int_equal(backend_from_string("emulate"), -EINVAL);
+        assert_null(backend_to_string(_BACKEND_MAX));
+}
+
+/* a test with its own temporary files */
+#define CONF_TEST(t) cmocka_unit_test_setup_teardown(t, conf_setup, conf_teardown)
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_defaults_are_the_documented_ones),
+                cmocka_unit_test(test_missing_file_means_defaults),
+                cmocka_unit_test(test_installed_file_parses_clean),
+                CONF_TEST(test_installed_file_documents_every_key_with_its_default),
+                CONF_TEST(test_every_key_is_read),
+                CONF_TEST(test_bad_value_keeps_default_and_names_file_line_key),
+                CONF_TEST(test_log_levels),
+                CONF_TEST(test_unknown_keys_sections_and_stray_assignments),
+                CONF_TEST(test_empty_assignment_restores_default),
+                CONF_TEST(test_rate_limit_may_be_turned_off),
+                CONF_TEST(test_garbage_and_long_lines_are_diagnosed),
+                CONF_TEST(test_unreadable_file_is_an_error_with_defaults),
+                cmocka_unit_test(test_timespans_as_systemd_writes_them),
+                cmocka_unit_test(test_backend_names_round_trip),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
