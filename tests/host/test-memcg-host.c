@@ -462,6 +462,64 @@ static void test_apply_to_cgroup_removed_after_open_fails_cleanly(void **state) 
         assert_false(cgtest_has_file(h->path, "gone"));
 }
 
+/* A stand-in cgroup on tmpfs whose memory.wmark_scale_factor is the real
+ * memory.limit_in_bytes of a test cgroup, bind-mounted: the kernel keeps
+ * whole pages, so a small value written there does not read back the same. */
+typedef struct Both {
+        void *host, *tmpfs;
+        char *file; /* the bind mount's target, to unmount */
+} Both;
+
+static int both_setup(void **state) {
+        Both *b = calloc(1, sizeof(Both));
+
+        if (!b)
+                return -1;
+        *state = b;
+        return host_setup(&b->host) < 0 || tmpfs_setup(&b->tmpfs) < 0 ? -1 : 0;
+}
+
+static int both_teardown(void **state) {
+        Both *b = *state;
+        int r = 0;
+
+        if (b->file && umount2(b->file, MNT_DETACH) < 0)
+                r = -1;
+        free(b->file);
+        if (b->tmpfs && tmpfs_teardown(&b->tmpfs) < 0)
+                r = -1;
+        if (b->host && host_teardown(&b->host) < 0)
+                r = -1;
+        free(b);
+        return r;
+}
+
+static void test_apply_reports_a_value_that_does_not_stick(void **state) {
+        Both *b = *state;
+        Host *h = b->host;
+        Fixture *f = b->tmpfs;
+        _cleanup_(freep) char *limit = NULL;
+        _cleanup_(closep) int fd = -1;
+        MemcgDesired d = {
+                .want[MEMCG_WMARK_SCALE_FACTOR] = true,
+                .value[MEMCG_WMARK_SCALE_FACTOR] = 100, /* bytes: rounds down to 0 pages */
+        };
+        MemcgApplied a;
+
+        fixture_file(f->dir, "cgroup.procs", "");
+        fixture_file(f->dir, "memory.wmark_scale_factor", "");
+        assert_true(asprintf(&b->file, "%s/memory.wmark_scale_factor", f->dir) > 0);
+        assert_true(asprintf(&limit, "%s/memory.limit_in_bytes", h->path) > 0);
+        assert_int_equal(mount(limit, b->file, NULL, MS_BIND, NULL), 0);
+
+        fd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        memcg_apply(fd, &d, &a);
+        assert_int_equal(a.state[MEMCG_WMARK_SCALE_FACTOR], APPLY_FAILED);
+        assert_int_equal(a.error[MEMCG_WMARK_SCALE_FACTOR], -EIO);
+        assert_true(a.current[MEMCG_WMARK_SCALE_FACTOR] == 0);
+}
+
 /* ---- the helpers other host tests rely on ---- */
 
 static void test_cgtest_removes_populated_nested_tree(void **state) {
@@ -504,6 +562,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_real_files_round_trip_and_kernel_errors_pass_through, host_setup, host_teardown),
                 cmocka_unit_test_setup_teardown(test_apply_on_stock_kernel_is_unsupported_and_creates_nothing, host_setup, host_teardown),
                 cmocka_unit_test_setup_teardown(test_apply_to_cgroup_removed_after_open_fails_cleanly, host_setup, host_teardown),
+                cmocka_unit_test_setup_teardown(test_apply_reports_a_value_that_does_not_stick, both_setup, both_teardown),
                 cmocka_unit_test(test_cgtest_removes_populated_nested_tree),
         };
 

@@ -457,11 +457,23 @@ static void test_apply_writes_what_differs_and_reports_each_knob(void **state) {
         assert_int_equal(a.state[MEMCG_WMARK_SCALE_FACTOR], APPLY_UNSET);
         assert_string_equal(get_file(cg, "memory.wmark_scale_factor"), "50\n");
 
-        /* second pass: everything is in place */
+        /* second pass: everything is in place, and nothing is written
+         * (a write would move the files' mtime off the epoch) */
+        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++)
+                if (exists(cg, memcg_knob_file(k)))
+                        assert_int_equal(utimensat(cg, memcg_knob_file(k),
+                                                   (const struct timespec[2]) { {}, {} }, 0), 0);
         memcg_apply(cg, &d, &a);
         assert_int_equal(a.state[MEMCG_PRIORITY], APPLY_IN_PLACE);
         assert_int_equal(a.state[MEMCG_USE_PRIORITY_OOM], APPLY_IN_PLACE);
         assert_int_equal(a.state[MEMCG_WMARK_RATIO], APPLY_UNSUPPORTED);
+        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++) {
+                struct stat st;
+
+                if (fstatat(cg, memcg_knob_file(k), &st, 0) < 0)
+                        continue;
+                assert_true(st.st_mtim.tv_sec == 0 && st.st_mtim.tv_nsec == 0);
+        }
 }
 
 static void test_apply_garbage_in_file_fails_without_writing(void **state) {
