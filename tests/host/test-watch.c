@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The watch layer against this machine's real cgroup v1 memory controller:
+ * a real allocator process crosses real thresholds, a real OOM kill is seen
+ * through memory.oom_control and /dev/kmsg, and removed cgroups give back
+ * every fd. Needs root and /sys/fs/cgroup/memory; skipped otherwise. */
+
+#include <fcntl.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "kmsg.h"
+#include "memcg.h"
+#include "watch.h"
+
+#define MB (1024ULL * 1024ULL)
+#define V1_ROOT "/sys/fs/cgroup/memory"
+#define EVENTS_MAX 64
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* ---- a test cgroup below the v1 root ---- */
+
+static void cg_path(char *buf, size_t size, const char *cgroup, const char *file) {
+        snprintf(buf, size, V1_ROOT "%s%s%s", cgroup, file ? "/" : "", file ?: "");
+}
+
+static int cg_write(const char *cgroup, const char *file, const char *value) {
+        char p[PATH_MAX];
+        _cleanup_close_ int fd = -1;
+
+        cg_path(p, sizeof(p), cgroup, file);
+        fd = open(p, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, value, strlen(value)) < 0)
+                return -errno;
+        return 0;
+}
+
+static void cg_create(const char *cgroup, uint64_t limit) {
+        char p[PATH_MAX], v[32];
+
+        cg_path(p, sizeof(p), cgroup, NULL);
+        assert_int_equal(mkdir(p, 0755), 0);
+        if (limit != MEMCG_UNLIMITED) {
+                snprintf(v, sizeof(v), "%" PRIu64, limit);
+                assert_int_equal(cg_write(cgroup, "memory.limit_in_bytes", v), 0);
+                /* No swap here, but keep a future swap from hiding the OOM. */
+                (void) cg_write(cgroup, "memory.memsw.limit_in_bytes", v);
+        }
+}
+
+static void cg_remove(const char *cgroup) {
+        char p[PATH_MAX];
+
+        cg_path(p, sizeof(p), cgroup, NULL);
+        assert_int_equal(rmdir(p), 0);
+}
+
+static void cg_name(char *buf, size_t size, const char *what) {
+        snprintf(buf, size, "/memqos-test-%s-%d", what, (int) getpid());
+}
+
+/* ---- the allocator: a real process in the cgroup, driven by a pipe ---- */
+
+typedef struct AllocatorReply {
+        uint64_t crossed_usec[2]; /* when the child first saw usage >= watch[i] */
+        uint64_t done_usec;
+        uint64_t usage;
+} AllocatorReply;
+
+typedef struct Allocator {
+        pid_t pid;
+        int cmd; /* parent writes "a <MB>\n" (allocate and touch more) or "f\n" (free all) */
+        int reply;
+} Allocator;
+
+static uint64_t child_usage(int usage_fd) {
+        char buf[32] = {};
+
+        if (pread(usage_fd, buf, sizeof(buf) - 1, 0) <= 0)
+                return 0;
+        return strtoull(buf, NULL, 10);
+}
+
+_Noreturn static void allocator_main(const char *cgroup, const uint64_t watch[2], int cmd, int reply) {
+        char p[PATH_MAX], line[64];
+        FILE *in = fdopen(cmd, "r");
+        void *chunks[1024];
+        size_t n_chunks = 0;
+        int usage_fd;
+
+        if (cg_write(cgroup, "cgroup.procs", "0") < 0)
+                _exit(2);
+        cg_path(p, sizeof(p), cgroup, "memory.usage_in_bytes");
+        usage_fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (!in || usage_fd < 0)
+                _exit(3);
+
+        while (fgets(line, sizeof(line), in)) {
+                AllocatorReply r = {};
+                unsigned mb;
+
+                if (sscanf(line, "a %u", &mb) == 1) {
+                        for (unsigned i = 0; i < mb && n_chunks < ELEMENTSOF(chunks); i++) {
+                                char *c = mmap(NULL, MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+                                if (c == MAP_FAILED)
+                                        _exit(4);
+                                chunks[n_chunks++] = c;
+                                /* Touch in 64 KiB steps and note when each
+                                 * watched threshold is first reached. */
+                                for (size_t off = 0; off < MB; off += 64 * 1024) {
+                                        memset(c + off, 0x5a, 64 * 1024);
+                                        for (size_t t = 0; t < 2; t++)
+                                                if (r.crossed_usec[t] == 0 && watch[t] > 0 &&
+                                                    child_usage(usage_fd) >= watch[t])
+                                                        r.crossed_usec[t] = now_usec();
+                                }
+                        }
+                } else if (line[0] == 'f') {
+                        while (n_chunks > 0)
+                                munmap(chunks[--n_chunks], MB);
+                } else
+                        _exit(5);
+                r.done_usec = now_usec();
+                r.usage = child_usage(usage_fd);
+                if (write(reply, &r, sizeof(r)) != sizeof(r))
+                        _exit(6);
+        }
+        _exit(0);
+}
+
+static void allocator_start(Allocator *a, const char *cgroup, const uint64_t watch[2]) {
+        int cmd[2], reply[2];
+
+        assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
+        assert_int_equal(pipe2(reply, O_CLOEXEC), 0);
+        a->pid = fork();
+        assert_true(a->pid >= 0);
+        if (a->pid == 0) {
+                close(cmd[1]);
+                close(reply[0]);
+                allocator_main(cgroup, watch, cmd[0], reply[1]);
+        }
+        close(cmd[0]);
+        close(reply[1]);
+        a->cmd = cmd[1];
+        a->reply = reply[0];
+}
+
+/* Sends a command; the reply is read by the caller once the loop ran. */
+static void allocator_send(Allocator *a, const char *fmt, ...) {
+        char line[64];
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        assert_int_equal(write(a->cmd, line, (size_t) n), n);
+}
+
+/* Returns 0 with the reply, or -EPIPE when the child died (OOM-killed). */
+static int allocator_reply(Allocator *a, AllocatorReply *ret) {
+        ssize_t n = read(a->reply, ret, sizeof(*ret));
+
+        return n == sizeof(*ret) ? 0 : -EPIPE;
+}
+
+static int allocator_stop(Allocator *a) {
+        int status;
+
+        close(a->cmd);
+        close(a->reply);
+        assert_int_equal(waitpid(a->pid, &status, 0), a->pid);
+        return status;
+}
+
+/* ---- recording the callbacks ---- */
+
+typedef struct Seen {
+        MemcgWatchEventType type;
+        uint64_t threshold;
+        ThresholdDirection direction;
+        uint64_t usage, limit;
+        MemcgOomCounters oom_total, oom_delta;
+        uint64_t at_usec;
+} Seen;
+
+typedef struct Recorder {
+        Seen seen[EVENTS_MAX];
+        size_t n;
+        bool free_on_removed; /* let go of the watch from inside the callback */
+        MemcgWatch **watch;
+
+        bool kill_seen;
+        pid_t kill_pid;
+        char kill_comm[KMSG_COMM_MAX], kill_task_memcg[PATH_MAX], kill_oom_memcg[PATH_MAX];
+        bool kill_memcg_oom;
+        uint64_t kill_anon_rss_kb;
+} Recorder;
+
+static void on_event(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
+        Recorder *rec = userdata;
+
+        assert_true(rec->n < EVENTS_MAX);
+        rec->seen[rec->n++] = (Seen) {
+                .type = ev->type,
+                .threshold = ev->threshold,
+                .direction = ev->direction,
+                .usage = ev->usage,
+                .limit = ev->limit,
+                .oom_total = ev->oom_total,
+                .oom_delta = ev->oom_delta,
+                .at_usec = now_usec(),
+        };
+        if (ev->type == MEMCG_WATCH_REMOVED && rec->free_on_removed)
+                *rec->watch = memcg_watch_free(*rec->watch);
+}
+
+static const MemcgWatchCallbacks callbacks = {
+        .threshold = on_event,
+        .oom = on_event,
+        .removed = on_event,
+};
+
+static void on_kill(const KmsgOomReport *r, void *userdata) {
+        Recorder *rec = userdata;
+
+        /* Other OOMs on the machine are not ours. */
+        if (!r->task_memcg || !strstr(r->task_memcg, "/memqos-test-"))
+                return;
+        rec->kill_seen = true;
+        rec->kill_pid = r->pid;
+        rec->kill_memcg_oom = r->memcg_oom;
+        rec->kill_anon_rss_kb = r->anon_rss_kb;
+        snprintf(rec->kill_comm, sizeof(rec->kill_comm), "%s", r->comm);
+        snprintf(rec->kill_task_memcg, sizeof(rec->kill_task_memcg), "%s", r->task_memcg);
+        snprintf(rec->kill_oom_memcg, sizeof(rec->kill_oom_memcg), "%s", strna(r->oom_memcg));
+}
+
+/* Runs the loop until the recorder holds n events (or timeout), then
+ * `quiet` longer to catch any extra. Returns false on timeout. */
+static bool run_until_n(sd_event *e, Recorder *rec, size_t n, uint64_t timeout, uint64_t quiet) {
+        uint64_t end = now_usec() + timeout;
+
+        while (rec->n < n && now_usec() < end)
+                assert_true(sd_event_run(e, 10 * 1000) >= 0);
+        end = now_usec() + quiet;
+        while (now_usec() < end)
+                assert_true(sd_event_run(e, 10 * 1000) >= 0);
+        return rec->n >= n;
+}
+
+static void assert_crossing(const Seen *s, uint64_t threshold, ThresholdDirection d) {
+        assert_int_equal(s->type, MEMCG_WATCH_THRESHOLD);
+        assert_int_equal(s->threshold, threshold);
+        assert_int_equal(s->direction, d);
+        if (d == THRESHOLD_UP)
+                assert_true(s->usage >= threshold);
+        else
+                assert_true(s->usage < threshold);
+        assert_int_equal(s->limit, 64 * MB);
+}
+
+static int setup_root(void **state) {
+        MemcgRoot *root = NULL;
+
+        if (geteuid() != 0 || access(V1_ROOT "/cgroup.event_control", W_OK) < 0)
+                return 0; /* the tests skip */
+        if (memcg_root_open(V1_ROOT, &root) < 0 || root->layout != MEMCG_LAYOUT_V1) {
+                memcg_root_free(root);
+                return 0;
+        }
+        *state = root;
+        return 0;
+}
+
+static int teardown_root(void **state) {
+        memcg_root_free(*state);
+        return 0;
+}
+
+#define ROOT_OR_SKIP(state)                                     \
+        ({                                                      \
+                if (!*(state))                                  \
+                        skip();                                 \
+                (const MemcgRoot *) *(state);                   \
+        })
+
+static void print_latency(const char *what, int64_t usec) {
+        print_message("latency %-28s %8.3f ms\n", what, (double) usec / 1000.0);
+}
+
+static void test_thresholds_crossed_up_and_down_by_a_real_allocator(void **state) {
+        const MemcgRoot *root = ROOT_OR_SKIP(state);
+        const uint64_t thresholds[] = { 32 * MB, 16 * MB }; /* any order */
+        const uint64_t watch[2] = { 16 * MB, 32 * MB };
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(memcg_watch_freep) MemcgWatch *w = NULL;
+        Recorder rec = {};
+        Allocator a;
+        AllocatorReply r;
+        char cg[64];
+
+        cg_name(cg, sizeof(cg), "thresholds");
+        cg_create(cg, 64 * MB);
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(memcg_watch_new(e, root, cg, &callbacks, &rec, &w), 0);
+        assert_int_equal(memcg_watch_set_thresholds(w, thresholds, ELEMENTSOF(thresholds)), 0);
+        assert_int_equal(memcg_watch_n_fds(w), 3); /* the dirfd and one eventfd per threshold */
+
+        allocator_start(&a, cg, watch);
+        /* Registration learns the sides (both below): nothing to report. */
+        assert_false(run_until_n(e, &rec, 1, 100 * 1000, 0));
+
+        /* 20 MB: 16M up, nothing else. */
+        allocator_send(&a, "a 20\n");
+        assert_true(run_until_n(e, &rec, 1, 2000 * 1000, 200 * 1000));
+        assert_int_equal(allocator_reply(&a, &r), 0);
+        assert_int_equal(rec.n, 1);
+        assert_crossing(&rec.seen[0], 16 * MB, THRESHOLD_UP);
+        print_latency("16M up (alloc -> callback)", (int64_t) (rec.seen[0].at_usec - r.crossed_usec[0]));
+
+        /* +20 MB (40 MB): 32M up. */
+        allocator_send(&a, "a 20\n");
+        assert_true(run_until_n(e, &rec, 2, 2000 * 1000, 200 * 1000));
+        assert_int_equal(allocator_reply(&a, &r), 0);
+        assert_int_equal(rec.n, 2);
+        assert_crossing(&rec.seen[1], 32 * MB, THRESHOLD_UP);
+        print_latency("32M up (alloc -> callback)", (int64_t) (rec.seen[1].at_usec - r.crossed_usec[1]));
+
+        /* Free all: 32M down, then 16M down, in that order. */
+        allocator_send(&a, "f\n");
+        assert_true(run_until_n(e, &rec, 4, 2000 * 1000, 200 * 1000));
+        assert_int_equal(allocator_reply(&a, &r), 0);
+        assert_int_equal(rec.n, 4);
+        assert_crossing(&rec.seen[2], 32 * MB, THRESHOLD_DOWN);
+        assert_crossing(&rec.seen[3], 16 * MB, THRESHOLD_DOWN);
+        print_latency("32M+16M down (free end -> cb)", (int64_t) (rec.seen[3].at_usec - r.done_usec));
+
+        /* 40 MB in one go: 16M up, then 32M up. */
+        allocator_send(&a, "a 40\n");
+        assert_true(run_until_n(e, &rec, 6, 2000 * 1000, 200 * 1000));
+        assert_int_equal(allocator_reply(&a, &r), 0);
+        assert_int_equal(rec.n, 6);
+        assert_crossing(&rec.seen[4], 16 * MB, THRESHOLD_UP);
+        assert_crossing(&rec.seen[5], 32 * MB, THRESHOLD_UP);
+
+        /* A new limit resolves to new values: 32M is kept (and stays above:
+         * no repeat), 48M is new and learned below, 16M goes. */
+        const uint64_t moved[] = { 32 * MB, 48 * MB };
+        assert_int_equal(memcg_watch_set_thresholds(w, moved, ELEMENTSOF(moved)), 0);
+        assert_false(run_until_n(e, &rec, 7, 200 * 1000, 0));
+        assert_int_equal(memcg_watch_n_fds(w), 3);
+
+        /* +12 MB (52 MB): 48M up. Free: 48M down, 32M down; the dropped 16M is silent. */
+        allocator_send(&a, "a 12\n");
+        assert_true(run_until_n(e, &rec, 7, 2000 * 1000, 200 * 1000));
+        assert_int_equal(allocator_reply(&a, &r), 0);
+        assert_int_equal(rec.n, 7);
+        assert_int_equal(rec.seen[6].threshold, 48 * MB);
+        assert_int_equal(rec.seen[6].direction, THRESHOLD_UP);
+        allocator_send(&a, "f\n");
+        assert_true(run_until_n(e, &rec, 9, 2000 * 1000, 300 * 1000));
+        assert_int_equal(allocator_reply(&a, &r), 0);
+        assert_int_equal(rec.n, 9);
+        assert_int_equal(rec.seen[7].threshold, 48 * MB);
+        assert_int_equal(rec.seen[7].direction, THRESHOLD_DOWN);
+        assert_int_equal(rec.seen[8].threshold, 32 * MB);
+        assert_int_equal(rec.seen[8].direction, THRESHOLD_DOWN);
+
+        assert_int_equal(allocator_stop(&a), 0);
+        w = memcg_watch_free(w);
+        cg_remove(cg);
+}
+
+static void test_oom_kill_reported_by_oom_control_and_kmsg(void **state) {
+        const MemcgRoot *root = ROOT_OR_SKIP(state);
+        const uint64_t watch[2] = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(memcg_watch_freep) MemcgWatch *w = NULL;
+        _cleanup_(kmsg_reader_freep) KmsgReader *kr = NULL;
+        Recorder rec = {};
+        Allocator a;
+        AllocatorReply r;
+        uint64_t end;
+        char cg[64], comm[32] = {}, p[64];
+        int status;
+
+        cg_name(cg, sizeof(cg), "oom");
+        cg_create(cg, 32 * MB);
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(kmsg_reader_new(e, NULL, on_kill, &rec, &kr), 0);
+        assert_int_equal(memcg_watch_new(e, root, cg, &callbacks, &rec, &w), 0);
+        assert_int_equal(memcg_watch_enable_oom(w), 0);
+        assert_int_equal(memcg_watch_n_fds(w), 2);
+
+        allocator_start(&a, cg, watch);
+        snprintf(p, sizeof(p), "/proc/%d/comm", (int) a.pid);
+        {
+                _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+                assert_true(fd >= 0);
+                assert_true(read(fd, comm, sizeof(comm) - 1) > 0);
+                comm[strcspn(comm, "\n")] = 0;
+        }
+
+        allocator_send(&a, "a 64\n");
+        assert_true(run_until_n(e, &rec, 1, 5000 * 1000, 0));
+        end = now_usec() + 3000 * 1000;
+        while (!rec.kill_seen && now_usec() < end)
+                assert_true(sd_event_run(e, 10 * 1000) >= 0);
+        assert_int_equal(allocator_reply(&a, &r), -EPIPE);
+        status = allocator_stop(&a);
+        assert_true(WIFSIGNALED(status));
+        assert_int_equal(WTERMSIG(status), SIGKILL);
+        (void) run_until_n(e, &rec, 2, 0, 200 * 1000);
+
+        /* One OOM report: the kill counted (after the settle delay). */
+        assert_int_equal(rec.n, 1);
+        assert_int_equal(rec.seen[0].type, MEMCG_WATCH_OOM);
+        assert_true(rec.seen[0].oom_delta.oom >= 1);
+        assert_int_equal(rec.seen[0].oom_delta.oom_kill, 1);
+        assert_int_equal(rec.seen[0].oom_total.oom_kill, 1);
+        /* oom_delta.max is memory.failcnt on v1, which 6.18 no longer
+         * counts for the memory counter: not asserted. */
+        assert_int_equal(rec.seen[0].limit, 32 * MB);
+
+        /* The kernel's own words name the victim and its memcg. */
+        assert_true(rec.kill_seen);
+        assert_int_equal(rec.kill_pid, a.pid);
+        assert_string_equal(rec.kill_comm, comm);
+        assert_string_equal(rec.kill_task_memcg, cg);
+        assert_string_equal(rec.kill_oom_memcg, cg);
+        assert_true(rec.kill_memcg_oom);
+        assert_true(rec.kill_anon_rss_kb > 16 * 1024);
+        print_message("oom: pid %d (%s) task_memcg=%s anon-rss %" PRIu64 " kB, overruns %" PRIu64 "\n",
+                      (int) rec.kill_pid, rec.kill_comm, rec.kill_task_memcg, rec.kill_anon_rss_kb,
+                      kmsg_reader_overruns(kr));
+
+        w = memcg_watch_free(w);
+        cg_remove(cg);
+}
+
+static size_t count_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        size_t n = 0;
+
+        assert_non_null(d);
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        n++;
+        closedir(d);
+        return n - 1; /* the DIR's own fd */
+}
+
+/* The kernel signals a removed cgroup's eventfds from the css offline work,
+ * after an RCU grace period (tens of ms): cycles run in batches so that
+ * 1,000 of them take seconds, not a minute. */
+#define CYCLES 1000
+#define BATCH 50
+
+static size_t n_removed(const Recorder *rec, size_t n) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++)
+                k += rec[i].n > 0;
+        return k;
+}
+
+static void test_removal_releases_everything_over_1000_cycles(void **state) {
+        const MemcgRoot *root = ROOT_OR_SKIP(state);
+        const uint64_t thresholds[] = { 1 * MB, 2 * MB };
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        uint64_t start, elapsed, removed_at[BATCH], lat_sum = 0, lat_max = 0;
+        size_t before, after;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        before = count_fds();
+        start = now_usec();
+
+        for (unsigned batch = 0; batch < CYCLES / BATCH; batch++) {
+                MemcgWatch *w[BATCH] = {};
+                Recorder rec[BATCH] = {};
+                char cg[BATCH][64];
+                uint64_t end;
+
+                for (size_t i = 0; i < BATCH; i++) {
+                        char what[32];
+
+                        snprintf(what, sizeof(what), "cycle%zu", i);
+                        cg_name(cg[i], sizeof(cg[i]), what);
+                        cg_create(cg[i], 64 * MB);
+                        rec[i] = (Recorder) { .free_on_removed = i % 2 == 0, .watch = &w[i] };
+                        assert_int_equal(memcg_watch_new(e, root, cg[i], &callbacks, &rec[i], &w[i]), 0);
+                        assert_int_equal(memcg_watch_set_thresholds(w[i], thresholds, ELEMENTSOF(thresholds)), 0);
+                        assert_int_equal(memcg_watch_enable_oom(w[i]), 0);
+                        assert_int_equal(memcg_watch_n_fds(w[i]), 4);
+                }
+                while (sd_event_run(e, 0) > 0) /* the resyncs */
+                        ;
+                for (size_t i = 0; i < BATCH; i++) {
+                        cg_remove(cg[i]);
+                        removed_at[i] = now_usec();
+                }
+
+                /* The watch must notice and let go by itself. */
+                end = now_usec() + 5000 * 1000;
+                while (n_removed(rec, BATCH) < BATCH && now_usec() < end)
+                        assert_true(sd_event_run(e, 10 * 1000) >= 0);
+
+                for (size_t i = 0; i < BATCH; i++) {
+                        uint64_t lat;
+
+                        assert_int_equal(rec[i].n, 1);
+                        assert_int_equal(rec[i].seen[0].type, MEMCG_WATCH_REMOVED);
+                        lat = rec[i].seen[0].at_usec - removed_at[i];
+                        lat_sum += lat;
+                        lat_max = lat > lat_max ? lat : lat_max;
+                        if (rec[i].free_on_removed) {
+                                assert_null(w[i]);
+                                continue;
+                        }
+                        assert_true(memcg_watch_is_removed(w[i]));
+                        assert_int_equal(memcg_watch_n_fds(w[i]), 0);
+                        assert_int_equal(memcg_watch_set_thresholds(w[i], thresholds, 2), -ENODEV);
+                        w[i] = memcg_watch_free(w[i]);
+                }
+        }
+
+        elapsed = now_usec() - start;
+        after = count_fds();
+        print_message("%d create/watch/remove cycles (batches of %d): %.3f s, rmdir -> removed callback "
+                      "mean %.1f ms max %.1f ms, fds before %zu after %zu\n",
+                      CYCLES, BATCH, (double) elapsed / 1e6, (double) lat_sum / CYCLES / 1000.0,
+                      (double) lat_max / 1000.0, before, after);
+        assert_int_equal(after, before);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_thresholds_crossed_up_and_down_by_a_real_allocator),
+                cmocka_unit_test(test_oom_kill_reported_by_oom_control_and_kmsg),
+                cmocka_unit_test(test_removal_releases_everything_over_1000_cycles),
+        };
+
+        return cmocka_run_group_tests(tests, setup_root, teardown_root);
+}
