@@ -462,12 +462,14 @@ static void test_apply_to_cgroup_removed_after_open_fails_cleanly(void **state) 
         assert_false(cgtest_has_file(h->path, "gone"));
 }
 
-/* A stand-in cgroup on tmpfs whose memory.wmark_scale_factor is the real
- * memory.limit_in_bytes of a test cgroup, bind-mounted: the kernel keeps
- * whole pages, so a small value written there does not read back the same. */
+/* memcg_apply() end to end through real kernel files: a stand-in cgroup on
+ * tmpfs whose knob files are bind mounts of a test cgroup's real files.
+ * memory.priority is memory.swappiness (0..200: takes the value and keeps
+ * it), memory.wmark_scale_factor is memory.limit_in_bytes (the kernel keeps
+ * whole pages, so a small value does not read back the same). */
 typedef struct Both {
         void *host, *tmpfs;
-        char *file; /* the bind mount's target, to unmount */
+        char *mounted[_MEMCG_KNOB_MAX]; /* bind mount targets, to unmount */
 } Both;
 
 static int both_setup(void **state) {
@@ -483,9 +485,11 @@ static int both_teardown(void **state) {
         Both *b = *state;
         int r = 0;
 
-        if (b->file && umount2(b->file, MNT_DETACH) < 0)
-                r = -1;
-        free(b->file);
+        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++) {
+                if (b->mounted[k] && umount2(b->mounted[k], MNT_DETACH) < 0)
+                        r = -1;
+                free(b->mounted[k]);
+        }
         if (b->tmpfs && tmpfs_teardown(&b->tmpfs) < 0)
                 r = -1;
         if (b->host && host_teardown(&b->host) < 0)
@@ -494,30 +498,58 @@ static int both_teardown(void **state) {
         return r;
 }
 
-static void test_apply_reports_a_value_that_does_not_stick(void **state) {
+static void bind_knob(Both *b, MemcgKnob k, const char *real_file) {
+        Host *h = b->host;
+        Fixture *f = b->tmpfs;
+        _cleanup_(freep) char *source = NULL;
+
+        fixture_file(f->dir, memcg_knob_file(k), "");
+        assert_true(asprintf(&b->mounted[k], "%s/%s", f->dir, memcg_knob_file(k)) > 0);
+        assert_true(asprintf(&source, "%s/%s", h->path, real_file) > 0);
+        assert_int_equal(mount(source, b->mounted[k], NULL, MS_BIND, NULL), 0);
+}
+
+static void test_apply_through_real_kernel_files(void **state) {
         Both *b = *state;
         Host *h = b->host;
         Fixture *f = b->tmpfs;
-        _cleanup_(freep) char *limit = NULL;
+        _cleanup_(freep) char *swappiness = NULL;
         _cleanup_(closep) int fd = -1;
         MemcgDesired d = {
+                .want[MEMCG_PRIORITY] = true,
+                .value[MEMCG_PRIORITY] = 7,
                 .want[MEMCG_WMARK_SCALE_FACTOR] = true,
-                .value[MEMCG_WMARK_SCALE_FACTOR] = 100, /* bytes: rounds down to 0 pages */
+                .value[MEMCG_WMARK_SCALE_FACTOR] = 100, /* bytes: 0 pages */
         };
         MemcgApplied a;
 
         fixture_file(f->dir, "cgroup.procs", "");
-        fixture_file(f->dir, "memory.wmark_scale_factor", "");
-        assert_true(asprintf(&b->file, "%s/memory.wmark_scale_factor", f->dir) > 0);
-        assert_true(asprintf(&limit, "%s/memory.limit_in_bytes", h->path) > 0);
-        assert_int_equal(mount(limit, b->file, NULL, MS_BIND, NULL), 0);
-
+        bind_knob(b, MEMCG_PRIORITY, "memory.swappiness");
+        bind_knob(b, MEMCG_WMARK_SCALE_FACTOR, "memory.limit_in_bytes");
         fd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_true(fd >= 0);
+
         memcg_apply(fd, &d, &a);
+        assert_int_equal(a.state[MEMCG_PRIORITY], APPLY_WRITTEN);
+        assert_true(a.current[MEMCG_PRIORITY] == 7);
+        swappiness = cgtest_read(h->path, "memory.swappiness");
+        assert_string_equal(swappiness, "7\n");
         assert_int_equal(a.state[MEMCG_WMARK_SCALE_FACTOR], APPLY_FAILED);
         assert_int_equal(a.error[MEMCG_WMARK_SCALE_FACTOR], -EIO);
         assert_true(a.current[MEMCG_WMARK_SCALE_FACTOR] == 0);
+        assert_int_equal(a.state[MEMCG_USE_PRIORITY_OOM], APPLY_UNSET);
+        assert_int_equal(a.state[MEMCG_WMARK_RATIO], APPLY_UNSET);
+
+        /* the kernel's own refusal is a failure with its errno */
+        d.value[MEMCG_PRIORITY] = 1000;
+        memcg_apply(fd, &d, &a);
+        assert_int_equal(a.state[MEMCG_PRIORITY], APPLY_FAILED);
+        assert_int_equal(a.error[MEMCG_PRIORITY], -EINVAL);
+        assert_true(a.current[MEMCG_PRIORITY] == 7); /* what was there */
+
+        d.value[MEMCG_PRIORITY] = 7;
+        memcg_apply(fd, &d, &a);
+        assert_int_equal(a.state[MEMCG_PRIORITY], APPLY_IN_PLACE);
 }
 
 /* ---- the helpers other host tests rely on ---- */
@@ -562,7 +594,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_real_files_round_trip_and_kernel_errors_pass_through, host_setup, host_teardown),
                 cmocka_unit_test_setup_teardown(test_apply_on_stock_kernel_is_unsupported_and_creates_nothing, host_setup, host_teardown),
                 cmocka_unit_test_setup_teardown(test_apply_to_cgroup_removed_after_open_fails_cleanly, host_setup, host_teardown),
-                cmocka_unit_test_setup_teardown(test_apply_reports_a_value_that_does_not_stick, both_setup, both_teardown),
+                cmocka_unit_test_setup_teardown(test_apply_through_real_kernel_files, both_setup, both_teardown),
                 cmocka_unit_test(test_cgtest_removes_populated_nested_tree),
         };
 
