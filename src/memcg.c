@@ -493,52 +493,45 @@ static bool cgroup_is_gone(int dirfd) {
         return fstatat(dirfd, "cgroup.procs", &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
 }
 
-static void apply_knob(int dirfd, MemcgKnob k, uint64_t desired, MemcgApplied *ret) {
-        const char *file = memcg_knob_file(k);
-        uint64_t current = 0;
+/* Read, write only if different, read back. Returns 0 or why it failed;
+ * *current holds the last value read: what is in force now, also after a
+ * refused write. */
+static int apply_knob(int dirfd, const char *file, uint64_t desired, ApplyState *state, uint64_t *current) {
         int r;
 
-        r = memcg_read_u64(dirfd, file, &current);
-        if (r == -ENOENT && cgroup_is_gone(dirfd)) {
-                ret->state[k] = APPLY_FAILED;
-                ret->error[k] = -ENOENT;
-                return;
-        }
+        r = memcg_read_u64(dirfd, file, current);
+        if (r == -ENOENT && cgroup_is_gone(dirfd))
+                return -ENOENT;
 
-        ret->state[k] = memcg_plan_knob(true, desired, r, current);
-        ret->current[k] = current;
-        if (ret->state[k] != APPLY_WRITTEN) {
-                if (ret->state[k] == APPLY_FAILED)
-                        ret->error[k] = r;
-                return;
-        }
+        *state = memcg_plan_knob(true, desired, r, *current);
+        if (*state == APPLY_FAILED)
+                return r;
+        if (*state != APPLY_WRITTEN)
+                return 0;
 
         r = memcg_write_u64(dirfd, file, desired);
-        if (r < 0) {
-                ret->state[k] = APPLY_FAILED;
-                ret->error[k] = r;
-                return;
-        }
-
-        r = memcg_read_u64(dirfd, file, &current);
-        if (r < 0) {
-                ret->state[k] = APPLY_FAILED;
-                ret->error[k] = r;
-                return;
-        }
-        ret->current[k] = current;
-        if (current != desired) {
-                ret->state[k] = APPLY_FAILED;
-                ret->error[k] = -EIO;
-        }
+        if (r < 0)
+                return r;
+        r = memcg_read_u64(dirfd, file, current);
+        if (r < 0)
+                return r;
+        return *current == desired ? 0 : -EIO;
 }
 
 void memcg_apply(int dirfd, const MemcgDesired *d, MemcgApplied *ret) {
         *ret = (MemcgApplied) {};
 
-        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++)
-                if (d->want[k])
-                        apply_knob(dirfd, k, d->value[k], ret);
+        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++) {
+                int r;
+
+                if (!d->want[k])
+                        continue;
+                r = apply_knob(dirfd, memcg_knob_file(k), d->value[k], &ret->state[k], &ret->current[k]);
+                if (r < 0) {
+                        ret->state[k] = APPLY_FAILED;
+                        ret->error[k] = r;
+                }
+        }
 }
 
 /* ---- the watermarks ---- */

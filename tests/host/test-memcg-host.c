@@ -506,7 +506,7 @@ static void bind_knob(Both *b, MemcgKnob k, const char *real_file) {
         fixture_file(f->dir, memcg_knob_file(k), "");
         assert_true(asprintf(&b->mounted[k], "%s/%s", f->dir, memcg_knob_file(k)) > 0);
         assert_true(asprintf(&source, "%s/%s", h->path, real_file) > 0);
-        assert_int_equal(mount(source, b->mounted[k], NULL, MS_BIND, NULL), 0);
+        assert_int_equal(mount(source, b->mounted[k], "none", MS_BIND, NULL), 0);
 }
 
 static void test_apply_through_real_kernel_files(void **state) {
