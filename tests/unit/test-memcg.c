@@ -570,6 +570,23 @@ static void test_root_detect_hybrid_picks_v1_memory(void **state) {
         memcg_root_free(r);
 }
 
+static void test_root_detect_hybrid_without_v1_memory_uses_unified(void **state) {
+        Fixture *f = *state;
+        _cleanup_(closep) int unified = -1;
+        _cleanup_(freep) char *want = NULL;
+        MemcgRoot *r = NULL;
+
+        /* memcg bound to no v1 hierarchy shows up in hybrid's cgroup2 mount */
+        assert_int_equal(mkdirat(f->fd, "unified", 0755), 0);
+        unified = openat(f->fd, "unified", O_PATH | O_DIRECTORY);
+        put_file(unified, "cgroup.controllers", "memory pids\n");
+        assert_int_equal(memcg_root_detect(f->dir, &r), 0);
+        assert_int_equal(r->layout, MEMCG_LAYOUT_V2);
+        assert_true(asprintf(&want, "%s/unified", f->dir) > 0);
+        assert_string_equal(r->path, want);
+        memcg_root_free(r);
+}
+
 static void test_root_detect_unified_needs_memory_controller(void **state) {
         Fixture *f = *state;
         MemcgRoot *r = NULL;
@@ -671,6 +688,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_apply_on_removed_cgroup_fails_cleanly, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_root_open_tells_layout_by_files, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_root_detect_hybrid_picks_v1_memory, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_root_detect_hybrid_without_v1_memory_uses_unified, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_root_detect_unified_needs_memory_controller, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_open_stays_below_root, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_open_walk_fallback_stays_below_root, fixture_setup, fixture_teardown),
