@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sys/epoll.h>
@@ -112,6 +113,24 @@ void threshold_resolve(const Threshold *t, size_t n, uint64_t limit, uint64_t *r
         *ret_n = thresholds_normalize(ret, k);
 }
 
+/* One "key value" line; key gets at most 31 characters. */
+static int parse_counter_line(const char *line, size_t len, char key[static 32], uint64_t *ret) {
+        _cleanup_free_ char *l = strndup(line, len);
+        int consumed = 0;
+        char *end;
+
+        if (!l)
+                return -ENOMEM;
+        /* strtoull() would take "-1": insist on a digit. */
+        if (sscanf(l, "%31s %n", key, &consumed) != 1 || !isdigit((unsigned char) l[consumed]))
+                return -EINVAL;
+        errno = 0;
+        *ret = strtoull(l + consumed, &end, 10);
+        if (errno != 0 || *end != 0)
+                return -EINVAL;
+        return 0;
+}
+
 int watch_parse_oom_counters(const char *text, MemcgOomCounters *ret, bool *ret_under_oom) {
         MemcgOomCounters c = {};
         bool under_oom = false;
@@ -120,16 +139,12 @@ int watch_parse_oom_counters(const char *text, MemcgOomCounters *ret, bool *ret_
                 const char *eol = strchrnul(line, '\n');
                 char key[32];
                 uint64_t value;
-                int consumed = 0;
+                int r;
 
                 if (eol > line) {
-                        _cleanup_free_ char *l = strndup(line, (size_t) (eol - line));
-
-                        if (!l)
-                                return -ENOMEM;
-                        if (sscanf(l, "%31s %" SCNu64 "%n", key, &value, &consumed) != 2 ||
-                            l[consumed] != 0)
-                                return -EINVAL;
+                        r = parse_counter_line(line, (size_t) (eol - line), key, &value);
+                        if (r < 0)
+                                return r;
                         if (streq(key, "oom"))
                                 c.oom = value;
                         else if (streq(key, "oom_kill"))

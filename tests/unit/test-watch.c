@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The pure decisions of the watch layer: which crossings a usage makes, in
+ * what order; percentages to bytes; the OOM counter files. The kernel side
+ * is tested for real in tests/host/test-watch.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "watch.h"
+
+#define MB (1024ULL * 1024ULL)
+
+static const uint64_t t3[] = { 16 * MB, 32 * MB, 48 * MB };
+
+static void test_first_usage_learns_sides_without_crossings(void **state) {
+        ThresholdSide sides[3] = {};
+        ThresholdCrossing c[3];
+
+        assert_int_equal(threshold_evaluate(t3, sides, 3, 40 * MB, c), 0);
+        assert_int_equal(sides[0], THRESHOLD_SIDE_ABOVE);
+        assert_int_equal(sides[1], THRESHOLD_SIDE_ABOVE);
+        assert_int_equal(sides[2], THRESHOLD_SIDE_BELOW);
+}
+
+static void test_upward_crossings_come_lowest_first(void **state) {
+        ThresholdSide sides[3] = { THRESHOLD_SIDE_BELOW, THRESHOLD_SIDE_BELOW, THRESHOLD_SIDE_BELOW };
+        ThresholdCrossing c[3];
+
+        assert_int_equal(threshold_evaluate(t3, sides, 3, 50 * MB, c), 3);
+        for (size_t i = 0; i < 3; i++) {
+                assert_int_equal(c[i].index, i);
+                assert_int_equal(c[i].direction, THRESHOLD_UP);
+        }
+        /* The same usage again: the kernel's second signal is no crossing. */
+        assert_int_equal(threshold_evaluate(t3, sides, 3, 50 * MB, c), 0);
+}
+
+static void test_downward_crossings_come_highest_first(void **state) {
+        ThresholdSide sides[3] = { THRESHOLD_SIDE_ABOVE, THRESHOLD_SIDE_ABOVE, THRESHOLD_SIDE_ABOVE };
+        ThresholdCrossing c[3];
+
+        assert_int_equal(threshold_evaluate(t3, sides, 3, 20 * MB, c), 2);
+        assert_int_equal(c[0].index, 2);
+        assert_int_equal(c[0].direction, THRESHOLD_DOWN);
+        assert_int_equal(c[1].index, 1);
+        assert_int_equal(c[1].direction, THRESHOLD_DOWN);
+        assert_int_equal(sides[0], THRESHOLD_SIDE_ABOVE);
+}
+
+static void test_equal_usage_counts_as_above(void **state) {
+        ThresholdSide sides[3] = { THRESHOLD_SIDE_BELOW, THRESHOLD_SIDE_BELOW, THRESHOLD_SIDE_BELOW };
+        ThresholdCrossing c[3];
+
+        /* The kernel's rule: a threshold <= usage is crossed. */
+        assert_int_equal(threshold_evaluate(t3, sides, 3, 16 * MB, c), 1);
+        assert_int_equal(c[0].index, 0);
+        assert_int_equal(c[0].direction, THRESHOLD_UP);
+        assert_int_equal(threshold_evaluate(t3, sides, 3, 16 * MB - 1, c), 1);
+        assert_int_equal(c[0].direction, THRESHOLD_DOWN);
+}
+
+static void test_flapping_reports_every_real_crossing(void **state) {
+        ThresholdSide sides[1] = { THRESHOLD_SIDE_BELOW };
+        const uint64_t t[] = { 100 };
+        ThresholdCrossing c[1];
+        unsigned ups = 0, downs = 0;
+
+        for (unsigned i = 0; i < 10; i++) {
+                ups += threshold_evaluate(t, sides, 1, 101, c);
+                assert_int_equal(threshold_evaluate(t, sides, 1, 102, c), 0);
+                downs += threshold_evaluate(t, sides, 1, 99, c);
+        }
+        assert_int_equal(ups, 10);
+        assert_int_equal(downs, 10);
+}
+
+static void test_stale_sides_give_downs_then_ups(void **state) {
+        /* Sides out of step (events lost): each is corrected, downs first. */
+        ThresholdSide sides[3] = { THRESHOLD_SIDE_BELOW, THRESHOLD_SIDE_UNKNOWN, THRESHOLD_SIDE_ABOVE };
+        ThresholdCrossing c[3];
+
+        assert_int_equal(threshold_evaluate(t3, sides, 3, 40 * MB, c), 2);
+        assert_int_equal(c[0].index, 2);
+        assert_int_equal(c[0].direction, THRESHOLD_DOWN);
+        assert_int_equal(c[1].index, 0);
+        assert_int_equal(c[1].direction, THRESHOLD_UP);
+        assert_int_equal(sides[1], THRESHOLD_SIDE_ABOVE);
+}
+
+static void test_no_thresholds_no_crossings(void **state) {
+        ThresholdCrossing c[1];
+
+        assert_int_equal(threshold_evaluate(NULL, NULL, 0, 1, c), 0);
+}
+
+static void test_percentages_resolve_against_the_limit(void **state) {
+        const Threshold t[] = {
+                { .is_percent = true, .value = 95 },
+                { .is_percent = true, .value = 80 },
+                { .is_percent = false, .value = 1024 * MB },
+                { .is_percent = false, .value = 512 * MB }, /* == 50% of 1G */
+                { .is_percent = true, .value = 50 },
+        };
+        uint64_t bytes[ELEMENTSOF(t)];
+        size_t n;
+
+        threshold_resolve(t, ELEMENTSOF(t), 1024 * MB, bytes, &n);
+        assert_int_equal(n, 4);
+        assert_int_equal(bytes[0], 512 * MB);
+        assert_int_equal(bytes[1], 1024 * MB / 100 * 80 + 1024 * MB % 100 * 80 / 100);
+        assert_int_equal(bytes[2], 1024 * MB / 100 * 95 + 1024 * MB % 100 * 95 / 100);
+        assert_int_equal(bytes[3], 1024 * MB);
+}
+
+static void test_percentages_of_no_limit_are_skipped(void **state) {
+        const Threshold t[] = {
+                { .is_percent = true, .value = 80 },
+                { .is_percent = false, .value = 64 * MB },
+                { .is_percent = false, .value = 0 },
+        };
+        uint64_t bytes[ELEMENTSOF(t)];
+        size_t n;
+
+        threshold_resolve(t, ELEMENTSOF(t), MEMCG_UNLIMITED, bytes, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(bytes[0], 64 * MB);
+
+        /* A limit so small that the percentage is 0 bytes: skipped too. */
+        threshold_resolve(t, 1, 1, bytes, &n);
+        assert_int_equal(n, 0);
+}
+
+static void test_percentage_of_a_huge_limit_does_not_overflow(void **state) {
+        const Threshold t[] = { { .is_percent = true, .value = 100 }, { .is_percent = true, .value = 99 } };
+        uint64_t bytes[2];
+        size_t n;
+
+        threshold_resolve(t, 2, UINT64_MAX - 1, bytes, &n);
+        assert_int_equal(n, 2);
+        assert_true(bytes[0] < bytes[1]);
+        assert_int_equal(bytes[1], UINT64_MAX - 1);
+        assert_true(bytes[0] > UINT64_MAX / 100 * 98);
+}
+
+static void test_oom_counters_of_v2_memory_events(void **state) {
+        MemcgOomCounters c;
+        bool under;
+
+        assert_int_equal(watch_parse_oom_counters("low 0\nhigh 12\nmax 7\noom 2\noom_kill 1\noom_group_kill 0\n", &c, &under), 0);
+        assert_int_equal(c.max, 7);
+        assert_int_equal(c.oom, 2);
+        assert_int_equal(c.oom_kill, 1);
+        assert_false(under);
+}
+
+static void test_oom_counters_of_v1_oom_control(void **state) {
+        MemcgOomCounters c;
+        bool under;
+
+        assert_int_equal(watch_parse_oom_counters("oom_kill_disable 0\nunder_oom 1\noom_kill 3\n", &c, &under), 0);
+        assert_int_equal(c.oom_kill, 3);
+        assert_int_equal(c.oom, 0);
+        assert_true(under);
+
+        /* No trailing newline, empty lines: fine. Missing keys read 0. */
+        assert_int_equal(watch_parse_oom_counters("\noom_kill 4", &c, NULL), 0);
+        assert_int_equal(c.oom_kill, 4);
+        assert_int_equal(watch_parse_oom_counters("", &c, NULL), 0);
+        assert_int_equal(c.oom_kill, 0);
+}
+
+static void test_malformed_oom_counters_are_rejected(void **state) {
+        MemcgOomCounters c;
+
+        assert_int_equal(watch_parse_oom_counters("oom_kill\n", &c, NULL), -EINVAL);
+        assert_int_equal(watch_parse_oom_counters("oom_kill x\n", &c, NULL), -EINVAL);
+        assert_int_equal(watch_parse_oom_counters("oom_kill 1 2\n", &c, NULL), -EINVAL);
+        assert_int_equal(watch_parse_oom_counters("oom -1\n", &c, NULL), -EINVAL);
+}
+
+static void test_direction_names(void **state) {
+        assert_string_equal(threshold_direction_to_string(THRESHOLD_UP), "up");
+        assert_string_equal(threshold_direction_to_string(THRESHOLD_DOWN), "down");
+        assert_null(threshold_direction_to_string((ThresholdDirection) 7));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_first_usage_learns_sides_without_crossings),
+                cmocka_unit_test(test_upward_crossings_come_lowest_first),
+                cmocka_unit_test(test_downward_crossings_come_highest_first),
+                cmocka_unit_test(test_equal_usage_counts_as_above),
+                cmocka_unit_test(test_flapping_reports_every_real_crossing),
+                cmocka_unit_test(test_stale_sides_give_downs_then_ups),
+                cmocka_unit_test(test_no_thresholds_no_crossings),
+                cmocka_unit_test(test_percentages_resolve_against_the_limit),
+                cmocka_unit_test(test_percentages_of_no_limit_are_skipped),
+                cmocka_unit_test(test_percentage_of_a_huge_limit_does_not_overflow),
+                cmocka_unit_test(test_oom_counters_of_v2_memory_events),
+                cmocka_unit_test(test_oom_counters_of_v1_oom_control),
+                cmocka_unit_test(test_malformed_oom_counters_are_rejected),
+                cmocka_unit_test(test_direction_names),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
