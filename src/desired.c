@@ -57,3 +57,11 @@ bool cgroup_is_direct_child(const char *parent, const char *child) {
                 return false;
         return streq(buf, parent);
 }
+
+bool cgroup_contains(const char *ancestor, const char *cgroup) {
+        size_t n = strlen(ancestor);
+
+        if (streq(ancestor, "/"))
+                return cgroup[0] == '/';
+        return strncmp(ancestor, cgroup, n) == 0 && (cgroup[n] == 0 || cgroup[n] == '/');
+}

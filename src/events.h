@@ -15,3 +15,17 @@
 #define MEMQOS_MESSAGE_OOM_KILL         "60bd26598cb147faaaf12615974afc84"
 #define MEMQOS_MESSAGE_CONFIG_INVALID   "93f4be92d82740038a459684c2a374e1"
 #define MEMQOS_MESSAGE_APPLY_FAILED     "a8823f0b18f848af87dc6835dfb469a0"
+
+#include "manager.h"
+
+/* Journal events for what the watches (watch.c, kmsg.c) report. Each is rate
+ * limited per unit and threshold (memqos.conf EventRateLimit*=); the next
+ * event that passes says how many were folded (MEMQOS_FOLDED=). */
+void event_threshold(Manager *m, Unit *u, const MemcgWatchEvent *ev);
+void event_oom(Manager *m, Unit *u, const MemcgWatchEvent *ev);
+/* A process killed by the kernel's OOM killer, as read from /dev/kmsg: the
+ * message goes to the victim's unit and to the unit that ran out of memory. */
+void event_oom_kill(Manager *m, const KmsgOomReport *r);
+
+/* The deepest followed unit whose cgroup contains cgroup, or NULL. */
+Unit *manager_unit_for_cgroup(Manager *m, const char *cgroup);

@@ -9,6 +9,7 @@
 #include "config-paths.h"
 #include "desired.h"
 #include "events.h"
+#include "watch.h"
 #include "log.h"
 #include "manager.h"
 #include "state.h"
@@ -47,6 +48,7 @@ static Unit *unit_free(Unit *u) {
         if (!u)
                 return NULL;
         systemd_unit_cancel(u);
+        memcg_watch_free(u->watch);
         free(u->name);
         free(u->active_state);
         free(u->control_group);
@@ -355,6 +357,79 @@ static void unit_announce_limit(Manager *m, Unit *u, uint64_t old, uint64_t high
 #undef FMT
 }
 
+static void on_watch_threshold(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
+        Unit *u = userdata;
+        event_threshold(u->manager, u, ev);
+}
+
+static void on_watch_oom(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
+        Unit *u = userdata;
+        event_oom(u->manager, u, ev);
+}
+
+static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
+        Unit *u = userdata;
+        /* The cgroup went away under the watch; a new one brings a new watch. */
+        u->watch = memcg_watch_free(u->watch);
+        u->n_threshold_bytes = 0;
+}
+
+static void unit_drop_watch(Unit *u) {
+        u->watch = memcg_watch_free(u->watch);
+        u->n_threshold_bytes = 0;
+}
+
+/* Thresholds of the unit (resolved against its limit) and, with WatchOOM=yes,
+ * OOMs of every slice and of every unit with a policy. Units that need
+ * neither hold no watch and cost nothing. */
+static void unit_update_watch(Manager *m, Unit *u) {
+        static const MemcgWatchCallbacks callbacks = {
+                .threshold = on_watch_threshold,
+                .oom = on_watch_oom,
+                .removed = on_watch_removed,
+        };
+        uint64_t bytes[POLICY_THRESHOLDS_MAX];
+        size_t n = 0;
+        int r;
+
+        bool want_oom = m->config.watch_oom && (endswith(u->name, ".slice") || u->policy.set != 0);
+        threshold_resolve(u->policy.thresholds, u->policy.n_thresholds, u->limit, bytes, &n);
+
+        if (!m->memcg_root || isempty_str(u->control_group) || (!want_oom && n == 0)) {
+                unit_drop_watch(u);
+                return;
+        }
+
+        if (!u->watch) {
+                r = memcg_watch_new(m->event, m->memcg_root, u->control_group, &callbacks, u, &u->watch);
+                if (r < 0) {
+                        if (r != -ENOENT)
+                                log_unit_warning_errno(u->name, u->control_group, r,
+                                                       "Cannot watch the memory cgroup: %m");
+                        return;
+                }
+                (void) memcg_watch_set_sample_interval(u->watch, m->config.sample_interval_usec);
+                u->n_threshold_bytes = 0;
+        }
+
+        if (n != u->n_threshold_bytes || memcmp(bytes, u->threshold_bytes, n * sizeof(uint64_t)) != 0) {
+                r = memcg_watch_set_thresholds(u->watch, bytes, n);
+                if (r < 0)
+                        log_unit_warning_errno(u->name, u->control_group, r,
+                                               "Cannot register the memory thresholds: %m");
+                else {
+                        memcpy(u->threshold_bytes, bytes, n * sizeof(uint64_t));
+                        u->n_threshold_bytes = n;
+                }
+        }
+
+        if (want_oom) {
+                r = memcg_watch_enable_oom(u->watch);
+                if (r < 0)
+                        log_unit_warning_errno(u->name, u->control_group, r, "Cannot watch OOMs: %m");
+        }
+}
+
 static void unit_apply(Manager *m, Unit *u) {
         _cleanup_close_ int fd = -1;
         uint64_t high = MEMCG_UNLIMITED, low = MEMCG_UNLIMITED, old_limit = u->limit;
@@ -373,6 +448,7 @@ static void unit_apply(Manager *m, Unit *u) {
         desired_compute(&in, &u->desired);
         if (!unit_cares(u)) {
                 unit_remove_state(m, u);
+                unit_update_watch(m, u);
                 return;
         }
 
@@ -412,6 +488,7 @@ static void unit_apply(Manager *m, Unit *u) {
                         u->written_mask &= ~(1u << k);
         }
 
+        unit_update_watch(m, u);
         from_kernel = unit_watermarks(m, u, fd, &high, &low);
         if (u->announced && old_limit != u->limit)
                 unit_announce_limit(m, u, old_limit, high, low, from_kernel);
@@ -452,6 +529,7 @@ static void unit_apply(Manager *m, Unit *u) {
 /* The cgroup went away: its knobs went with it. Keep the policy (the unit may
  * start again) but forget what was written to the old instance. */
 static void unit_cgroup_gone(Manager *m, Unit *u) {
+        unit_drop_watch(u);
         u->written_mask = 0;
         u->announced = false;
         u->applied = (MemcgApplied) {};
@@ -551,6 +629,8 @@ int manager_load_config(Manager *m, bool reload) {
 
 /* --- lifecycle ---------------------------------------------------------------------------- */
 
+static int manager_setup_events(Manager *m);
+
 static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
         (void) sd_notify(false, "STOPPING=1");
@@ -572,8 +652,10 @@ int manager_reload(Manager *m) {
                  (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
         (void) sd_notify(false, buf);
 
-        if (manager_load_config(m, true) >= 0)
+        if (manager_load_config(m, true) >= 0) {
                 log_info("Reloaded %s.", m->config_path);
+                (void) manager_setup_events(m);
+        }
 
         /* Drop-ins may have changed without daemon-reload being visible to us: re-read
          * every unit's files now with what we know, then ask systemd afresh. */
@@ -627,6 +709,32 @@ static int mkdir_parents(const char *path) {
         return 0;
 }
 
+static void on_kmsg_oom(const KmsgOomReport *r, void *userdata) {
+        event_oom_kill(userdata, r);
+}
+
+/* The rate limiter and the /dev/kmsg reader follow memqos.conf; called at
+ * start and after a reload. */
+static int manager_setup_events(Manager *m) {
+        int r;
+
+        m->ratelimit = ratelimit_free(m->ratelimit);
+        r = ratelimit_new(m->config.ratelimit_interval_usec, m->config.ratelimit_burst, &m->ratelimit);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up event rate limiting: %m");
+
+        if (!m->config.watch_oom) {
+                m->kmsg = kmsg_reader_free(m->kmsg);
+                return 0;
+        }
+        if (m->kmsg)
+                return 0;
+        r = kmsg_reader_new(m->event, "/dev/kmsg", on_kmsg_oom, m, &m->kmsg);
+        if (r < 0)
+                log_warning_errno(r, "Cannot read /dev/kmsg: %m; OOM kills are reported without the victim's name.");
+        return 0;
+}
+
 int manager_start(Manager *m) {
         sigset_t mask;
         int r;
@@ -658,6 +766,10 @@ int manager_start(Manager *m) {
                 log_warning_errno(r, "No memory cgroup controller found below %s: %m; following units without programming them.",
                                   m->sysfs_cgroup);
 
+        r = manager_setup_events(m);
+        if (r < 0)
+                return r;
+
         (void) systemd_connect(m);
         if (!m->bus)
                 /* Not ready to follow units yet, but running: say so, keep retrying. */
@@ -677,6 +789,8 @@ Manager *manager_free(Manager *m) {
         m->control_inotify_source = sd_event_source_disable_unref(m->control_inotify_source);
         m->reconnect_source = sd_event_source_disable_unref(m->reconnect_source);
         m->feature_report_source = sd_event_source_disable_unref(m->feature_report_source);
+        m->kmsg = kmsg_reader_free(m->kmsg);
+        m->ratelimit = ratelimit_free(m->ratelimit);
         memcg_root_free(m->memcg_root);
         sd_event_unref(m->event);
         free(m->config_path);

@@ -10,8 +10,11 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "kmsg.h"
 #include "memcg.h"
 #include "policy.h"
+#include "ratelimit.h"
+#include "watch.h"
 
 typedef struct Manager Manager;
 
@@ -34,6 +37,11 @@ typedef struct Unit {
         Policy announced_policy;
         uint64_t limit;         /* last limit seen in the memcg */
         bool has_state_file;
+
+        /* thresholds and OOMs of the cgroup (watch.c) */
+        MemcgWatch *watch;
+        uint64_t threshold_bytes[POLICY_THRESHOLDS_MAX]; /* registered, resolved against limit */
+        size_t n_threshold_bytes;
 
         /* bus bookkeeping (systemd.c) */
         sd_bus_slot *slot_unit, *slot_type;
@@ -64,6 +72,9 @@ struct Manager {
         bool reloading;
         unsigned reconnect_attempts;
         uint64_t sync_generation;
+
+        KmsgReader *kmsg;      /* names OOM victims; NULL with WatchOOM=no */
+        RateLimit *ratelimit;  /* threshold and OOM events, per unit and threshold */
 
         bool feature_missing_said[_MEMCG_KNOB_MAX];
         bool feature_missing_pending[_MEMCG_KNOB_MAX];

@@ -112,6 +112,14 @@ static void test_direct_child_only(void **state) {
         assert_false(cgroup_is_direct_child("/offline", "/offline.slice/job.scope"));
 }
 
+static void test_contains_is_by_path_component(void **state) {
+        assert_true(cgroup_contains("/", "/offline.slice/x.scope"));
+        assert_true(cgroup_contains("/offline.slice", "/offline.slice"));
+        assert_true(cgroup_contains("/offline.slice", "/offline.slice/x.scope"));
+        assert_false(cgroup_contains("/offline.slice", "/offline.slice2/x.scope"));
+        assert_false(cgroup_contains("/offline.slice/x.scope", "/offline.slice"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_policy_values_become_desired),
@@ -122,6 +130,7 @@ int main(void) {
                 cmocka_unit_test(test_removed_setting_is_reset_to_kernel_default),
                 cmocka_unit_test(test_cgroup_parent),
                 cmocka_unit_test(test_direct_child_only),
+                cmocka_unit_test(test_contains_is_by_path_component),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <time.h>
+
+#include "desired.h"
+#include "events.h"
+#include "log.h"
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static void add_bytes(Fields *f, const char *key, uint64_t v) {
+        if (v == MEMCG_UNLIMITED)
+                (void) fields_add(f, key, "max");
+        else
+                (void) fields_add(f, key, "%" PRIu64, v);
+}
+
+static const char *bytes_str(char *buf, size_t size, uint64_t v) {
+        if (v == MEMCG_UNLIMITED)
+                return "max";
+        snprintf(buf, size, "%" PRIu64, v);
+        return buf;
+}
+
+/* 1 to emit (with *folded set), 0 to fold. Out of memory: emit. */
+static int event_pass(Manager *m, const char *unit, const char *what, unsigned *folded) {
+        _cleanup_free_ char *key = NULL;
+        int r;
+
+        *folded = 0;
+        if (!m->ratelimit || asprintf(&key, "%s/%s", unit, what) < 0)
+                return 1;
+        r = ratelimit_test(m->ratelimit, key, now_usec(), folded);
+        return r != 0;
+}
+
+static void add_priority(Fields *f, const Unit *u) {
+        if (u && policy_has(&u->policy, POLICY_MEMORY_PRIORITY))
+                (void) fields_add(f, "MEMQOS_PRIORITY", "%u", u->policy.memory_priority);
+}
+
+void event_threshold(Manager *m, Unit *u, const MemcgWatchEvent *ev) {
+        _cleanup_(fields_done) Fields f = {};
+        char what[64], b1[32], b2[32], b3[32];
+        unsigned folded;
+
+        snprintf(what, sizeof(what), "threshold-%" PRIu64, ev->threshold);
+        if (!event_pass(m, u->name, what, &folded))
+                return;
+
+        add_bytes(&f, "MEMQOS_USAGE_BYTES", ev->usage);
+        add_bytes(&f, "MEMQOS_LIMIT_BYTES", ev->limit);
+        add_bytes(&f, "MEMQOS_THRESHOLD_BYTES", ev->threshold);
+        (void) fields_add(&f, "MEMQOS_DIRECTION", "%s", threshold_direction_to_string(ev->direction));
+        (void) fields_add(&f, "MEMQOS_FOLDED", "%u", folded);
+        add_priority(&f, u);
+
+        log_full(LOG_NOTICE, 0, u->name, ev->cgroup, MEMQOS_MESSAGE_THRESHOLD, f.v,
+                 "Memory usage went %s across %s bytes: %s of %s bytes.%s",
+                 ev->direction == THRESHOLD_UP ? "up" : "down", bytes_str(b1, sizeof(b1), ev->threshold),
+                 bytes_str(b2, sizeof(b2), ev->usage), bytes_str(b3, sizeof(b3), ev->limit),
+                 folded > 0 ? " (more crossings were folded, see MEMQOS_FOLDED)" : "");
+}
+
+void event_oom(Manager *m, Unit *u, const MemcgWatchEvent *ev) {
+        _cleanup_(fields_done) Fields f = {};
+        char b1[32], b2[32];
+        unsigned folded;
+
+        if (!event_pass(m, u->name, "oom", &folded))
+                return;
+
+        add_bytes(&f, "MEMQOS_USAGE_BYTES", ev->usage);
+        add_bytes(&f, "MEMQOS_LIMIT_BYTES", ev->limit);
+        (void) fields_add(&f, "MEMQOS_OOM_COUNT", "%" PRIu64, ev->oom_total.oom);
+        (void) fields_add(&f, "MEMQOS_OOM_KILL_COUNT", "%" PRIu64, ev->oom_total.oom_kill);
+        (void) fields_add(&f, "MEMQOS_OOM_KILLS", "%" PRIu64, ev->oom_delta.oom_kill);
+        (void) fields_add(&f, "MEMQOS_FOLDED", "%u", folded);
+        add_priority(&f, u);
+
+        log_full(LOG_WARNING, 0, u->name, ev->cgroup, MEMQOS_MESSAGE_OOM, f.v,
+                 "Out of memory: usage %s of limit %s bytes; %" PRIu64 " process(es) killed.",
+                 bytes_str(b1, sizeof(b1), ev->usage), bytes_str(b2, sizeof(b2), ev->limit),
+                 ev->oom_delta.oom_kill);
+}
+
+typedef struct DeepestContext {
+        const char *cgroup;
+        Unit *found;
+        size_t len;
+} DeepestContext;
+
+static void find_deepest(Unit *u, void *userdata) {
+        DeepestContext *c = userdata;
+        size_t l;
+
+        if (!u->control_group || !cgroup_contains(u->control_group, c->cgroup))
+                return;
+        l = strlen(u->control_group);
+        if (!c->found || l > c->len) {
+                c->found = u;
+                c->len = l;
+        }
+}
+
+Unit *manager_unit_for_cgroup(Manager *m, const char *cgroup) {
+        DeepestContext c = { .cgroup = cgroup };
+
+        if (!cgroup)
+                return NULL;
+        manager_foreach_unit(m, find_deepest, &c);
+        return c.found;
+}
+
+void event_oom_kill(Manager *m, const KmsgOomReport *r) {
+        _cleanup_(fields_done) Fields f = {};
+        const char *oom_cgroup = r->oom_memcg ?: "/";
+        Unit *victim = manager_unit_for_cgroup(m, r->task_memcg);
+        Unit *oom = manager_unit_for_cgroup(m, oom_cgroup);
+        uint64_t usage = MEMCG_UNLIMITED, limit = MEMCG_UNLIMITED;
+        char b1[32], b2[32];
+
+        if (m->memcg_root) {
+                _cleanup_close_ int fd = memcg_open(m->memcg_root, oom_cgroup);
+                if (fd >= 0) {
+                        (void) memcg_read_usage(m->memcg_root, fd, &usage);
+                        (void) memcg_read_limit(m->memcg_root, fd, &limit);
+                }
+        }
+
+        (void) fields_add(&f, "MEMQOS_VICTIM_PID", "%d", (int) r->pid);
+        (void) fields_add(&f, "MEMQOS_VICTIM_COMM", "%s", r->comm);
+        if (victim)
+                (void) fields_add(&f, "MEMQOS_VICTIM_UNIT", "%s", victim->name);
+        if (r->task_memcg)
+                (void) fields_add(&f, "MEMQOS_VICTIM_CGROUP", "%s", r->task_memcg);
+        (void) fields_add(&f, "MEMQOS_OOM_CGROUP", "%s", oom_cgroup);
+        if (oom)
+                (void) fields_add(&f, "MEMQOS_OOM_UNIT", "%s", oom->name);
+        if (r->constraint)
+                (void) fields_add(&f, "MEMQOS_CONSTRAINT", "%s", r->constraint);
+        (void) fields_add(&f, "MEMQOS_VICTIM_ANON_RSS_KB", "%" PRIu64, r->anon_rss_kb);
+        (void) fields_add(&f, "MEMQOS_VICTIM_FILE_RSS_KB", "%" PRIu64, r->file_rss_kb);
+        add_bytes(&f, "MEMQOS_USAGE_BYTES", usage);
+        add_bytes(&f, "MEMQOS_LIMIT_BYTES", limit);
+        add_priority(&f, victim);
+        /* A second OBJECT_SYSTEMD_UNIT= (the journal keeps both values) makes the
+         * kill show up under the unit that ran out of memory too. */
+        if (oom && oom != victim)
+                (void) fields_add(&f, "OBJECT_SYSTEMD_UNIT", "%s", oom->name);
+
+        log_full(LOG_WARNING, 0, victim ? victim->name : NULL, r->task_memcg, MEMQOS_MESSAGE_OOM_KILL, f.v,
+                 "The OOM killer killed process %d (%s) of %s: %s ran out of memory (usage %s of limit %s bytes).",
+                 (int) r->pid, r->comm, victim ? victim->name : (r->task_memcg ?: "an unknown cgroup"),
+                 oom ? oom->name : oom_cgroup, bytes_str(b1, sizeof(b1), usage), bytes_str(b2, sizeof(b2), limit));
+}
