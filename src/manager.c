@@ -475,7 +475,9 @@ static void unit_apply(Manager *m, Unit *u) {
                                 note_missing_feature(m, k);
                         break;
                 case APPLY_FAILED:
-                        log_full(LOG_ERR, u->applied.error[k], u->name, u->control_group,
+                        /* -ENOENT: the cgroup went away under us (the unit is stopping);
+                         * its stop reaches us as a signal. */
+                        log_full(u->applied.error[k] == -ENOENT ? LOG_DEBUG : LOG_ERR, u->applied.error[k], u->name, u->control_group,
                                  MEMQOS_MESSAGE_APPLY_FAILED, NULL, "Could not set %s to %" PRIu64 ": %m",
                                  memcg_knob_file(k), u->desired.value[k]);
                         break;
