@@ -8,7 +8,7 @@
  *     cgroup.event_control on memory.usage_in_bytes. The kernel checks the
  *     thresholds every 128 page charges/uncharges per CPU, so a crossing is
  *     seen within 512 KiB (per CPU) of it; the wake-up itself takes
- *     microseconds (see tests/host/test-watch.c for the measured latency).
+ *     microseconds (see tests/host/test-watch-host.c for the measured latency).
  *     The kernel signals both directions; we read the usage and compare it
  *     with the side of the threshold last seen, so only real crossings are
  *     reported, in order (ascending up, descending down). A crossing and its

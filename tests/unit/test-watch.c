@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The pure decisions of the watch layer: which crossings a usage makes, in
  * what order; percentages to bytes; the OOM counter files. The kernel side
- * is tested for real in tests/host/test-watch.c. */
+ * is tested for real in tests/host/test-watch-host.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

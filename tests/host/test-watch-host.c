@@ -18,12 +18,12 @@
 
 #include <cmocka.h>
 
+#include "cgtest.h"
 #include "kmsg.h"
 #include "memcg.h"
 #include "watch.h"
 
 #define MB (1024ULL * 1024ULL)
-#define V1_ROOT "/sys/fs/cgroup/memory"
 #define EVENTS_MAX 64
 
 static uint64_t now_usec(void) {
@@ -33,47 +33,16 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
 }
 
-/* ---- a test cgroup below the v1 root ---- */
+/* A test cgroup (cgtest.h) with a limit; returns its absolute path. */
+static char *cg_create(const char *name, uint64_t limit) {
+        char *path = cgtest_create(name), v[32];
 
-static void cg_path(char *buf, size_t size, const char *cgroup, const char *file) {
-        snprintf(buf, size, V1_ROOT "%s%s%s", cgroup, file ? "/" : "", file ?: "");
-}
-
-static int cg_write(const char *cgroup, const char *file, const char *value) {
-        char p[PATH_MAX];
-        _cleanup_close_ int fd = -1;
-
-        cg_path(p, sizeof(p), cgroup, file);
-        fd = open(p, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (write(fd, value, strlen(value)) < 0)
-                return -errno;
-        return 0;
-}
-
-static void cg_create(const char *cgroup, uint64_t limit) {
-        char p[PATH_MAX], v[32];
-
-        cg_path(p, sizeof(p), cgroup, NULL);
-        assert_int_equal(mkdir(p, 0755), 0);
-        if (limit != MEMCG_UNLIMITED) {
-                snprintf(v, sizeof(v), "%" PRIu64, limit);
-                assert_int_equal(cg_write(cgroup, "memory.limit_in_bytes", v), 0);
-                /* No swap here, but keep a future swap from hiding the OOM. */
-                (void) cg_write(cgroup, "memory.memsw.limit_in_bytes", v);
-        }
-}
-
-static void cg_remove(const char *cgroup) {
-        char p[PATH_MAX];
-
-        cg_path(p, sizeof(p), cgroup, NULL);
-        assert_int_equal(rmdir(p), 0);
-}
-
-static void cg_name(char *buf, size_t size, const char *what) {
-        snprintf(buf, size, "/memqos-test-%s-%d", what, (int) getpid());
+        assert_non_null(path);
+        snprintf(v, sizeof(v), "%" PRIu64, limit);
+        assert_int_equal(cgtest_write(path, "memory.limit_in_bytes", v), 0);
+        /* No swap here, but keep a future swap from hiding the OOM. */
+        (void) cgtest_write(path, "memory.memsw.limit_in_bytes", v);
+        return path;
 }
 
 /* ---- the allocator: a real process in the cgroup, driven by a pipe ---- */
@@ -98,16 +67,16 @@ static uint64_t child_usage(int usage_fd) {
         return strtoull(buf, NULL, 10);
 }
 
-_Noreturn static void allocator_main(const char *cgroup, const uint64_t watch[2], int cmd, int reply) {
+_Noreturn static void allocator_main(const char *path, const uint64_t watch[2], int cmd, int reply) {
         char p[PATH_MAX], line[64];
         FILE *in = fdopen(cmd, "r");
         void *chunks[1024];
         size_t n_chunks = 0;
         int usage_fd;
 
-        if (cg_write(cgroup, "cgroup.procs", "0") < 0)
+        if (cgtest_write(path, "cgroup.procs", "0") < 0)
                 _exit(2);
-        cg_path(p, sizeof(p), cgroup, "memory.usage_in_bytes");
+        snprintf(p, sizeof(p), "%s/memory.usage_in_bytes", path);
         usage_fd = open(p, O_RDONLY | O_CLOEXEC);
         if (!in || usage_fd < 0)
                 _exit(3);
@@ -146,7 +115,7 @@ _Noreturn static void allocator_main(const char *cgroup, const uint64_t watch[2]
         _exit(0);
 }
 
-static void allocator_start(Allocator *a, const char *cgroup, const uint64_t watch[2]) {
+static void allocator_start(Allocator *a, const char *path, const uint64_t watch[2]) {
         int cmd[2], reply[2];
 
         assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
@@ -156,7 +125,7 @@ static void allocator_start(Allocator *a, const char *cgroup, const uint64_t wat
         if (a->pid == 0) {
                 close(cmd[1]);
                 close(reply[0]);
-                allocator_main(cgroup, watch, cmd[0], reply[1]);
+                allocator_main(path, watch, cmd[0], reply[1]);
         }
         close(cmd[0]);
         close(reply[1]);
@@ -282,11 +251,9 @@ static void assert_crossing(const Seen *s, uint64_t threshold, ThresholdDirectio
 static int setup_root(void **state) {
         MemcgRoot *root = NULL;
 
-        if (geteuid() != 0 || access(V1_ROOT "/cgroup.event_control", W_OK) < 0)
-                return 0; /* the tests skip */
-        if (memcg_root_open(V1_ROOT, &root) < 0 || root->layout != MEMCG_LAYOUT_V1) {
+        if (memcg_root_open(CGTEST_V1_ROOT, &root) < 0 || root->layout != MEMCG_LAYOUT_V1) {
                 memcg_root_free(root);
-                return 0;
+                return -1;
         }
         *state = root;
         return 0;
@@ -297,36 +264,27 @@ static int teardown_root(void **state) {
         return 0;
 }
 
-#define ROOT_OR_SKIP(state)                                     \
-        ({                                                      \
-                if (!*(state))                                  \
-                        skip();                                 \
-                (const MemcgRoot *) *(state);                   \
-        })
-
 static void print_latency(const char *what, int64_t usec) {
         print_message("latency %-28s %8.3f ms\n", what, (double) usec / 1000.0);
 }
 
 static void test_thresholds_crossed_up_and_down_by_a_real_allocator(void **state) {
-        const MemcgRoot *root = ROOT_OR_SKIP(state);
+        const MemcgRoot *root = *state;
         const uint64_t thresholds[] = { 32 * MB, 16 * MB }; /* any order */
         const uint64_t watch[2] = { 16 * MB, 32 * MB };
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(memcg_watch_freep) MemcgWatch *w = NULL;
         Recorder rec = {};
+        char *path = cg_create("thresholds", 64 * MB);
         Allocator a;
         AllocatorReply r;
-        char cg[64];
 
-        cg_name(cg, sizeof(cg), "thresholds");
-        cg_create(cg, 64 * MB);
         assert_int_equal(sd_event_new(&e), 0);
-        assert_int_equal(memcg_watch_new(e, root, cg, &callbacks, &rec, &w), 0);
+        assert_int_equal(memcg_watch_new(e, root, cgtest_cgroup(path), &callbacks, &rec, &w), 0);
         assert_int_equal(memcg_watch_set_thresholds(w, thresholds, ELEMENTSOF(thresholds)), 0);
         assert_int_equal(memcg_watch_n_fds(w), 3); /* the dirfd and one eventfd per threshold */
 
-        allocator_start(&a, cg, watch);
+        allocator_start(&a, path, watch);
         /* Registration learns the sides (both below): nothing to report. */
         assert_false(run_until_n(e, &rec, 1, 100 * 1000, 0));
 
@@ -388,31 +346,30 @@ static void test_thresholds_crossed_up_and_down_by_a_real_allocator(void **state
 
         assert_int_equal(allocator_stop(&a), 0);
         w = memcg_watch_free(w);
-        cg_remove(cg);
+        assert_int_equal(cgtest_remove_recursive(path), 0);
 }
 
 static void test_oom_kill_reported_by_oom_control_and_kmsg(void **state) {
-        const MemcgRoot *root = ROOT_OR_SKIP(state);
+        const MemcgRoot *root = *state;
         const uint64_t watch[2] = {};
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(memcg_watch_freep) MemcgWatch *w = NULL;
         _cleanup_(kmsg_reader_freep) KmsgReader *kr = NULL;
         Recorder rec = {};
+        char *path = cg_create("oom", 32 * MB), comm[32] = {}, p[64];
+        const char *cg = cgtest_cgroup(path);
         Allocator a;
         AllocatorReply r;
         uint64_t end;
-        char cg[64], comm[32] = {}, p[64];
         int status;
 
-        cg_name(cg, sizeof(cg), "oom");
-        cg_create(cg, 32 * MB);
         assert_int_equal(sd_event_new(&e), 0);
         assert_int_equal(kmsg_reader_new(e, NULL, on_kill, &rec, &kr), 0);
         assert_int_equal(memcg_watch_new(e, root, cg, &callbacks, &rec, &w), 0);
         assert_int_equal(memcg_watch_enable_oom(w), 0);
         assert_int_equal(memcg_watch_n_fds(w), 2);
 
-        allocator_start(&a, cg, watch);
+        allocator_start(&a, path, watch);
         snprintf(p, sizeof(p), "/proc/%d/comm", (int) a.pid);
         {
                 _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
@@ -455,7 +412,7 @@ static void test_oom_kill_reported_by_oom_control_and_kmsg(void **state) {
                       kmsg_reader_overruns(kr));
 
         w = memcg_watch_free(w);
-        cg_remove(cg);
+        assert_int_equal(cgtest_remove_recursive(path), 0);
 }
 
 static size_t count_fds(void) {
@@ -486,7 +443,7 @@ static size_t n_removed(const Recorder *rec, size_t n) {
 }
 
 static void test_removal_releases_everything_over_1000_cycles(void **state) {
-        const MemcgRoot *root = ROOT_OR_SKIP(state);
+        const MemcgRoot *root = *state;
         const uint64_t thresholds[] = { 1 * MB, 2 * MB };
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         uint64_t start, elapsed, removed_at[BATCH], lat_sum = 0, lat_max = 0;
@@ -499,17 +456,16 @@ static void test_removal_releases_everything_over_1000_cycles(void **state) {
         for (unsigned batch = 0; batch < CYCLES / BATCH; batch++) {
                 MemcgWatch *w[BATCH] = {};
                 Recorder rec[BATCH] = {};
-                char cg[BATCH][64];
+                char *path[BATCH];
                 uint64_t end;
 
                 for (size_t i = 0; i < BATCH; i++) {
                         char what[32];
 
                         snprintf(what, sizeof(what), "cycle%zu", i);
-                        cg_name(cg[i], sizeof(cg[i]), what);
-                        cg_create(cg[i], 64 * MB);
+                        path[i] = cg_create(what, 64 * MB);
                         rec[i] = (Recorder) { .free_on_removed = i % 2 == 0, .watch = &w[i] };
-                        assert_int_equal(memcg_watch_new(e, root, cg[i], &callbacks, &rec[i], &w[i]), 0);
+                        assert_int_equal(memcg_watch_new(e, root, cgtest_cgroup(path[i]), &callbacks, &rec[i], &w[i]), 0);
                         assert_int_equal(memcg_watch_set_thresholds(w[i], thresholds, ELEMENTSOF(thresholds)), 0);
                         assert_int_equal(memcg_watch_enable_oom(w[i]), 0);
                         assert_int_equal(memcg_watch_n_fds(w[i]), 4);
@@ -517,7 +473,7 @@ static void test_removal_releases_everything_over_1000_cycles(void **state) {
                 while (sd_event_run(e, 0) > 0) /* the resyncs */
                         ;
                 for (size_t i = 0; i < BATCH; i++) {
-                        cg_remove(cg[i]);
+                        assert_int_equal(cgtest_remove_recursive(path[i]), 0);
                         removed_at[i] = now_usec();
                 }
 
@@ -554,12 +510,14 @@ static void test_removal_releases_everything_over_1000_cycles(void **state) {
         assert_int_equal(after, before);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_thresholds_crossed_up_and_down_by_a_real_allocator),
                 cmocka_unit_test(test_oom_kill_reported_by_oom_control_and_kmsg),
                 cmocka_unit_test(test_removal_releases_everything_over_1000_cycles),
         };
 
+        cgtest_run_workload(argc, argv);
+        cgtest_require_v1_root();
         return cmocka_run_group_tests(tests, setup_root, teardown_root);
 }
