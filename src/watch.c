@@ -555,7 +555,8 @@ int memcg_watch_set_thresholds(MemcgWatch *w, const uint64_t *bytes, size_t n) {
         nr = calloc(n ?: 1, sizeof(WatchRegistration));
         if (!nb || !ns || !nr)
                 return -ENOMEM;
-        memcpy(nb, bytes, n * sizeof(uint64_t));
+        if (n > 0)
+                memcpy(nb, bytes, n * sizeof(uint64_t));
         k = thresholds_normalize(nb, n);
 
         /* Keep what stays (its side and its kernel registration), register
