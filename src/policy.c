@@ -26,8 +26,7 @@ void policy_diagnostics_done(PolicyDiagnostics *d) {
 
 int policy_diagnostics_add(PolicyDiagnostics *d, const char *file, unsigned line, const char *key,
                            const char *format, ...) {
-        PolicyDiagnostic *items;
-        PolicyDiagnostic n = { .line = line };
+        PolicyDiagnostic *items, n = { .line = line };
         va_list ap;
         int r;
 
@@ -42,22 +41,29 @@ int policy_diagnostics_add(PolicyDiagnostics *d, const char *file, unsigned line
 
         n.file = file ? strdup(file) : NULL;
         n.key = key ? strdup(key) : NULL;
-        items = reallocarray(d->items, d->n + 1, sizeof(PolicyDiagnostic));
-        if ((file && !n.file) || (key && !n.key) || !items) {
-                if (items)
+        if (d->n >= d->allocated) {
+                /* doubling: a file of garbage makes a diagnostic per line */
+                size_t a = d->n < 8 ? 16 : d->n * 2;
+
+                items = reallocarray(d->items, a, sizeof(PolicyDiagnostic));
+                if (items) {
                         d->items = items;
+                        d->allocated = a;
+                }
+        }
+        if ((file && !n.file) || (key && !n.key) || d->n >= d->allocated) {
                 free(n.file);
                 free(n.key);
                 free(n.message);
                 return -ENOMEM;
         }
 
-        d->items = items;
         d->items[d->n++] = n;
         return 0;
 }
 
 const char *policy_escape_value(const char *s, char *buf, size_t size) {
+        static const char hex[] = "0123456789abcdef";
         const size_t shown_max = 64;
         size_t o = 0, i;
 
@@ -65,15 +71,19 @@ const char *policy_escape_value(const char *s, char *buf, size_t size) {
          * free of escape sequences. */
         for (i = 0; s[i] && i < shown_max; i++) {
                 unsigned char c = s[i];
-                int k;
 
-                if (c >= 0x20 && c < 0x7f)
-                        k = snprintf(buf + o, size - o, "%c", c);
-                else
-                        k = snprintf(buf + o, size - o, "\\x%02x", c);
-                if (k < 0 || (size_t) k >= size - o)
-                        break;
-                o += k;
+                if (c >= 0x20 && c < 0x7f) {
+                        if (o + 1 >= size)
+                                break;
+                        buf[o++] = c;
+                } else {
+                        if (o + 4 >= size)
+                                break;
+                        buf[o++] = '\\';
+                        buf[o++] = 'x';
+                        buf[o++] = hex[c >> 4];
+                        buf[o++] = hex[c & 15];
+                }
         }
         if (s[i] && size - o > 3)
                 memcpy(buf + o, "...", 4);

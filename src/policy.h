@@ -67,6 +67,7 @@ typedef struct PolicyDiagnostic {
 typedef struct PolicyDiagnostics {
         PolicyDiagnostic *items;
         size_t n;
+        size_t allocated; /* room in items, for policy_diagnostics_add() */
 } PolicyDiagnostics;
 
 void policy_diagnostics_done(PolicyDiagnostics *d);
