@@ -354,9 +354,11 @@ static int kmsg_reader_on_io(sd_event_source *s, int fd, uint32_t revents, void 
                                 kmsg_oom_tracker_reset(&kr->tracker);
                                 continue;
                         }
-                        /* EAGAIN: drained. Anything else: try again on
-                         * the next wake-up rather than disabling the source. */
-                        return 0;
+                        if (errno == EAGAIN)
+                                return 0; /* drained */
+                        /* Anything else would repeat on every wake-up of a
+                         * level-triggered fd: sd-event disables the source. */
+                        return -errno;
                 }
                 if (n == 0)
                         return 0;

@@ -134,7 +134,7 @@ static void allocator_start(Allocator *a, const char *path, const uint64_t watch
 }
 
 /* Sends a command; the reply is read by the caller once the loop ran. */
-static void allocator_send(Allocator *a, const char *fmt, ...) {
+_printf_(2, 3) static void allocator_send(Allocator *a, const char *fmt, ...) {
         char line[64];
         va_list ap;
         int n;

@@ -104,8 +104,8 @@ static void test_summary_with_a_hostile_comm_and_escapes(void **state) {
 static void test_truncated_or_foreign_summaries(void **state) {
         static const char *const truncated[] = {
                 "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/a",
-                "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/a,"
-                "task_memcg=/a,task=x,pid=12,uid=",
+                ("oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/a,"
+                 "task_memcg=/a,task=x,pid=12,uid="),
                 "oom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=/a,task_memcg=/a,task=x,pid=0,uid=0",
                 "oom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=/a,task_memcg=/a,task=x,pid=12x,uid=0",
                 "oom-kill:constraint=",
