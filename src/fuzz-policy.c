@@ -6,10 +6,14 @@
  * DropInPaths. Besides not crashing, the parser must keep its promises:
  * only valid values in force, diagnostics that point at real lines, and a
  * second parse with the first result as `previous` changing nothing (a
- * re-read of unchanged files is a no-op for the daemon). A broken promise
- * aborts, which libFuzzer reports like a crash. */
+ * re-read of unchanged files is a no-op for the daemon). The first file is
+ * also read as memqos.conf, whose values must stay in their ranges. A broken
+ * promise aborts, which libFuzzer reports like a crash. */
 #include <stdint.h>
+#include <sys/mman.h>
+#include <syslog.h>
 
+#include "config.h"
 #include "policy.h"
 #include "util.h"
 
@@ -88,6 +92,27 @@ static int count_assignment(const char *section, const char *key, const char *va
         return 0;
 }
 
+/* memqos.conf from the same bytes, through a memfd as it reads a path. */
+static void check_config(const char *text, size_t size) {
+        _cleanup_(closep) int fd = memfd_create("memqos.conf", MFD_CLOEXEC);
+        PolicyDiagnostics d = {};
+        char path[64];
+        Config c;
+
+        check(fd >= 0 && (size == 0 || write(fd, text, size) == (ssize_t) size), "memfd written");
+        snprintf(path, sizeof(path), "/proc/self/fd/%i", fd);
+        check(config_parse_file(path, &c, &d) == 0, "config parse succeeds");
+        check(c.log_level >= LOG_ERR && c.log_level <= LOG_DEBUG, "log level in range");
+        check(backend_to_string(c.backend) != NULL, "backend valid");
+        check(c.sample_interval_usec >= 10000 && c.sample_interval_usec <= UINT64_C(3600000000),
+              "sample interval in range");
+        check(c.ratelimit_interval_usec <= UINT64_C(3600000000), "rate limit interval in range");
+        check(c.ratelimit_burst <= 100000, "rate limit burst in range");
+        for (size_t i = 0; i < d.n; i++)
+                check(d.items[i].line > 0 && d.items[i].message, "config diagnostic has a line and a message");
+        policy_diagnostics_done(&d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static const char *const names[POLICY_FUZZ_FILES] = { "a.slice", "10-a.conf", "20-b.conf", "30-c.conf" };
         const char *texts[POLICY_FUZZ_FILES];
@@ -127,6 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check(policy_ini_parse(texts[0], sizes[0], names[0], NULL, count_assignment, &assignments, &d3) == 0,
               "ini parse succeeds");
         check_diagnostics(&d3, names, lines, 1);
+        check_config(texts[0], sizes[0]);
 
         policy_diagnostics_done(&d1);
         policy_diagnostics_done(&d2);
