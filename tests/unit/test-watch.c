@@ -14,6 +14,11 @@
 
 static const uint64_t t3[] = { 16 * MB, 32 * MB, 48 * MB };
 
+static void assert_crossing(const ThresholdCrossing *c, size_t index, ThresholdDirection d) {
+        assert_int_equal(c->index, index);
+        assert_int_equal(c->direction, d);
+}
+
 static void test_first_usage_learns_sides_without_crossings(void **state) {
         ThresholdSide sides[3] = {};
         ThresholdCrossing c[3];
@@ -29,10 +34,8 @@ static void test_upward_crossings_come_lowest_first(void **state) {
         ThresholdCrossing c[3];
 
         assert_int_equal(threshold_evaluate(t3, sides, 3, 50 * MB, c), 3);
-        for (size_t i = 0; i < 3; i++) {
-                assert_int_equal(c[i].index, i);
-                assert_int_equal(c[i].direction, THRESHOLD_UP);
-        }
+        for (size_t i = 0; i < 3; i++)
+                assert_crossing(&c[i], i, THRESHOLD_UP);
         /* The same usage again: the kernel's second signal is no crossing. */
         assert_int_equal(threshold_evaluate(t3, sides, 3, 50 * MB, c), 0);
 }
@@ -42,10 +45,8 @@ static void test_downward_crossings_come_highest_first(void **state) {
         ThresholdCrossing c[3];
 
         assert_int_equal(threshold_evaluate(t3, sides, 3, 20 * MB, c), 2);
-        assert_int_equal(c[0].index, 2);
-        assert_int_equal(c[0].direction, THRESHOLD_DOWN);
-        assert_int_equal(c[1].index, 1);
-        assert_int_equal(c[1].direction, THRESHOLD_DOWN);
+        assert_crossing(&c[0], 2, THRESHOLD_DOWN);
+        assert_crossing(&c[1], 1, THRESHOLD_DOWN);
         assert_int_equal(sides[0], THRESHOLD_SIDE_ABOVE);
 }
 
@@ -55,10 +56,9 @@ static void test_equal_usage_counts_as_above(void **state) {
 
         /* The kernel's rule: a threshold <= usage is crossed. */
         assert_int_equal(threshold_evaluate(t3, sides, 3, 16 * MB, c), 1);
-        assert_int_equal(c[0].index, 0);
-        assert_int_equal(c[0].direction, THRESHOLD_UP);
+        assert_crossing(&c[0], 0, THRESHOLD_UP);
         assert_int_equal(threshold_evaluate(t3, sides, 3, 16 * MB - 1, c), 1);
-        assert_int_equal(c[0].direction, THRESHOLD_DOWN);
+        assert_crossing(&c[0], 0, THRESHOLD_DOWN);
 }
 
 static void test_flapping_reports_every_real_crossing(void **state) {
@@ -82,10 +82,8 @@ static void test_stale_sides_give_downs_then_ups(void **state) {
         ThresholdCrossing c[3];
 
         assert_int_equal(threshold_evaluate(t3, sides, 3, 40 * MB, c), 2);
-        assert_int_equal(c[0].index, 2);
-        assert_int_equal(c[0].direction, THRESHOLD_DOWN);
-        assert_int_equal(c[1].index, 0);
-        assert_int_equal(c[1].direction, THRESHOLD_UP);
+        assert_crossing(&c[0], 2, THRESHOLD_DOWN);
+        assert_crossing(&c[1], 0, THRESHOLD_UP);
         assert_int_equal(sides[1], THRESHOLD_SIDE_ABOVE);
 }
 
