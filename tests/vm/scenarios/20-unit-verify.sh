@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# systemd-analyze verify is silent on every unit file meson installed, and on
+# every drop-in meson installed, verified on its unit with the drop-in in
+# place (and seen in the unit's DropInPaths).
+# layouts: v1 v2
+. "$MEMQOS_VM_LIB"
+
+types='service|slice|socket|scope|timer|target|path|mount'
+
+# verify_clean UNIT-OR-FILE: exit 0 and no output at all.
+verify_clean() {
+        local out rc=0
+        out=$(cd / && systemd-analyze verify "$1" 2>&1) || rc=$?
+        [[ $rc -eq 0 && -z "$out" ]] ||
+                fail "systemd-analyze verify $1" "expected: exit 0, no output" "seen: exit $rc, output:" "$out"
+}
+
+mapfile -t units < <(installed_files "\.($types)\$" | grep -vE "\.($types)\.d/")
+assert_match '(^| )/(usr/)?lib/systemd/system/memqosd\.service( |$)' "${units[*]}" \
+        "installed unit files"
+
+for u in "${units[@]}"; do
+        step "verify $u"
+        verify_clean "$u"
+done
+
+mapfile -t dropins < <(installed_files "\.($types)\.d/[^/]+\.conf\$")
+for d in "${dropins[@]}"; do
+        dir=$(basename "$(dirname "$d")")
+        unit=${dir%.d}
+        # a prefix drop-in (kubepods-.slice.d) applies to kubepods-*.slice
+        [[ $unit == *-.* ]] && unit=${unit%-.*}-memqosvm.${unit##*.}
+
+        step "verify $unit with $d"
+        case $d in
+        /etc/systemd/system/*|/run/systemd/system/*|/usr/lib/systemd/system/*|/lib/systemd/system/*)
+                placed=$d ;;
+        *)
+                placed=/run/systemd/system/$dir/$(basename "$d")
+                mkdir -p "$(dirname "$placed")"
+                cp "$d" "$placed" ;;
+        esac
+        systemctl daemon-reload
+        assert_match "(^| )$placed( |\$)" "$(unit_prop "$unit" DropInPaths)" "DropInPaths of $unit"
+        verify_clean "$unit"
+        [[ $placed == "$d" ]] || rm -f "$placed"
+done
+systemctl daemon-reload
