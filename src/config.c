@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "rules.h"
 #include "util.h"
 
 #define USEC_PER_MSEC UINT64_C(1000)
@@ -242,6 +243,9 @@ static int config_assignment(const char *section, const char *key, const char *v
         if (!*section)
                 return policy_diagnostics_add(cp->diags, cp->file, line, key,
                                               "%s= is outside of any section, ignoring", shown_key);
+
+        if (rules_section_is_group(section)) /* rules.c reads those */
+                return 0;
 
         item = config_item_find(section, key, &section_known);
         if (!item) {

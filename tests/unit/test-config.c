@@ -219,6 +219,22 @@ static void test_unknown_keys_sections_and_stray_assignments(void **state) {
         assert_string_equal(c->diags.items[2].message, "ReclaimRatio= is in unknown section [Emulation], ignoring");
 }
 
+/* [Group ...] sections are rules.c's: no word about them here, whatever they hold. */
+static void test_group_sections_are_left_to_rules(void **state) {
+        Conf *c = *state;
+
+        assert_int_equal(conf_parse(c,
+                                    "[Group /kubepods/besteffort/*]\nMemoryPriority=1\nNoSuchKey=2\n"
+                                    "[Group]\nWatermarkRatio=80\n"
+                                    "[Events]\nWatchOOM=no\n"
+                                    "[Grouping]\nX=1\n"),
+                         0);
+        assert_false(c->config.watch_oom);
+        assert_int_equal(c->diags.n, 1);
+        assert_int_equal(c->diags.items[0].line, 9);
+        assert_string_equal(c->diags.items[0].message, "X= is in unknown section [Grouping], ignoring");
+}
+
 static void test_empty_assignment_restores_default(void **state) {
         Conf *c = *state;
 
@@ -319,6 +335,7 @@ int main(void) {
                 CONF_TEST(test_bad_value_keeps_default_and_names_file_line_key),
                 CONF_TEST(test_log_levels),
                 CONF_TEST(test_unknown_keys_sections_and_stray_assignments),
+                CONF_TEST(test_group_sections_are_left_to_rules),
                 CONF_TEST(test_empty_assignment_restores_default),
                 CONF_TEST(test_rate_limit_may_be_turned_off),
                 CONF_TEST(test_garbage_and_long_lines_are_diagnosed),

@@ -1,0 +1,619 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <dirent.h>
+#include <fnmatch.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "memcg.h"
+#include "rules.h"
+#include "util.h"
+
+/* ---- Rule sets ---- */
+
+static void group_rule_done(GroupRule *r) {
+        free(r->glob);
+        free(r->file);
+}
+
+void ruleset_done(RuleSet *rs) {
+        if (!rs)
+                return;
+        for (size_t i = 0; i < rs->n; i++)
+                group_rule_done(&rs->rules[i]);
+        free(rs->rules);
+        *rs = (RuleSet) {};
+}
+
+static int ruleset_append(RuleSet *rs, GroupRule *r) {
+        GroupRule *rules;
+
+        rules = reallocarray(rs->rules, rs->n + 1, sizeof(GroupRule));
+        if (!rules)
+                return -ENOMEM;
+        rs->rules = rules;
+        rs->rules[rs->n++] = *r;
+        *r = (GroupRule) {};
+        return 0;
+}
+
+bool rules_section_is_group(const char *section) {
+        size_t l = strlen(RULES_SECTION);
+
+        return strncmp(section, RULES_SECTION, l) == 0 && (section[l] == 0 || isblank((unsigned char) section[l]));
+}
+
+int rules_glob_validate(const char *glob) {
+        const char *p;
+        size_t l;
+
+        if (memcg_path_validate(glob) < 0)
+                return -EINVAL;
+
+        /* "**" only as the whole last component */
+        l = strlen(glob);
+        for (p = strstr(glob, "**"); p; p = strstr(p + 1, "**"))
+                if (!(p == glob + l - 2 && p[-1] == '/'))
+                        return -EINVAL;
+        return 0;
+}
+
+/* ---- Matching ---- */
+
+// The pattern without a trailing "/**", in buf; whether there was one.
+static bool glob_split_recursive(const char *glob, char *buf, size_t size) {
+        bool recursive = endswith(glob, "/**");
+        size_t l = strlen(glob) - (recursive ? 3 : 0);
+
+        snprintf(buf, size, "%.*s", (int) l, glob);
+        return recursive;
+}
+
+bool group_rule_matches(const GroupRule *r, const char *cgroup) {
+        char base[PATH_MAX], path[PATH_MAX];
+
+        if (!glob_split_recursive(r->glob, base, sizeof(base)))
+                return fnmatch(base, cgroup, FNM_PATHNAME) == 0;
+
+        if (!*base) /* every cgroup */
+                return true;
+        if (strlen(cgroup) >= sizeof(path))
+                return false;
+        // the cgroup itself, then each ancestor: "/a/b/c", "/a/b", "/a"
+        strcpy(path, cgroup);
+        for (;;) {
+                char *slash;
+
+                if (fnmatch(base, path, FNM_PATHNAME) == 0)
+                        return true;
+                slash = strrchr(path, '/');
+                if (!slash || slash == path)
+                        return false;
+                *slash = 0;
+        }
+}
+
+/* Where the value of each scalar key lives in a Policy. */
+static const struct {
+        size_t offset, size;
+} policy_scalar_fields[_POLICY_KEY_MAX] = {
+        [POLICY_MEMORY_PRIORITY] = { offsetof(Policy, memory_priority), sizeof(unsigned) },
+        [POLICY_USE_PRIORITY_OOM] = { offsetof(Policy, use_priority_oom), sizeof(bool) },
+        [POLICY_WATERMARK_RATIO] = { offsetof(Policy, watermark_ratio), sizeof(unsigned) },
+        [POLICY_WATERMARK_SCALE_FACTOR] = { offsetof(Policy, watermark_scale_factor), sizeof(unsigned) },
+};
+
+/* Takes key k's value from src into dst. */
+static void policy_take_key(Policy *dst, const Policy *src, PolicyKey k) {
+        if (k == POLICY_MEMORY_THRESHOLDS) {
+                dst->n_thresholds = src->n_thresholds;
+                memcpy(dst->thresholds, src->thresholds, sizeof(dst->thresholds));
+        } else
+                memcpy((char *) dst + policy_scalar_fields[k].offset, (const char *) src + policy_scalar_fields[k].offset,
+                       policy_scalar_fields[k].size);
+        dst->set |= POLICY_KEY_BIT(k);
+}
+
+int rules_match(const RuleSet *rs, const char *cgroup, Policy *ret, const GroupRule **ret_last) {
+        const GroupRule *last = NULL;
+        Policy merged = {};
+        int n = 0;
+
+        for (size_t i = 0; i < rs->n; i++) {
+                const GroupRule *r = &rs->rules[i];
+
+                if (!group_rule_matches(r, cgroup))
+                        continue;
+                for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
+                        if (policy_has(&r->policy, k))
+                                policy_take_key(&merged, &r->policy, k);
+                        else if (r->reset & POLICY_KEY_BIT(k)) {
+                                merged.set &= ~POLICY_KEY_BIT(k);
+                                if (k == POLICY_MEMORY_THRESHOLDS)
+                                        merged.n_thresholds = 0;
+                        }
+                }
+                last = r;
+                n++;
+        }
+
+        *ret = merged;
+        if (ret_last)
+                *ret_last = last;
+        return n;
+}
+
+/* ---- Watch roots ---- */
+
+bool cgroup_path_is_below(const char *path, const char *ancestor) {
+        size_t l = strlen(ancestor);
+
+        if (streq(ancestor, "/"))
+                return true;
+        return strncmp(path, ancestor, l) == 0 && (path[l] == 0 || path[l] == '/');
+}
+
+static int strcmp_ptr(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int cgroup_paths_minimize(char *const *paths, size_t n, char ***ret) {
+        _cleanup_strv_free_ char **sorted = NULL, **out = NULL;
+        size_t n_out = 0;
+
+        sorted = calloc(n + 1, sizeof(char *));
+        out = calloc(n + 1, sizeof(char *));
+        if (!sorted || !out)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(sorted[i] = strdup(paths[i])))
+                        return -ENOMEM;
+        qsort(sorted, n, sizeof(char *), strcmp_ptr);
+
+        /* An ancestor sorts before its descendants, though not always right
+         * before them ("/a" < "/a-b" < "/a/b"): compare with all kept ones. */
+        for (size_t i = 0; i < n; i++) {
+                bool covered = false;
+
+                for (size_t j = 0; j < n_out && !covered; j++)
+                        covered = cgroup_path_is_below(sorted[i], out[j]);
+                if (covered)
+                        free(sorted[i]);
+                else
+                        out[n_out++] = sorted[i];
+                sorted[i] = NULL;
+        }
+
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+/* The literal directory part of a pattern: the components before the first
+ * one with a wildcard, or the whole path when it has none. */
+static char *glob_literal_prefix(const char *glob) {
+        char base[PATH_MAX];
+        const char *p, *end;
+
+        glob_split_recursive(glob, base, sizeof(base));
+        end = base + strlen(base);
+        for (p = base; *p; ) {
+                const char *next = p + 1 + strcspn(p + 1, "/");
+
+                if (strcspn(p, "*?[\\") < (size_t) (next - p)) {
+                        end = p;
+                        break;
+                }
+                p = next;
+        }
+        if (end == base)
+                return strdup("/");
+        return strndup(base, end - base);
+}
+
+int rules_watch_roots(const RuleSet *rs, char ***ret) {
+        _cleanup_strv_free_ char **prefixes = NULL;
+
+        prefixes = calloc(rs->n + 1, sizeof(char *));
+        if (!prefixes)
+                return -ENOMEM;
+        for (size_t i = 0; i < rs->n; i++)
+                if (!(prefixes[i] = glob_literal_prefix(rs->rules[i].glob)))
+                        return -ENOMEM;
+
+        return cgroup_paths_minimize(prefixes, rs->n, ret);
+}
+
+// ---- Reading ----
+//
+// policy_ini_parse() tells each assignment's section and line. Two things it
+// cannot do for us: libinih cuts section names at 49 characters, too short
+// for patterns like "/kubepods.slice/kubepods-besteffort.slice/*", so the
+// full header is looked up in the text by line (HeaderScan); and the values
+// of one [Group] section are handed to policy_parse_texts() as an
+// [X-MemQoS] section of their own, so that they are checked, and
+// diagnosed, exactly as in a unit.
+
+typedef struct HeaderScan {
+        const char *text;
+        size_t size, pos;
+        unsigned next_line; /* number of the physical line at pos */
+        bool continued;     /* the last line that was not a comment ended in a backslash */
+        const char *header; /* the name inside the last [header] seen, not NUL-terminated */
+        size_t header_len;
+        unsigned header_line;
+} HeaderScan;
+
+/* Reads physical lines up to (not including) line, remembering the last
+ * section header, the way policy.c's reader assembles logical lines. */
+static void header_scan_to(HeaderScan *s, unsigned line) {
+        while (s->next_line < line && s->pos < s->size) {
+                const char *start = s->text + s->pos, *end, *p;
+                const char *eol = memchr(start, '\n', s->size - s->pos);
+                size_t n = eol ? (size_t) (eol - start) : s->size - s->pos;
+
+                s->pos += n + (eol ? 1 : 0);
+                if (s->next_line++ == 1 && n >= 3 && memcmp(start, "\xef\xbb\xbf", 3) == 0) {
+                        start += 3;
+                        n -= 3;
+                }
+                if (n > 0 && start[n - 1] == '\r')
+                        n--;
+                end = start + n;
+                for (p = start; p < end && isspace((unsigned char) *p); p++)
+                        ;
+                if (p < end && (*p == '#' || *p == ';'))
+                        continue; /* comments do not end a continuation */
+                if (!s->continued && p < end && *p == '[') {
+                        const char *close = memchr(p, ']', end - p);
+                        if (close) {
+                                s->header = p + 1;
+                                s->header_len = close - (p + 1);
+                                s->header_line = s->next_line - 1;
+                        }
+                }
+                s->continued = n > 0 && start[n - 1] == '\\';
+        }
+}
+
+typedef struct Assignment {
+        char *key, *value;
+        unsigned line;
+} Assignment;
+
+/* One [Group] section as written, before its values are checked. */
+typedef struct GroupDraft {
+        char *glob; /* NULL: the pattern is invalid (diagnosed), the section ignored */
+        unsigned line;
+        Assignment *assignments;
+        size_t n_assignments;
+} GroupDraft;
+
+typedef struct RulesParser {
+        const char *file;
+        bool is_dropin;
+        HeaderScan scan;
+        PolicyDiagnostics *diags;
+        GroupDraft *drafts;
+        size_t n_drafts;
+} RulesParser;
+
+static void group_draft_done(GroupDraft *d) {
+        for (size_t i = 0; i < d->n_assignments; i++) {
+                free(d->assignments[i].key);
+                free(d->assignments[i].value);
+        }
+        free(d->assignments);
+        free(d->glob);
+}
+
+static void rules_parser_done(RulesParser *rp) {
+        for (size_t i = 0; i < rp->n_drafts; i++)
+                group_draft_done(&rp->drafts[i]);
+        free(rp->drafts);
+}
+
+/* The full name of the section of an assignment on line: the header in
+ * the text when inih's (possibly cut) name is a prefix of it. */
+static char *rules_parser_section_name(RulesParser *rp, const char *section, unsigned line) {
+        size_t l = strlen(section);
+
+        header_scan_to(&rp->scan, line);
+        if (rp->scan.header && rp->scan.header_len >= l && memcmp(rp->scan.header, section, l) == 0)
+                return strndup(rp->scan.header, rp->scan.header_len);
+        return strdup(section);
+}
+
+/* Starts the draft of the section whose header is at rp->scan.header_line. */
+static int rules_parser_begin_group(RulesParser *rp, const char *name) {
+        char shown[POLICY_ESCAPE_BUF_SIZE];
+        GroupDraft d = { .line = rp->scan.header_line }, *drafts;
+        const char *glob = name + strlen(RULES_SECTION);
+        size_t l;
+
+        glob += strspn(glob, " \t");
+        l = strlen(glob);
+        while (l > 0 && isblank((unsigned char) glob[l - 1]))
+                l--;
+        d.glob = strndup(glob, l);
+        if (!d.glob)
+                return -ENOMEM;
+
+        if (rules_glob_validate(d.glob) < 0) {
+                int r = policy_diagnostics_add(
+                        rp->diags, rp->file, d.line, NULL,
+                        "[%s]: the pattern must be an absolute cgroup path, with \"**\" only as a last \"/**\"; ignoring the section",
+                        policy_escape_value(name, shown, sizeof(shown)));
+                free(d.glob);
+                d.glob = NULL;
+                if (r < 0)
+                        return r;
+        }
+
+        drafts = reallocarray(rp->drafts, rp->n_drafts + 1, sizeof(GroupDraft));
+        if (!drafts) {
+                group_draft_done(&d);
+                return -ENOMEM;
+        }
+        rp->drafts = drafts;
+        rp->drafts[rp->n_drafts++] = d;
+        return 0;
+}
+
+static int group_draft_add(GroupDraft *d, const char *key, const char *value, unsigned line) {
+        Assignment *a;
+
+        a = reallocarray(d->assignments, d->n_assignments + 1, sizeof(Assignment));
+        if (!a)
+                return -ENOMEM;
+        d->assignments = a;
+        a = &d->assignments[d->n_assignments];
+        *a = (Assignment) { .key = strdup(key), .value = strdup(value), .line = line };
+        if (!a->key || !a->value) {
+                free(a->key);
+                free(a->value);
+                return -ENOMEM;
+        }
+        d->n_assignments++;
+        return 0;
+}
+
+static int rules_assignment(const char *section, const char *key, const char *value, unsigned line,
+                            void *userdata) {
+        char shown_key[POLICY_ESCAPE_BUF_SIZE], shown_section[POLICY_ESCAPE_BUF_SIZE];
+        _cleanup_free_ char *name = NULL;
+        RulesParser *rp = userdata;
+        int r;
+
+        if (!rules_section_is_group(section)) {
+                /* memqos.conf's other sections are config.c's */
+                if (!rp->is_dropin)
+                        return 0;
+                policy_escape_value(key, shown_key, sizeof(shown_key));
+                if (!*section)
+                        return policy_diagnostics_add(rp->diags, rp->file, line, key,
+                                                      "%s= is outside of any section, ignoring", shown_key);
+                return policy_diagnostics_add(rp->diags, rp->file, line, key,
+                                              "%s= is in [%s], but drop-ins hold only [" RULES_SECTION " ...] sections; ignoring",
+                                              shown_key, policy_escape_value(section, shown_section, sizeof(shown_section)));
+        }
+
+        name = rules_parser_section_name(rp, section, line);
+        if (!name)
+                return -ENOMEM;
+        if (rp->n_drafts == 0 || rp->drafts[rp->n_drafts - 1].line != rp->scan.header_line) {
+                r = rules_parser_begin_group(rp, name);
+                if (r < 0)
+                        return r;
+        }
+        if (!rp->drafts[rp->n_drafts - 1].glob) /* invalid pattern, said once */
+                return 0;
+        return group_draft_add(&rp->drafts[rp->n_drafts - 1], key, value, line);
+}
+
+/* Unknown keys are diagnosed here, naming the [Group] section; the known
+ * ones go to policy.c as a section of their own, line by line, and its
+ * diagnostics get the real line numbers back. */
+/* Puts diags->items[start..] in line order (stable: small ranges, insertion). */
+static void diagnostics_sort_from(PolicyDiagnostics *diags, size_t start) {
+        for (size_t i = start + 1; diags && i < diags->n; i++) {
+                PolicyDiagnostic t = diags->items[i];
+                size_t j = i;
+
+                for (; j > start && diags->items[j - 1].line > t.line; j--)
+                        diags->items[j] = diags->items[j - 1];
+                diags->items[j] = t;
+        }
+}
+
+static int group_draft_to_rule(const GroupDraft *d, const char *file, GroupRule *ret, PolicyDiagnostics *diags) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ unsigned *lines = NULL;
+        _cleanup_(policy_diagnostics_done) PolicyDiagnostics local = {};
+        char shown[POLICY_ESCAPE_BUF_SIZE], shown_glob[POLICY_ESCAPE_BUF_SIZE];
+        unsigned emptied = 0;
+        size_t size = 0, n_lines = 0, start = diags ? diags->n : 0;
+        FILE *f;
+        int r;
+
+        lines = calloc(d->n_assignments + 2, sizeof(unsigned));
+        if (!lines)
+                return -ENOMEM;
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+        fputs("[" POLICY_SECTION "]\n", f);
+        lines[n_lines++] = d->line;
+        for (size_t i = 0; i < d->n_assignments; i++) {
+                const Assignment *a = &d->assignments[i];
+                PolicyKey k = policy_key_from_string(a->key);
+
+                if ((int) k < 0) {
+                        r = policy_diagnostics_add(diags, file, a->line, a->key,
+                                                   "Unknown key %s= in [" RULES_SECTION " %s], ignoring",
+                                                   policy_escape_value(a->key, shown, sizeof(shown)),
+                                                   policy_escape_value(ret->glob, shown_glob, sizeof(shown_glob)));
+                        if (r < 0) {
+                                fclose(f);
+                                return r;
+                        }
+                        continue;
+                }
+                if (*a->value)
+                        emptied &= ~POLICY_KEY_BIT(k);
+                else
+                        emptied |= POLICY_KEY_BIT(k);
+                /* the blank keeps a value ending in a backslash from
+                 * continuing on the next line; values are stripped anyway */
+                fprintf(f, "%s=%s \n", a->key, a->value);
+                lines[n_lines++] = a->line;
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+
+        r = policy_parse_texts((const char *const *) &text, &size, &file, 1, NULL, &ret->policy, &local);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < local.n; i++) {
+                const PolicyDiagnostic *pd = &local.items[i];
+                unsigned line = pd->line >= 1 && pd->line <= n_lines ? lines[pd->line - 1] : d->line;
+
+                r = policy_diagnostics_add(diags, file, line, pd->key, "%s", pd->message);
+                if (r < 0)
+                        return r;
+        }
+
+        diagnostics_sort_from(diags, start);
+
+        /* "Key=" as the last word that counted (invalid ones do not) */
+        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
+                if (!policy_has(&ret->policy, k) && (emptied & POLICY_KEY_BIT(k)))
+                        ret->reset |= POLICY_KEY_BIT(k);
+        return 0;
+}
+
+static int rules_parse_one(const char *path, bool is_dropin, RuleSet *rs, PolicyDiagnostics *diags) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_(rules_parser_done) RulesParser rp = { .file = path, .is_dropin = is_dropin, .diags = diags };
+        size_t size;
+        int r;
+
+        r = policy_read_file(path, &text, &size);
+        if (r == -ENOENT) /* not there (or gone since the directory was listed) */
+                return 0;
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                rs->n_unreadable++;
+                return policy_diagnostics_add(diags, path, 0, NULL, "Cannot read file: %s; its [" RULES_SECTION "] rules are not in force",
+                                              r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+        }
+
+        rp.scan = (HeaderScan) { .text = text, .size = size, .next_line = 1 };
+        /* memqos.conf's malformed lines are config.c's to report */
+        r = policy_ini_parse(text, size, path, NULL, rules_assignment, &rp, is_dropin ? diags : NULL);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < rp.n_drafts; i++) {
+                GroupRule rule = {};
+
+                if (!rp.drafts[i].glob)
+                        continue;
+                rule.glob = TAKE_PTR(rp.drafts[i].glob);
+                rule.line = rp.drafts[i].line;
+                rule.file = strdup(path);
+                r = rule.file ? group_draft_to_rule(&rp.drafts[i], path, &rule, diags) : -ENOMEM;
+                if (r >= 0)
+                        r = ruleset_append(rs, &rule);
+                if (r < 0) {
+                        group_rule_done(&rule);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int rules_parse_files(const char *config_path, char *const *dropins, size_t n_dropins, RuleSet *ret,
+                      PolicyDiagnostics *diags) {
+        _cleanup_(ruleset_done) RuleSet rs = {};
+        int r;
+
+        if (config_path) {
+                r = rules_parse_one(config_path, false, &rs, diags);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n_dropins; i++) {
+                r = rules_parse_one(dropins[i], true, &rs, diags);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = rs;
+        rs = (RuleSet) {};
+        return 0;
+}
+
+/* The drop-ins of dir: "*.conf" that are not directories, sorted by name. */
+static int dropins_list(const char *dir, char ***ret, size_t *ret_n) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        size_t n = 0;
+        struct dirent *de;
+
+        names = calloc(1, sizeof(char *));
+        if (!names)
+                return -ENOMEM;
+        if (dir) {
+                d = opendir(dir);
+                if (!d && errno != ENOENT)
+                        return -errno;
+        }
+        while (d && (de = readdir(d))) {
+                struct stat st;
+                char **l;
+
+                if (de->d_name[0] == '.' || !endswith(de->d_name, ".conf"))
+                        continue;
+                /* symlinks are followed, as systemd does: one to /dev/null masks */
+                if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || S_ISDIR(st.st_mode))
+                        continue;
+                l = reallocarray(names, n + 2, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+                names = l;
+                names[n + 1] = NULL;
+                if (asprintf(&names[n], "%s/%s", dir, de->d_name) < 0) {
+                        names[n] = NULL;
+                        return -ENOMEM;
+                }
+                n++;
+        }
+
+        /* same directory, so comparing the paths compares the names */
+        qsort(names, n, sizeof(char *), strcmp_ptr);
+        *ret = TAKE_PTR(names);
+        *ret_n = n;
+        return 0;
+}
+
+int rules_load(const char *config_path, const char *dropin_dir, RuleSet *ret, PolicyDiagnostics *diags) {
+        _cleanup_strv_free_ char **dropins = NULL;
+        size_t n = 0;
+        int r;
+
+        r = dropins_list(dropin_dir, &dropins, &n);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                r = policy_diagnostics_add(diags, dropin_dir, 0, NULL,
+                                           "Cannot read directory: %s; its [" RULES_SECTION "] rules are not in force",
+                                           strerror(-r));
+                if (r < 0)
+                        return r;
+        }
+        r = rules_parse_files(config_path, dropins, n, ret, diags);
+        if (r >= 0 && !dropins)
+                ret->n_unreadable++;
+        return r;
+}

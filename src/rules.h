@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+// Group rules: policies for cgroups that no systemd unit owns (kubelet's
+// cgroupfs driver, container runtimes, batch systems), given in memqos.conf
+// and in drop-ins as sections
+//
+//     [Group /kubepods/besteffort/*]
+//     MemoryPriority=1
+//     WatermarkRatio=80
+//
+// whose keys are exactly those of [X-MemQoS] (policy.h).
+//
+// Patterns are absolute cgroup paths as systemd spells them, matched with
+// fnmatch(3) and FNM_PATHNAME: '*', '?' and '[...]' never match a '/'. A
+// pattern may end in "/**", meaning "the path before it, and everything
+// below": "/kubepods/**" matches "/kubepods" and "/kubepods/a/b/c"; "/**"
+// matches every cgroup including "/". "**" anywhere else is refused, so that
+// nobody mistakes it for a recursive wildcard in the middle of a path.
+//
+// Precedence: every rule that matches a cgroup applies, in the order the
+// rules were read (memqos.conf top to bottom, then the drop-ins in lexical
+// order of their file names, each top to bottom); for each key, the last
+// matching rule that assigns it wins, as with a unit's drop-ins. "Key=" in a
+// rule takes the key back out for the cgroups it matches. MemoryThresholds=
+// too is replaced as a whole by a later rule, not added to. A more specific
+// rule therefore belongs after a general one.
+//
+// Pure: the only I/O is reading the files given (and listing the drop-in
+// directory in rules_load()). Problems are PolicyDiagnostics (file, line,
+// key, message), in the words policy.c uses for [X-MemQoS].
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy.h"
+
+#define RULES_SECTION "Group"
+#define RULES_DROPIN_DIR_DEFAULT "/etc/memqos/memqos.conf.d"
+
+typedef struct GroupRule {
+        char *glob;     /* as written; see rules_glob_validate() */
+        Policy policy;  /* the keys the rule assigns */
+        unsigned reset; /* POLICY_KEY_BIT()s of the keys it takes out again ("Key=") */
+        char *file;     /* where the [Group] header is */
+        unsigned line;
+} GroupRule;
+
+typedef struct RuleSet {
+        GroupRule *rules; /* in precedence order: later ones win */
+        size_t n;
+        size_t n_unreadable; /* files that could not be read (diagnosed, their rules missing) */
+} RuleSet;
+
+void ruleset_done(RuleSet *rs);
+
+/* True for "Group" and "Group <anything>": sections that belong to the
+ * rules, which config.c skips. */
+bool rules_section_is_group(const char *section);
+
+/* 0 when glob is a pattern memqos accepts (see above), -EINVAL otherwise. */
+int rules_glob_validate(const char *glob);
+
+/* Reads the [Group] sections of config_path (NULL or missing: none), then of
+ * every regular "*.conf" in dropin_dir (NULL or missing: none) in lexical
+ * order (strcmp() of the names). 0 or -ENOMEM; everything else is a
+ * diagnostic. */
+int rules_load(const char *config_path, const char *dropin_dir, RuleSet *ret, PolicyDiagnostics *diags);
+
+/* The same on explicit files. config_path is memqos.conf: its other sections
+ * and its malformed lines are config.c's to report, so only [Group]
+ * problems are diagnosed here. In the drop-ins, which hold nothing else,
+ * everything is: malformed lines, and assignments outside [Group] sections.
+ * A missing file is skipped silently; a file that cannot be read otherwise
+ * is a diagnostic (line 0) and counts in ret->n_unreadable, and the rules of
+ * the others are loaded, so that the caller can choose to keep its old
+ * rules instead. 0 or -ENOMEM. */
+int rules_parse_files(const char *config_path, char *const *dropins, size_t n_dropins, RuleSet *ret,
+                      PolicyDiagnostics *diags);
+
+/* True when the rule's pattern matches cgroup (a path as systemd spells it). */
+bool group_rule_matches(const GroupRule *r, const char *cgroup);
+
+/* Merges every rule matching cgroup, in order, into *ret (later rules
+ * override earlier ones key by key). Returns the number of rules that
+ * matched; 0 (and an empty *ret) for none. ret_last (may be NULL) gets the
+ * last matching rule, or NULL: for messages ("rule at file:line"). */
+int rules_match(const RuleSet *rs, const char *cgroup, Policy *ret, const GroupRule **ret_last);
+
+// The directories to watch for the rules: for each rule the longest literal
+// prefix of its pattern that is a whole path ("/kubepods/besteffort/*" ->
+// "/kubepods/besteffort", "/kubepods/**" -> "/kubepods", "/a/b" -> "/a/b",
+// "/kube*" -> "/"), deduplicated, with those below another removed. A
+// NULL-terminated vector (empty when there are no rules), sorted. 0 or
+// -ENOMEM.
+int rules_watch_roots(const RuleSet *rs, char ***ret);
+
+/* Pure helper shared with cgroupfs.c: a sorted copy of the cgroup paths
+ * without duplicates and without paths below another one of the list.
+ * 0 or -ENOMEM. */
+int cgroup_paths_minimize(char *const *paths, size_t n, char ***ret);
+
+/* True when path is ancestor or below it (or ancestor itself). */
+bool cgroup_path_is_below(const char *path, const char *ancestor);
