@@ -630,13 +630,16 @@ int policy_read_file(const char *path, char **ret, size_t *ret_size) {
         size_t size = 0, allocated = 0;
         struct stat st;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO dropped into a .d/ directory must not hang us */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (S_ISDIR(st.st_mode))
                 return -EISDIR;
+        if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) /* character devices: /dev/null masks */
+                return -EBADFD;
 
         for (;;) {
                 ssize_t k;
@@ -869,7 +872,9 @@ int policy_parse_files(char *const *paths, size_t n, const Policy *previous, Pol
                         unreadable = true;
                         r = policy_diagnostics_add(diags, paths[i], 0, NULL,
                                                    "Cannot read file: %s; keeping the unit's last valid policy",
-                                                   r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+                                                   r == -EFBIG    ? "larger than 1 MiB"
+                                                   : r == -EBADFD ? "not a regular file"
+                                                                  : strerror(-r));
                         if (r < 0)
                                 return r;
                 }

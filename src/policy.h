@@ -131,8 +131,10 @@ typedef int (*PolicyIniAssignment)(const char *section, const char *key, const c
 int policy_ini_parse(const char *text, size_t size, const char *file, const char *section,
                      PolicyIniAssignment assignment, void *userdata, PolicyDiagnostics *diags);
 
-/* Reads a whole regular file of at most POLICY_FILE_SIZE_MAX bytes. 0 or a
- * negative errno (-EFBIG when larger, -EISDIR etc. from the kernel). */
+/* Reads a whole regular file (or character device, for /dev/null) of at
+ * most POLICY_FILE_SIZE_MAX bytes. 0 or a negative errno: -EFBIG when
+ * larger, -EISDIR for a directory, -EBADFD for a FIFO or socket, or what
+ * open() and read() said. */
 int policy_read_file(const char *path, char **ret, size_t *ret_size);
 
 /* Writes s into buf (size > 0) for quoting in a message: at most 64

@@ -77,6 +77,16 @@ static const PolicyDiagnostic *only_diag(Files *f) {
         return &f->diags.items[0];
 }
 
+static char *long_line(const char *prefix, size_t total) {
+        char *s = malloc(total + 1);
+
+        assert_non_null(s);
+        memset(s, '1', total);
+        memcpy(s, prefix, strlen(prefix));
+        s[total] = 0;
+        return s;
+}
+
 static Policy policy_with_priority(unsigned prio) {
         return (Policy) { .set = POLICY_KEY_BIT(POLICY_MEMORY_PRIORITY), .memory_priority = prio };
 }
@@ -366,6 +376,28 @@ static void test_directory_instead_of_file_is_unreadable(void **state) {
                             "Cannot read file: Is a directory; keeping the unit's last valid policy");
 }
 
+static void test_fifo_is_refused_without_hanging(void **state) {
+        Files *f = *state;
+
+        add_missing(f, "50-fifo.conf");
+        assert_int_equal(mkfifo(f->paths[0], 0600), 0);
+        (void) parse(f, NULL);
+        assert_string_equal(only_diag(f)->message,
+                            "Cannot read file: not a regular file; keeping the unit's last valid policy");
+}
+
+static void test_file_over_1_mib_is_unreadable(void **state) {
+        Files *f = *state;
+        Policy previous = policy_with_priority(4), p;
+        _cleanup_(freep) char *big = long_line("[X-MemQoS]\nMemoryPriority=1\n#", POLICY_FILE_SIZE_MAX + 1);
+
+        add_file(f, "a.slice", big);
+        p = parse(f, &previous);
+        assert_true(policy_equal(&p, &previous));
+        assert_string_equal(only_diag(f)->message,
+                            "Cannot read file: larger than 1 MiB; keeping the unit's last valid policy");
+}
+
 static void test_dev_null_fragment_of_masked_unit_is_empty(void **state) {
         char *paths[] = { (char *) "/dev/null" };
         PolicyDiagnostics d = {};
@@ -536,16 +568,6 @@ static void test_hash_without_space_is_part_of_the_value(void **state) {
         assert_false(policy_has(&p, POLICY_MEMORY_PRIORITY));
         assert_string_equal(only_diag(f)->message,
                             "MemoryPriority=2#x is not a whole number in the range 0..12, ignoring");
-}
-
-static char *long_line(const char *prefix, size_t total) {
-        char *s = malloc(total + 1);
-
-        assert_non_null(s);
-        memset(s, '1', total);
-        memcpy(s, prefix, strlen(prefix));
-        s[total] = 0;
-        return s;
 }
 
 static void test_long_line_is_diagnosed_with_its_number_and_skipped(void **state) {
@@ -737,6 +759,8 @@ int main(void) {
                 FILES_TEST(test_bool_key_invalid_keeps_previous),
                 FILES_TEST(test_unreadable_file_keeps_previous_policy_whole),
                 FILES_TEST(test_directory_instead_of_file_is_unreadable),
+                FILES_TEST(test_fifo_is_refused_without_hanging),
+                FILES_TEST(test_file_over_1_mib_is_unreadable),
                 cmocka_unit_test(test_dev_null_fragment_of_masked_unit_is_empty),
                 cmocka_unit_test(test_thresholds_take_percentages_and_sizes),
                 cmocka_unit_test(test_thresholds_reject_bad_units_and_out_of_range),
