@@ -329,8 +329,7 @@ bool policy_equal(const Policy *a, const Policy *b) {
         return true;
 }
 
-/* Copies one key's value (and set bit) from src to dst. */
-static void policy_copy_key(Policy *dst, const Policy *src, PolicyKey k) {
+void policy_copy_key(Policy *dst, const Policy *src, PolicyKey k) {
         switch (k) {
         case POLICY_MEMORY_PRIORITY:
                 dst->memory_priority = src->memory_priority;

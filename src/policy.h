@@ -57,6 +57,9 @@ static inline bool policy_has(const Policy *p, PolicyKey k) {
 /* True when the two policies put the same values in force. */
 bool policy_equal(const Policy *a, const Policy *b);
 
+/* Copies key k from src into dst: its value, and whether it is set. */
+void policy_copy_key(Policy *dst, const Policy *src, PolicyKey k);
+
 typedef struct PolicyDiagnostic {
         char *file;
         unsigned line; /* 0: the whole file (e.g. unreadable) */

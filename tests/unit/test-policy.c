@@ -719,6 +719,24 @@ static void test_policy_equal_looks_only_at_keys_in_force(void **state) {
         assert_false(policy_equal(&a, &b));
 }
 
+static void test_copy_key_takes_value_and_set_bit(void **state) {
+        Policy src = {
+                .set = POLICY_KEY_BIT(POLICY_MEMORY_THRESHOLDS),
+                .memory_priority = 9,
+                .n_thresholds = 1,
+                .thresholds = { { true, 90 } },
+        };
+        Policy dst = policy_with_priority(3);
+
+        policy_copy_key(&dst, &src, POLICY_MEMORY_THRESHOLDS);
+        assert_int_equal(dst.set, POLICY_KEY_BIT(POLICY_MEMORY_PRIORITY) | POLICY_KEY_BIT(POLICY_MEMORY_THRESHOLDS));
+        assert_int_equal(dst.n_thresholds, 1);
+        assert_int_equal(dst.thresholds[0].value, 90);
+        /* src does not set MemoryPriority=: copying it unsets it in dst */
+        policy_copy_key(&dst, &src, POLICY_MEMORY_PRIORITY);
+        assert_false(policy_has(&dst, POLICY_MEMORY_PRIORITY));
+}
+
 static void test_size_and_unsigned_parsers_reject_what_strtoul_takes(void **state) {
         uint64_t v;
         unsigned u;
@@ -781,6 +799,7 @@ int main(void) {
                 FILES_TEST(test_values_are_escaped_in_messages),
                 cmocka_unit_test(test_key_names_round_trip),
                 cmocka_unit_test(test_policy_equal_looks_only_at_keys_in_force),
+                cmocka_unit_test(test_copy_key_takes_value_and_set_bit),
                 cmocka_unit_test(test_size_and_unsigned_parsers_reject_what_strtoul_takes),
         };
 
