@@ -370,6 +370,7 @@ typedef struct IniReader {
         unsigned line;      /* where the logical line just handed to inih starts */
         const char *file;
         const char *section_filter; /* diagnose malformed lines only in this section */
+        char *section;              /* the current one, whole: inih cuts names at 49 bytes */
         bool in_filter_section;
         bool skipping;              /* after a broken [header]: until the next good one */
         PolicyDiagnostics *diags;
@@ -510,6 +511,10 @@ static void ini_reader_header(IniReader *r, const char *s) {
         size_t len;
 
         if (ini_header_parse(s, &name, &len)) {
+                free(r->section);
+                r->section = strndup(name, len);
+                if (!r->section)
+                        ini_reader_fail(r, -ENOMEM);
                 r->in_filter_section = r->section_filter && strlen(r->section_filter) == len &&
                                        memcmp(name, r->section_filter, len) == 0;
                 r->skipping = false;
@@ -580,7 +585,9 @@ static int ini_reader_assignment(void *user, const char *section, const char *na
         IniReader *r = user;
         int k;
 
-        k = r->assignment(section, name, value, r->line, r->userdata);
+        /* our own copy of the section name: inih's is cut at 49 bytes, and
+         * [Group PATTERN] rules have long ones */
+        k = r->assignment(r->section ?: "", name, value, r->line, r->userdata);
         if (k < 0)
                 ini_reader_fail(r, k);
         return 1; /* our errors are diagnostics, not inih's */
@@ -617,6 +624,7 @@ int policy_ini_parse(const char *text, size_t size, const char *file, const char
 
         ini_configure();
         k = ini_parse_stream(ini_reader_next, &r, ini_reader_assignment, &r);
+        free(r.section);
         if (k == -2)
                 return -ENOMEM;
         /* k > 0 cannot happen as inih only sees well-formed lines */

@@ -634,6 +634,27 @@ static void test_garbage_lines_are_diagnosed_with_file_and_line(void **state) {
         }
 }
 
+static int record_section(const char *section, const char *key, const char *value, unsigned line,
+                          void *userdata) {
+        char **last = userdata;
+
+        free(*last);
+        *last = strdup(section);
+        return *last ? 0 : -ENOMEM;
+}
+
+static void test_long_section_names_reach_the_callback_whole(void **state) {
+        static const char text[] = "Before=1\n"
+                                   "[Group /kubepods/burstable/pod12345678-1234-1234-1234-123456789012/*]\n"
+                                   "MemoryPriority=1\n";
+        _cleanup_(freep) char *section = NULL;
+        PolicyDiagnostics d = {};
+
+        assert_int_equal(policy_ini_parse(text, strlen(text), "rules.conf", NULL, record_section, &section, &d), 0);
+        assert_int_equal(d.n, 0);
+        assert_string_equal(section, "Group /kubepods/burstable/pod12345678-1234-1234-1234-123456789012/*");
+}
+
 static void test_nul_byte_line_is_diagnosed(void **state) {
         static const char text[] = "[X-MemQoS]\nMemoryPriority=1\0 2\nWatermarkRatio=3\n";
         const char *texts[] = { text }, *names[] = { "nul.conf" };
@@ -793,6 +814,7 @@ int main(void) {
                 FILES_TEST(test_long_line_is_diagnosed_with_its_number_and_skipped),
                 FILES_TEST(test_line_of_exactly_4096_characters_is_read),
                 FILES_TEST(test_garbage_lines_are_diagnosed_with_file_and_line),
+                cmocka_unit_test(test_long_section_names_reach_the_callback_whole),
                 cmocka_unit_test(test_nul_byte_line_is_diagnosed),
                 FILES_TEST(test_continuation_lines_join_and_keep_line_numbers),
                 FILES_TEST(test_crlf_and_byte_order_mark_are_accepted),
