@@ -614,6 +614,9 @@ int cgroup_watcher_new(sd_event *e, const MemcgRoot *root, char *const *roots, c
         w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (w->fd < 0)
                 return -errno;
+        /* without it every directory would look gone */
+        if (access("/proc/self/fd", X_OK) < 0)
+                return log_error_errno(-ENOSYS, "/proc is not mounted, cannot watch cgroups");
 
         r = watcher_set_roots(w, roots);
         if (r < 0)
@@ -652,6 +655,24 @@ size_t cgroup_watcher_n_watched(const CgroupWatcher *w) {
 
 size_t cgroup_watcher_n_cgroups(const CgroupWatcher *w) {
         return w->n_nodes;
+}
+
+typedef struct ForeachContext {
+        void (*f)(const char *cgroup, void *userdata);
+        void *userdata;
+} ForeachContext;
+
+static void foreach_visit(const void *p, VISIT which, void *userdata) {
+        ForeachContext *c = userdata;
+
+        if (which == postorder || which == leaf)
+                c->f((*(Node *const *) p)->path, c->userdata);
+}
+
+void cgroup_watcher_foreach(CgroupWatcher *w, void (*f)(const char *cgroup, void *userdata), void *userdata) {
+        ForeachContext c = { .f = f, .userdata = userdata };
+
+        twalk_r(w->by_path, foreach_visit, &c);
 }
 
 static void node_keep(void *p) {

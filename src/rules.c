@@ -143,6 +143,17 @@ int rules_match(const RuleSet *rs, const char *cgroup, Policy *ret, const GroupR
         return n;
 }
 
+void rules_policy_under_unit(const Policy *rule, const Policy *unit, Policy *ret, unsigned *ret_overridden) {
+        Policy merged = *rule;
+
+        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
+                if (policy_has(unit, k))
+                        policy_take_key(&merged, unit, k);
+        if (ret_overridden)
+                *ret_overridden = rule->set & unit->set;
+        *ret = merged;
+}
+
 /* ---- Watch roots ---- */
 
 bool cgroup_path_is_below(const char *path, const char *ancestor) {

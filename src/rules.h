@@ -87,6 +87,12 @@ bool group_rule_matches(const GroupRule *r, const char *cgroup);
  * last matching rule, or NULL: for messages ("rule at file:line"). */
 int rules_match(const RuleSet *rs, const char *cgroup, Policy *ret, const GroupRule **ret_last);
 
+/* For a cgroup that is a systemd unit's and also matched by rules: the
+ * unit's own [X-MemQoS] keys win, key by key; the rules fill in only the
+ * keys the unit does not set. *ret_overridden (may be NULL) gets the
+ * POLICY_KEY_BIT()s of the rule keys the unit overrode, for the journal. */
+void rules_policy_under_unit(const Policy *rule, const Policy *unit, Policy *ret, unsigned *ret_overridden);
+
 // The directories to watch for the rules: for each rule the longest literal
 // prefix of its pattern that is a whole path ("/kubepods/besteffort/*" ->
 // "/kubepods/besteffort", "/kubepods/**" -> "/kubepods", "/a/b" -> "/a/b",

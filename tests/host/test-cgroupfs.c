@@ -354,6 +354,10 @@ static void test_rename_is_a_disappearance_and_an_appearance(void **state) {
         assert_int_equal(f->rec.violations, 0);
 }
 
+static void list_one(const char *cgroup, void *userdata) {
+        on_cgroup(cgroup, true, userdata);
+}
+
 static void test_new_roots_report_only_the_difference(void **state) {
         Fixture *f = *state;
         char *roots[3] = {};
@@ -376,6 +380,17 @@ static void test_new_roots_report_only_the_difference(void **state) {
         assert_watches(f->w, 4 + 1);
         free(roots[0]);
         free(roots[1]);
+
+        /* all of them, parents first */
+        {
+                Recorder listed = {};
+                cgroup_watcher_foreach(f->w, list_one, &listed);
+                assert_int_equal(listed.n_present, 4);
+                assert_true(recorder_get(&listed, cg(f->top, NULL))->order <
+                            recorder_get(&listed, cg(f->top, "a/x"))->order);
+                assert_true(is_present(&listed, cg(f->top, "b")));
+                recorder_done(&listed);
+        }
 
         /* narrow to b: the rest leaves our sight */
         roots[0] = strdup(cg(f->top, "b"));
@@ -411,20 +426,24 @@ static pid_t spawn_mkdir_burst(const char *top, unsigned parents, unsigned child
                 char path[PATH_MAX];
 
                 for (unsigned i = 0; i < parents; i++) {
-                        snprintf(path, sizeof(path), "%s/p%u", top, i);
-                        last = now_usec();
-                        if (!remove && mkdir(path, 0755) < 0)
-                                _exit(1);
+                        if (!remove) {
+                                snprintf(path, sizeof(path), "%s/p%u", top, i);
+                                last = now_usec();
+                                if (mkdir(path, 0755) < 0)
+                                        _exit(1);
+                        }
                         for (unsigned j = 0; j < children; j++) {
                                 snprintf(path, sizeof(path), "%s/p%u/c%u", top, i, j);
                                 last = now_usec();
                                 if ((remove ? rmdir(path) : mkdir(path, 0755)) < 0)
                                         _exit(2);
                         }
-                        snprintf(path, sizeof(path), "%s/p%u", top, i);
-                        last = now_usec();
-                        if (remove && rmdir(path) < 0)
-                                _exit(3);
+                        if (remove) {
+                                snprintf(path, sizeof(path), "%s/p%u", top, i);
+                                last = now_usec();
+                                if (rmdir(path) < 0)
+                                        _exit(3);
+                        }
                 }
                 if (write(p[1], &last, sizeof(last)) != sizeof(last))
                         _exit(4);
@@ -486,6 +505,31 @@ static void test_burst_of_2000_none_lost(void **state) {
                (last - started) / 1000.0, done > last ? (done - last) / 1000.0 : 0.0);
         run_until_present(f->event, &f->rec, 1, 1000);
         assert_watches(f->w, 1 + 1);
+
+        /* The same burst while the loop sleeps: the children are made
+         * before their parents are watched, and found by reading them. */
+        started = now_usec();
+        pid = spawn_mkdir_burst(f->top, parents, children, false, &fd);
+        last = burst_wait(pid, fd);
+        while (f->rec.n_present < 1 + total) {
+                assert_true(now_usec() < started + 120 * 1000000ULL);
+                assert_true(sd_event_run(f->event, 100 * 1000) >= 0);
+        }
+        done = now_usec();
+        printf("# burst while not reading: %u cgroups made in %.1f ms; all reported %.1f ms after the last mkdir began\n",
+               total, (last - started) / 1000.0, (done - last) / 1000.0);
+        run_until_present(f->event, &f->rec, 1 + total, 1000);
+        assert_watches(f->w, 1 + total + 1);
+        pid = spawn_mkdir_burst(f->top, parents, children, true, &fd);
+        (void) burst_wait(pid, fd);
+        run_until_present(f->event, &f->rec, 1, 60000);
+        assert_watches(f->w, 1 + 1);
+        for (unsigned i = 0; i < parents; i++) {
+                char rel[32];
+                snprintf(rel, sizeof(rel), "p%u", i);
+                assert_int_equal(recorder_get(&f->rec, cg(f->top, rel))->appeared, 2);
+                assert_int_equal(recorder_get(&f->rec, cg(f->top, rel))->disappeared, 2);
+        }
         assert_int_equal(f->rec.violations, 0);
 }
 

@@ -426,6 +426,30 @@ static void test_watch_roots_are_literal_prefixes_without_nesting(void **state) 
         assert_int_equal(strv_length(roots), 0);
 }
 
+static void test_unit_keys_win_over_rule_keys(void **state) {
+        Policy rule = { .set = POLICY_KEY_BIT(POLICY_MEMORY_PRIORITY) | POLICY_KEY_BIT(POLICY_WATERMARK_RATIO) |
+                                POLICY_KEY_BIT(POLICY_MEMORY_THRESHOLDS),
+                        .memory_priority = 1, .watermark_ratio = 80, .n_thresholds = 1,
+                        .thresholds = { { .is_percent = true, .value = 90 } } };
+        Policy unit = { .set = POLICY_KEY_BIT(POLICY_MEMORY_PRIORITY) | POLICY_KEY_BIT(POLICY_USE_PRIORITY_OOM),
+                        .memory_priority = 7, .use_priority_oom = true };
+        unsigned overridden;
+        Policy p;
+
+        rules_policy_under_unit(&rule, &unit, &p, &overridden);
+        assert_int_equal(overridden, POLICY_KEY_BIT(POLICY_MEMORY_PRIORITY));
+        assert_int_equal(p.set, rule.set | unit.set);
+        assert_int_equal(p.memory_priority, 7);
+        assert_true(p.use_priority_oom);
+        assert_int_equal(p.watermark_ratio, 80);
+        assert_int_equal(p.n_thresholds, 1);
+        assert_int_equal(p.thresholds[0].value, 90);
+
+        /* no rule: the unit's policy as it is */
+        rules_policy_under_unit(&(Policy) {}, &unit, &p, NULL);
+        assert_true(policy_equal(&p, &unit));
+}
+
 static void test_paths_minimize(void **state) {
         char *in[] = { (char *) "/a/b", (char *) "/a-b", (char *) "/a", (char *) "/a-b", (char *) "/ab/c" };
         _cleanup_strv_free_ char **out = NULL;
@@ -492,6 +516,7 @@ int main(void) {
                 FIXTURE_TEST(test_conf_other_sections_quiet_dropin_other_sections_diagnosed),
                 FIXTURE_TEST(test_missing_files_are_no_rules_unreadable_ones_are_said),
                 FIXTURE_TEST(test_watch_roots_are_literal_prefixes_without_nesting),
+                cmocka_unit_test(test_unit_keys_win_over_rule_keys),
                 cmocka_unit_test(test_paths_minimize),
                 FIXTURE_TEST(test_installed_example_parses),
         };
