@@ -59,7 +59,7 @@ void event_threshold(Manager *m, Unit *u, const MemcgWatchEvent *ev) {
         (void) fields_add(&f, "MEMQOS_FOLDED", "%u", folded);
         add_priority(&f, u);
 
-        log_full(LOG_NOTICE, 0, u->name, ev->cgroup, MEMQOS_MESSAGE_THRESHOLD, f.v,
+        log_full(LOG_NOTICE, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_THRESHOLD, f.v,
                  "Memory usage went %s across %s bytes: %s of %s bytes.%s",
                  ev->direction == THRESHOLD_UP ? "up" : "down", bytes_str(b1, sizeof(b1), ev->threshold),
                  bytes_str(b2, sizeof(b2), ev->usage), bytes_str(b3, sizeof(b3), ev->limit),
@@ -82,7 +82,7 @@ void event_oom(Manager *m, Unit *u, const MemcgWatchEvent *ev) {
         (void) fields_add(&f, "MEMQOS_FOLDED", "%u", folded);
         add_priority(&f, u);
 
-        log_full(LOG_WARNING, 0, u->name, ev->cgroup, MEMQOS_MESSAGE_OOM, f.v,
+        log_full(LOG_WARNING, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_OOM, f.v,
                  "Out of memory: usage %s of limit %s bytes; %" PRIu64 " process(es) killed.",
                  bytes_str(b1, sizeof(b1), ev->usage), bytes_str(b2, sizeof(b2), ev->limit),
                  ev->oom_delta.oom_kill);
@@ -134,12 +134,12 @@ void event_oom_kill(Manager *m, const KmsgOomReport *r) {
 
         (void) fields_add(&f, "MEMQOS_VICTIM_PID", "%d", (int) r->pid);
         (void) fields_add(&f, "MEMQOS_VICTIM_COMM", "%s", r->comm);
-        if (victim)
+        if (unit_object(victim))
                 (void) fields_add(&f, "MEMQOS_VICTIM_UNIT", "%s", victim->name);
         if (r->task_memcg)
                 (void) fields_add(&f, "MEMQOS_VICTIM_CGROUP", "%s", r->task_memcg);
         (void) fields_add(&f, "MEMQOS_OOM_CGROUP", "%s", oom_cgroup);
-        if (oom)
+        if (unit_object(oom))
                 (void) fields_add(&f, "MEMQOS_OOM_UNIT", "%s", oom->name);
         if (r->constraint)
                 (void) fields_add(&f, "MEMQOS_CONSTRAINT", "%s", r->constraint);
@@ -150,10 +150,10 @@ void event_oom_kill(Manager *m, const KmsgOomReport *r) {
         add_priority(&f, victim);
         /* A second OBJECT_SYSTEMD_UNIT= (the journal keeps both values) makes the
          * kill show up under the unit that ran out of memory too. */
-        if (oom && oom != victim)
+        if (unit_object(oom) && oom != victim)
                 (void) fields_add(&f, "OBJECT_SYSTEMD_UNIT", "%s", oom->name);
 
-        log_full(LOG_WARNING, 0, victim ? victim->name : NULL, r->task_memcg, MEMQOS_MESSAGE_OOM_KILL, f.v,
+        log_full(LOG_WARNING, 0, unit_object(victim), r->task_memcg, MEMQOS_MESSAGE_OOM_KILL, f.v,
                  "The OOM killer killed process %d (%s) of %s: %s ran out of memory (usage %s of limit %s bytes).",
                  (int) r->pid, r->comm, victim ? victim->name : (r->task_memcg ?: "an unknown cgroup"),
                  oom ? oom->name : oom_cgroup, bytes_str(b1, sizeof(b1), usage), bytes_str(b2, sizeof(b2), limit));

@@ -68,8 +68,8 @@ const char *log_level_to_string(int level) {
         return level_names[level];
 }
 
-static int log_to_stderr(int level, const char *unit, const char *cgroup, char *const *fields,
-                         const char *message) {
+static int log_to_stderr(int level, const char *unit, const char *cgroup, const char *message_id,
+                         char *const *fields, const char *message) {
         /* One line per message; fields as KEY=value so that scripts can grep. */
         fprintf(stderr, "%s", log_level_to_string(level));
         if (unit)
@@ -77,6 +77,8 @@ static int log_to_stderr(int level, const char *unit, const char *cgroup, char *
         else if (cgroup)
                 fprintf(stderr, " [%s]", cgroup);
         fprintf(stderr, " %s", message);
+        if (message_id)
+                fprintf(stderr, " MESSAGE_ID=%s", message_id);
         if (cgroup)
                 fprintf(stderr, " MEMQOS_CGROUP=%s", cgroup);
         for (char *const *f = fields; f && *f; f++)
@@ -140,7 +142,7 @@ int log_fullv(int level, int error, const char *unit, const char *cgroup, const 
                 /* journald gone (shutting down, restarting): say it on stderr rather
                  * than not at all. */
         }
-        log_to_stderr(level, unit, cgroup, fields, message);
+        log_to_stderr(level, unit, cgroup, message_id, fields, message);
 
 done:
         errno = saved_errno;

@@ -57,6 +57,8 @@ int log_full(int level, int error, const char *unit, const char *cgroup, const c
 #define log_warning_errno(e, ...) log_full(LOG_WARNING, (e), NULL, NULL, NULL, NULL, __VA_ARGS__)
 #define log_error_errno(e, ...)   log_full(LOG_ERR, (e), NULL, NULL, NULL, NULL, __VA_ARGS__)
 
+#define log_oom() log_error_errno(-ENOMEM, "Out of memory.")
+
 /* About one unit (or, without systemd, one cgroup): unit and cgroup fields. */
 #define log_unit_full(level, e, unit, cgroup, ...) log_full((level), (e), (unit), (cgroup), NULL, NULL, __VA_ARGS__)
 #define log_unit_debug(unit, cgroup, ...)   log_unit_full(LOG_DEBUG, 0, unit, cgroup, __VA_ARGS__)

@@ -55,6 +55,8 @@ static Unit *unit_free(Unit *u) {
         free(u->fragment_path);
         strv_free(u->dropin_paths);
         free(u->diagnostics_said);
+        free(u->rule_source);
+        free(u->state_name);
         free(u);
         return NULL;
 }
@@ -106,12 +108,13 @@ void manager_foreach_unit(Manager *m, void (*f)(Unit *u, void *userdata), void *
 typedef struct FindContext {
         uint64_t generation;
         const char *cgroup;
+        bool systemd_only;
         Unit *found;
 } FindContext;
 
 static void find_stale(Unit *u, void *userdata) {
         FindContext *c = userdata;
-        if (!c->found && u->generation != c->generation)
+        if (!c->found && u->kind == UNIT_KIND_SYSTEMD && u->generation != c->generation)
                 c->found = u;
 }
 
@@ -123,12 +126,19 @@ Unit *manager_find_stale_unit(Manager *m, uint64_t generation) {
 
 static void find_by_cgroup(Unit *u, void *userdata) {
         FindContext *c = userdata;
-        if (!c->found && streq_ptr(u->control_group, c->cgroup))
+        if (!c->found && streq_ptr(u->control_group, c->cgroup) &&
+            (!c->systemd_only || u->kind == UNIT_KIND_SYSTEMD))
                 c->found = u;
 }
 
 static Unit *manager_get_unit_by_cgroup(Manager *m, const char *cgroup) {
         FindContext c = { .cgroup = cgroup };
+        manager_foreach_unit(m, find_by_cgroup, &c);
+        return c.found;
+}
+
+static Unit *manager_get_systemd_unit_by_cgroup(Manager *m, const char *cgroup) {
+        FindContext c = { .cgroup = cgroup, .systemd_only = true };
         manager_foreach_unit(m, find_by_cgroup, &c);
         return c.found;
 }
@@ -146,10 +156,18 @@ static bool unit_has_prioritized_child(Manager *m, Unit *u) {
         return c.found;
 }
 
+static const char *unit_state_dir(Manager *m, Unit *u) {
+        return u->kind == UNIT_KIND_GROUP ? m->group_state_dir : m->unit_state_dir;
+}
+
+static const char *unit_state_name(Unit *u) {
+        return u->state_name ?: u->name;
+}
+
 static void unit_remove_state(Manager *m, Unit *u) {
         if (!u->has_state_file)
                 return;
-        (void) state_remove(m->state_dir, u->name);
+        (void) state_remove(unit_state_dir(m, u), unit_state_name(u));
         u->has_state_file = false;
 }
 
@@ -195,10 +213,10 @@ static void unit_log_diagnostics(Unit *u, const PolicyDiagnostics *d) {
                 if (x->key)
                         (void) fields_add(&fl, "MEMQOS_KEY", "%s", x->key);
                 if (x->line > 0)
-                        log_full(LOG_WARNING, 0, u->name, u->control_group, MEMQOS_MESSAGE_POLICY_INVALID, fl.v,
+                        log_full(LOG_WARNING, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_POLICY_INVALID, fl.v,
                                  "%s:%u: %s", x->file, x->line, x->message);
                 else
-                        log_full(LOG_WARNING, 0, u->name, u->control_group, MEMQOS_MESSAGE_POLICY_INVALID, fl.v,
+                        log_full(LOG_WARNING, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_POLICY_INVALID, fl.v,
                                  "%s: %s", x->file, x->message);
         }
         fclose(f);
@@ -206,7 +224,7 @@ static void unit_log_diagnostics(Unit *u, const PolicyDiagnostics *d) {
         u->diagnostics_said = TAKE_PTR(said);
 }
 
-static void unit_parse_policy(Unit *u) {
+static void unit_parse_own_policy(Unit *u) {
         _cleanup_free_ char **paths = NULL;
         size_t n = 0, n_dropins = strv_length(u->dropin_paths);
         PolicyDiagnostics d = {};
@@ -220,14 +238,60 @@ static void unit_parse_policy(Unit *u) {
         for (size_t i = 0; i < n_dropins; i++)
                 paths[n++] = u->dropin_paths[i];
 
-        if (policy_parse_files(paths, n, u->policy_valid ? &u->policy : NULL, &p, &d) < 0) {
-                log_unit_warning(u->name, u->control_group, "Out of memory parsing the policy, keeping the old one.");
+        if (policy_parse_files(paths, n, u->own_policy_valid ? &u->own_policy : NULL, &p, &d) < 0) {
+                log_unit_warning(unit_object(u), u->control_group, "Out of memory parsing the policy, keeping the old one.");
                 return;
         }
         unit_log_diagnostics(u, &d);
         policy_diagnostics_done(&d);
-        u->policy = p;
-        u->policy_valid = true;
+        u->own_policy = p;
+        u->own_policy_valid = true;
+}
+
+/* The policy in force: a group's is what its rules say; a unit's own settings
+ * win, key by key, over rules that match its cgroup (and the journal says so). */
+static void unit_update_policy(Manager *m, Unit *u) {
+        const GroupRule *last = NULL;
+        Policy rule = {};
+        int n;
+
+        if (u->kind == UNIT_KIND_SYSTEMD)
+                unit_parse_own_policy(u);
+
+        n = rules_match(&m->rules, u->control_group, &rule, &last);
+        free(u->rule_source);
+        u->rule_source = NULL;
+        if (n > 0 && last)
+                (void) asprintf(&u->rule_source, "%s:%u", last->file, last->line);
+
+        if (u->kind == UNIT_KIND_GROUP) {
+                u->policy = n > 0 ? rule : (Policy) {};
+                return;
+        }
+        if (n <= 0) {
+                u->policy = u->own_policy;
+                u->rule_overridden_said = 0;
+                return;
+        }
+
+        unsigned overridden = 0;
+        rules_policy_under_unit(&rule, &u->own_policy, &u->policy, &overridden);
+        if (overridden != 0 && overridden != u->rule_overridden_said) {
+                _cleanup_free_ char *keys = NULL;
+                size_t len = 0;
+                FILE *f = open_memstream(&keys, &len);
+                if (f) {
+                        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
+                                if (overridden & POLICY_KEY_BIT(k))
+                                        fprintf(f, "%s%s=", ftell(f) > 0 ? " " : "", policy_key_to_string(k));
+                        fclose(f);
+                        log_unit_info(unit_object(u), u->control_group,
+                                      "The unit's own %s override%s the [Group %s] rule at %s.", keys,
+                                      strchr(keys, ' ') ? "" : "s", last ? last->glob : "?",
+                                      strna(u->rule_source));
+                }
+        }
+        u->rule_overridden_said = overridden;
 }
 
 /* Says once per feature that the kernel lacks it, naming every unit that wanted
@@ -336,7 +400,7 @@ static void unit_announce(Manager *m, Unit *u, uint64_t high, uint64_t low) {
         fields_add_bytes(&f, "MEMQOS_WMARK_LOW_BYTES", low);
         fclose(s);
 
-        log_full(LOG_INFO, 0, u->name, u->control_group, MEMQOS_MESSAGE_POLICY_APPLIED, f.v, "Policy in force: %s.",
+        log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_POLICY_APPLIED, f.v, "Policy in force: %s.",
                  isempty_str(summary) ? "none" : summary);
 }
 
@@ -351,7 +415,7 @@ static void unit_announce_limit(Manager *m, Unit *u, uint64_t old, uint64_t high
         (void) fields_add(&f, "MEMQOS_WMARK_SOURCE", "%s", from_kernel ? "kernel" : "computed");
 
 #define FMT(buf, v) (v == MEMCG_UNLIMITED ? "max" : (snprintf(buf, sizeof(buf), "%" PRIu64, v), buf))
-        log_full(LOG_INFO, 0, u->name, u->control_group, MEMQOS_MESSAGE_LIMIT_CHANGED, f.v,
+        log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_LIMIT_CHANGED, f.v,
                  "Memory limit changed from %s to %s bytes; watermarks now high=%s low=%s (%s).", FMT(o, old),
                  FMT(n, u->limit), FMT(h, high), FMT(l, low), from_kernel ? "kernel" : "computed");
 #undef FMT
@@ -392,7 +456,8 @@ static void unit_update_watch(Manager *m, Unit *u) {
         size_t n = 0;
         int r;
 
-        bool want_oom = m->config.watch_oom && (endswith(u->name, ".slice") || u->policy.set != 0);
+        bool want_oom = m->config.watch_oom &&
+                        (u->kind == UNIT_KIND_GROUP || endswith(u->name, ".slice") || u->policy.set != 0);
         threshold_resolve(u->policy.thresholds, u->policy.n_thresholds, u->limit, bytes, &n);
 
         if (!m->memcg_root || isempty_str(u->control_group) || (!want_oom && n == 0)) {
@@ -404,7 +469,7 @@ static void unit_update_watch(Manager *m, Unit *u) {
                 r = memcg_watch_new(m->event, m->memcg_root, u->control_group, &callbacks, u, &u->watch);
                 if (r < 0) {
                         if (r != -ENOENT)
-                                log_unit_warning_errno(u->name, u->control_group, r,
+                                log_unit_warning_errno(unit_object(u), u->control_group, r,
                                                        "Cannot watch the memory cgroup: %m");
                         return;
                 }
@@ -415,7 +480,7 @@ static void unit_update_watch(Manager *m, Unit *u) {
         if (n != u->n_threshold_bytes || memcmp(bytes, u->threshold_bytes, n * sizeof(uint64_t)) != 0) {
                 r = memcg_watch_set_thresholds(u->watch, bytes, n);
                 if (r < 0)
-                        log_unit_warning_errno(u->name, u->control_group, r,
+                        log_unit_warning_errno(unit_object(u), u->control_group, r,
                                                "Cannot register the memory thresholds: %m");
                 else {
                         memcpy(u->threshold_bytes, bytes, n * sizeof(uint64_t));
@@ -426,7 +491,7 @@ static void unit_update_watch(Manager *m, Unit *u) {
         if (want_oom) {
                 r = memcg_watch_enable_oom(u->watch);
                 if (r < 0)
-                        log_unit_warning_errno(u->name, u->control_group, r, "Cannot watch OOMs: %m");
+                        log_unit_warning_errno(unit_object(u), u->control_group, r, "Cannot watch OOMs: %m");
         }
 }
 
@@ -438,6 +503,14 @@ static void unit_apply(Manager *m, Unit *u) {
 
         if (isempty_str(u->control_group))
                 return;
+
+        /* A cgroup that a systemd unit owns is programmed through the unit, with
+         * the rules merged under the unit's own settings. */
+        if (u->kind == UNIT_KIND_GROUP && manager_get_systemd_unit_by_cgroup(m, u->control_group)) {
+                unit_remove_state(m, u);
+                unit_drop_watch(u);
+                return;
+        }
 
         DesiredInput in = {
                 .policy = &u->policy,
@@ -455,7 +528,7 @@ static void unit_apply(Manager *m, Unit *u) {
         if (m->memcg_root) {
                 fd = memcg_open(m->memcg_root, u->control_group);
                 if (fd < 0 && fd != -ENOENT)
-                        log_unit_warning_errno(u->name, u->control_group, fd, "Cannot open the memory cgroup: %m");
+                        log_unit_warning_errno(unit_object(u), u->control_group, fd, "Cannot open the memory cgroup: %m");
         }
         if (fd >= 0) {
                 if (memcg_read_limit(m->memcg_root, fd, &u->limit) < 0)
@@ -477,7 +550,7 @@ static void unit_apply(Manager *m, Unit *u) {
                 case APPLY_FAILED:
                         /* -ENOENT: the cgroup went away under us (the unit is stopping);
                          * its stop reaches us as a signal. */
-                        log_full(u->applied.error[k] == -ENOENT ? LOG_DEBUG : LOG_ERR, u->applied.error[k], u->name, u->control_group,
+                        log_full(u->applied.error[k] == -ENOENT ? LOG_DEBUG : LOG_ERR, u->applied.error[k], unit_object(u), u->control_group,
                                  MEMQOS_MESSAGE_APPLY_FAILED, NULL, "Could not set %s to %" PRIu64 ": %m",
                                  memcg_knob_file(k), u->desired.value[k]);
                         break;
@@ -501,7 +574,7 @@ static void unit_apply(Manager *m, Unit *u) {
         }
 
         UnitState st = {
-                .unit = u->name,
+                .unit = unit_object(u),
                 .cgroup = u->control_group,
                 .active = true,
                 .policy = &u->policy,
@@ -512,18 +585,20 @@ static void unit_apply(Manager *m, Unit *u) {
                 .wmark_low = low,
                 .wmark_from_kernel = from_kernel,
         };
-        _cleanup_free_ char **sources = calloc(strv_length(u->dropin_paths) + 2, sizeof(char *));
+        _cleanup_free_ char **sources = calloc(strv_length(u->dropin_paths) + 3, sizeof(char *));
         if (sources) {
                 size_t n = 0;
+                if (u->rule_source)
+                        sources[n++] = u->rule_source;
                 if (u->fragment_path)
                         sources[n++] = u->fragment_path;
                 for (char **p = u->dropin_paths; p && *p; p++)
                         sources[n++] = *p;
                 st.sources = sources;
         }
-        r = state_write(m->state_dir, u->name, &st);
+        r = state_write(unit_state_dir(m, u), unit_state_name(u), &st);
         if (r < 0)
-                log_unit_warning_errno(u->name, u->control_group, r, "Cannot write the state file: %m");
+                log_unit_warning_errno(unit_object(u), u->control_group, r, "Cannot write the state file: %m");
         else
                 u->has_state_file = true;
 }
@@ -539,10 +614,10 @@ static void unit_cgroup_gone(Manager *m, Unit *u) {
         if (!u->has_state_file)
                 return;
 
-        UnitState st = { .unit = u->name, .active = false, .policy = &u->policy, .desired = &u->desired,
+        UnitState st = { .unit = unit_object(u), .active = false, .policy = &u->policy, .desired = &u->desired,
                          .applied = &u->applied, .limit = MEMCG_UNLIMITED, .wmark_high = MEMCG_UNLIMITED,
                          .wmark_low = MEMCG_UNLIMITED };
-        (void) state_write(m->state_dir, u->name, &st);
+        (void) state_write(unit_state_dir(m, u), unit_state_name(u), &st);
 }
 
 /* The parent's use_priority_oom may depend on this child's priority. */
@@ -564,7 +639,7 @@ void manager_unit_changed(Manager *m, Unit *u) {
                 return;
         }
 
-        unit_parse_policy(u);
+        unit_update_policy(m, u);
         unit_apply(m, u);
 
         if (had_priority || policy_has(&u->policy, POLICY_MEMORY_PRIORITY))
@@ -582,13 +657,124 @@ void manager_unit_cgroup_gone(Manager *m, Unit *u) {
 void manager_synced(Manager *m) {
         if (!m->ready_sent) {
                 log_full(LOG_INFO, 0, NULL, NULL, MEMQOS_MESSAGE_STARTED, NULL,
-                         "memqosd " PACKAGE_VERSION " started: following %zu units, memory cgroups %s%s%s, backend %s.",
+                         "memqosd " PACKAGE_VERSION " started: following %zu units and groups, memory cgroups %s%s%s, backend %s.",
                          m->n_units, m->memcg_root ? memcg_layout_to_string(m->memcg_root->layout) : "not found",
                          m->memcg_root ? " at " : "", m->memcg_root ? m->memcg_root->path : "",
                          backend_to_string(m->config.backend));
                 (void) sd_notify(false, "READY=1\nSTATUS=Following systemd units.");
                 m->ready_sent = true;
         }
+}
+
+/* --- groups: cgroups that [Group] rules match ----------------------------------------------- */
+
+static void manager_group_update(Manager *m, const char *cgroup) {
+        Unit *g = manager_get_unit(m, cgroup);
+        Policy p;
+
+        if (rules_match(&m->rules, cgroup, &p, NULL) <= 0) {
+                /* No rule (any more): leave the cgroup as it is, forget it. */
+                if (g && g->kind == UNIT_KIND_GROUP) {
+                        manager_unit_cgroup_gone(m, g);
+                        manager_remove_unit(m, g);
+                }
+                return;
+        }
+
+        if (!g) {
+                if (manager_add_unit(m, cgroup, &g) < 0)
+                        return;
+                g->kind = UNIT_KIND_GROUP;
+                if (state_name_for_cgroup(cgroup, &g->state_name) < 0 ||
+                    !(g->control_group = strdup(cgroup)) || !(g->active_state = strdup("active"))) {
+                        manager_remove_unit(m, g);
+                        return;
+                }
+        }
+        manager_unit_changed(m, g);
+}
+
+static void on_cgroup_event(const char *cgroup, bool appeared, void *userdata) {
+        Manager *m = userdata;
+        Unit *g;
+
+        if (appeared) {
+                manager_group_update(m, cgroup);
+                return;
+        }
+        g = manager_get_unit(m, cgroup);
+        if (g && g->kind == UNIT_KIND_GROUP) {
+                manager_unit_cgroup_gone(m, g);
+                manager_remove_unit(m, g);
+        }
+}
+
+static void group_rematch(const char *cgroup, void *userdata) {
+        manager_group_update(userdata, cgroup);
+}
+
+/* Loads the [Group] rules; at start, or on reload (where unreadable rule files
+ * keep the rules in force). */
+int manager_load_rules(Manager *m, bool reload) {
+        _cleanup_free_ char *dropin_dir = NULL;
+        PolicyDiagnostics d = {};
+        RuleSet rs = {};
+        int r;
+
+        if (asprintf(&dropin_dir, "%s.d", m->config_path) < 0)
+                return -ENOMEM;
+        r = rules_load(m->config_path, dropin_dir, &rs, &d);
+        for (size_t i = 0; i < d.n; i++) {
+                _cleanup_(fields_done) Fields f = {};
+                (void) fields_add(&f, "MEMQOS_FILE", "%s", d.items[i].file);
+                (void) fields_add(&f, "MEMQOS_LINE", "%u", d.items[i].line);
+                if (d.items[i].key)
+                        (void) fields_add(&f, "MEMQOS_KEY", "%s", d.items[i].key);
+                log_full(LOG_WARNING, 0, NULL, NULL, MEMQOS_MESSAGE_CONFIG_INVALID, f.v, "%s:%u: %s",
+                         d.items[i].file, d.items[i].line, d.items[i].message);
+        }
+        policy_diagnostics_done(&d);
+        if (r < 0) {
+                ruleset_done(&rs);
+                return log_error_errno(r, "Cannot load the [Group] rules: %m");
+        }
+        if (reload && rs.n_unreadable > 0) {
+                log_warning("A rule file could not be read; keeping the [Group] rules in force.");
+                ruleset_done(&rs);
+                return -EIO;
+        }
+        ruleset_done(&m->rules);
+        m->rules = rs;
+        return 0;
+}
+
+/* Follows the cgroups below the rules' roots; after a reload, re-matches them. */
+static int manager_setup_groups(Manager *m) {
+        _cleanup_strv_free_ char **roots = NULL;
+        int r;
+
+        if (!m->memcg_root)
+                return 0;
+        r = rules_watch_roots(&m->rules, &roots);
+        if (r < 0)
+                return r;
+
+        if (!m->cgroup_watcher) {
+                if (strv_length(roots) == 0)
+                        return 0;
+                r = cgroup_watcher_new(m->event, m->memcg_root, roots, on_cgroup_event, m, &m->cgroup_watcher);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot follow the cgroups of the [Group] rules: %m");
+                log_info("Following the cgroups below %zu root(s) for %zu [Group] rule(s).", strv_length(roots),
+                         m->rules.n);
+                return 0;
+        }
+
+        r = cgroup_watcher_set_roots(m->cgroup_watcher, roots);
+        if (r < 0)
+                log_warning_errno(r, "Could not rescan the cgroups of the [Group] rules: %m");
+        cgroup_watcher_foreach(m->cgroup_watcher, group_rematch, m);
+        return 0;
 }
 
 /* --- configuration ---------------------------------------------------------------------- */
@@ -658,6 +844,8 @@ int manager_reload(Manager *m) {
                 log_info("Reloaded %s.", m->config_path);
                 (void) manager_setup_events(m);
         }
+        if (manager_load_rules(m, true) >= 0)
+                (void) manager_setup_groups(m);
 
         /* Drop-ins may have changed without daemon-reload being visible to us: re-read
          * every unit's files now with what we know, then ask systemd afresh. */
@@ -683,7 +871,8 @@ int manager_new(Manager **ret) {
         config_init_defaults(&m->config);
         m->config_path = strdup(CONFIG_PATH);
         m->sysfs_cgroup = strdup("/sys/fs/cgroup");
-        m->state_dir = strdup("/run/memqos/units");
+        m->state_dir = strdup("/run/memqos");
+        m->follow_systemd = true;
         if (!m->config_path || !m->sysfs_cgroup || !m->state_dir)
                 return -ENOMEM;
 
@@ -694,6 +883,10 @@ int manager_new(Manager **ret) {
         *ret = TAKE_PTR(m);
         return 0;
 }
+
+#define FOREACH_STATE_DIR(d, m) \
+        for (const char *const *_i = (const char *const[]) { (m)->unit_state_dir, (m)->group_state_dir, NULL }, *d; \
+             (d = *_i); _i++)
 
 static int mkdir_parents(const char *path) {
         _cleanup_free_ char *p = strdup(path);
@@ -759,22 +952,38 @@ int manager_start(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "Cannot enable the watchdog: %m");
 
-        r = mkdir_parents(m->state_dir);
-        if (r < 0)
-                log_warning_errno(r, "Cannot create %s: %m; no state files will be written", m->state_dir);
+        if (asprintf(&m->unit_state_dir, "%s/units", m->state_dir) < 0 ||
+            asprintf(&m->group_state_dir, "%s/groups", m->state_dir) < 0)
+                return log_oom();
+        FOREACH_STATE_DIR(d, m) {
+                r = mkdir_parents(d);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot create %s: %m; no state files will be written there.", d);
+        }
 
-        r = memcg_root_detect(m->sysfs_cgroup, &m->memcg_root);
+        if (m->cgroup_root)
+                r = memcg_root_open(m->cgroup_root, &m->memcg_root);
+        else
+                r = memcg_root_detect(m->sysfs_cgroup, &m->memcg_root);
         if (r < 0)
-                log_warning_errno(r, "No memory cgroup controller found below %s: %m; following units without programming them.",
-                                  m->sysfs_cgroup);
+                log_warning_errno(r, "No memory cgroup hierarchy at %s: %m; following units without programming them.",
+                                  m->cgroup_root ?: m->sysfs_cgroup);
 
         r = manager_setup_events(m);
         if (r < 0)
                 return r;
 
+        (void) manager_load_rules(m, false);
+        (void) manager_setup_groups(m);
+
+        if (!m->follow_systemd) {
+                log_info("Not following systemd (--no-systemd): the [Group] rules of %s alone.", m->config_path);
+                manager_synced(m);
+                return 0;
+        }
         (void) systemd_connect(m);
         if (!m->bus)
-                /* Not ready to follow units yet, but running: say so, keep retrying. */
+                /* Not following units yet, but running (groups included): keep retrying. */
                 manager_synced(m);
         return 0;
 }
@@ -793,11 +1002,16 @@ Manager *manager_free(Manager *m) {
         m->feature_report_source = sd_event_source_disable_unref(m->feature_report_source);
         m->kmsg = kmsg_reader_free(m->kmsg);
         m->ratelimit = ratelimit_free(m->ratelimit);
+        m->cgroup_watcher = cgroup_watcher_free(m->cgroup_watcher);
+        ruleset_done(&m->rules);
         memcg_root_free(m->memcg_root);
         sd_event_unref(m->event);
         free(m->config_path);
         free(m->sysfs_cgroup);
+        free(m->cgroup_root);
         free(m->state_dir);
+        free(m->unit_state_dir);
+        free(m->group_state_dir);
         free(m);
         return NULL;
 }

@@ -13,21 +13,37 @@
 #include "kmsg.h"
 #include "memcg.h"
 #include "policy.h"
+#include "cgroupfs.h"
 #include "ratelimit.h"
+#include "rules.h"
 #include "watch.h"
 
 typedef struct Manager Manager;
 
+/* What a Unit stands for: a systemd unit, or a cgroup that [Group] rules of
+ * memqos.conf match (kubelet's cgroupfs driver, runtimes, hosts without
+ * systemd). Groups are keyed by their cgroup path, which never collides with
+ * a unit name. */
+typedef enum UnitKind {
+        UNIT_KIND_SYSTEMD,
+        UNIT_KIND_GROUP,
+} UnitKind;
+
 typedef struct Unit {
         Manager *manager;
-        char *name;
+        UnitKind kind;
+        char *name;             /* the unit's name, or the group's cgroup path */
         char *active_state;
         char *control_group;    /* NULL or "" while the unit has no cgroup */
         char *fragment_path;
         char **dropin_paths;
 
-        Policy policy;          /* in force */
-        bool policy_valid;      /* policy was parsed at least once */
+        Policy own_policy;      /* from the unit's own files (systemd units) */
+        bool own_policy_valid;  /* own_policy was parsed at least once */
+        Policy policy;          /* in force: own_policy over the matching rules */
+        unsigned rule_overridden_said; /* rule keys the unit's own settings override, as last said */
+        char *rule_source;      /* "file:line" of the last matching [Group] rule */
+        char *state_name;       /* groups: the escaped cgroup path naming the state file */
         char *diagnostics_said; /* the diagnostics already logged, to say each once */
 
         MemcgDesired desired;
@@ -50,6 +66,11 @@ typedef struct Unit {
         bool seen;              /* mark for the mark-and-sweep of a resync */
 } Unit;
 
+/* OBJECT_SYSTEMD_UNIT= of messages about u: none for groups. */
+static inline const char *unit_object(const Unit *u) {
+        return u && u->kind == UNIT_KIND_SYSTEMD ? u->name : NULL;
+}
+
 struct Manager {
         sd_event *event;
         sd_bus *bus;
@@ -58,8 +79,13 @@ struct Manager {
         Config config;
 
         char *sysfs_cgroup;    /* normally /sys/fs/cgroup */
+        char *cgroup_root;     /* the memory hierarchy itself (--cgroup-root), or NULL to detect */
+        bool follow_systemd;   /* false with --no-systemd: the [Group] rules alone */
+        RuleSet rules;         /* [Group] rules of memqos.conf and memqos.conf.d/ */
+        CgroupWatcher *cgroup_watcher; /* the cgroups below the rules' roots */
         MemcgRoot *memcg_root; /* NULL when there is no memory controller */
-        char *state_dir;       /* /run/memqos/units */
+        char *state_dir;       /* /run/memqos: units/ and groups/ below it */
+        char *unit_state_dir, *group_state_dir;
 
         void *units;           /* tsearch() tree of Unit by name */
         size_t n_units;
@@ -89,6 +115,7 @@ static inline void manager_freep(Manager **m) {
 }
 
 int manager_load_config(Manager *m, bool reload);
+int manager_load_rules(Manager *m, bool reload);
 int manager_start(Manager *m);
 int manager_reload(Manager *m);
 

@@ -2,6 +2,7 @@
 /* memqosd: memory quality of service for systemd units. See memqosd(8). */
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "config-paths.h"
@@ -18,12 +19,17 @@ static void help(void) {
                "     --log-target=TARGET    auto, journal or stderr (default: auto)\n"
                "     --log-level=LEVEL      Override LogLevel= of the configuration\n"
                "     --sysfs-cgroup=PATH    Where cgroup hierarchies are mounted (default: /sys/fs/cgroup)\n"
-               "     --state-dir=PATH       Where unit state files go (default: /run/memqos/units)\n",
+               "     --cgroup-root=PATH     The memory cgroup hierarchy itself, e.g. /sys/fs/cgroup/memory\n"
+               "                            (default: found below --sysfs-cgroup)\n"
+               "     --no-systemd           Do not follow systemd units: the [Group] rules alone\n"
+               "     --state-dir=PATH       Where state files go (default: /run/memqos)\n",
                program_invocation_short_name, CONFIG_PATH);
 }
 
 typedef struct Arguments {
         const char *config;
+        const char *cgroup_root;
+        bool no_systemd;
         const char *sysfs_cgroup;
         const char *state_dir;
         LogTarget log_target;
@@ -31,7 +37,15 @@ typedef struct Arguments {
 } Arguments;
 
 static int parse_argv(int argc, char *argv[], Arguments *a) {
-        enum { ARG_VERSION = 0x100, ARG_LOG_TARGET, ARG_LOG_LEVEL, ARG_SYSFS_CGROUP, ARG_STATE_DIR };
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_LOG_TARGET,
+                ARG_LOG_LEVEL,
+                ARG_SYSFS_CGROUP,
+                ARG_CGROUP_ROOT,
+                ARG_NO_SYSTEMD,
+                ARG_STATE_DIR,
+        };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -39,6 +53,8 @@ static int parse_argv(int argc, char *argv[], Arguments *a) {
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "sysfs-cgroup", required_argument, NULL, ARG_SYSFS_CGROUP },
+                { "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
+                { "no-systemd", no_argument, NULL, ARG_NO_SYSTEMD },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 {},
         };
@@ -67,6 +83,12 @@ static int parse_argv(int argc, char *argv[], Arguments *a) {
                         break;
                 case ARG_SYSFS_CGROUP:
                         a->sysfs_cgroup = optarg;
+                        break;
+                case ARG_CGROUP_ROOT:
+                        a->cgroup_root = optarg;
+                        break;
+                case ARG_NO_SYSTEMD:
+                        a->no_systemd = true;
                         break;
                 case ARG_STATE_DIR:
                         a->state_dir = optarg;
@@ -103,8 +125,10 @@ static int run(int argc, char *argv[]) {
                 return log_error_errno(r, "Cannot set up: %m");
         if ((a.config && (r = replace_string(&m->config_path, a.config)) < 0) ||
             (a.sysfs_cgroup && (r = replace_string(&m->sysfs_cgroup, a.sysfs_cgroup)) < 0) ||
+            (a.cgroup_root && (r = replace_string(&m->cgroup_root, a.cgroup_root)) < 0) ||
             (a.state_dir && (r = replace_string(&m->state_dir, a.state_dir)) < 0))
                 return log_error_errno(r, "Out of memory.");
+        m->follow_systemd = !a.no_systemd;
 
         (void) manager_load_config(m, false);
         if (a.log_level >= 0)

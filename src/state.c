@@ -53,6 +53,35 @@ int state_format(const UnitState *s, FILE *f) {
         return ferror(f) ? -EIO : 0;
 }
 
+int state_name_for_cgroup(const char *cgroup, char **ret) {
+        const char *p = cgroup;
+        char *buf, *o;
+
+        while (*p == '/')
+                p++;
+        if (!*p)
+                return (*ret = strdup("-")) ? 0 : -ENOMEM;
+
+        /* At most four bytes out for one in. */
+        buf = o = malloc(strlen(p) * 4 + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (; *p; p++) {
+                unsigned char c = (unsigned char) *p;
+                if (c == '/') {
+                        /* collapse "//" and drop a trailing "/" as systemd-escape --path does */
+                        if (p[1] != '/' && p[1] != 0)
+                                *o++ = '-';
+                } else if (c == '-' || c == '\\' || c < 0x20 || c >= 0x7f || (c == '.' && o == buf))
+                        o += sprintf(o, "\\x%02x", c);
+                else
+                        *o++ = (char) c;
+        }
+        *o = 0;
+        *ret = buf;
+        return 0;
+}
+
 int state_write(const char *dir, const char *name, const UnitState *s) {
         _cleanup_free_ char *path = NULL, *tmp = NULL;
         _cleanup_fclose_ FILE *f = NULL;

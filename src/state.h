@@ -36,6 +36,11 @@ typedef struct UnitState {
         bool wmark_from_kernel; /* read from memory.wmark_*, else computed */
 } UnitState;
 
+/* Pure: the file name of a group's state file: the cgroup path escaped as
+ * `systemd-escape --path` does ("/kubepods/besteffort/pod1" ->
+ * "kubepods-besteffort-pod1", "-" -> "\x2d", "/" -> "-"). */
+int state_name_for_cgroup(const char *cgroup, char **ret);
+
 /* Pure: the file's text. */
 int state_format(const UnitState *s, FILE *f);
 

@@ -84,11 +84,29 @@ static void test_state_write_is_atomic_and_refuses_slashes(void **state) {
         assert_int_equal(rmdir(dir), 0);
 }
 
+static void test_group_state_names_are_escaped_paths(void **state) {
+        char *n;
+
+        assert_int_equal(state_name_for_cgroup("/kubepods/besteffort/pod1", &n), 0);
+        assert_string_equal(n, "kubepods-besteffort-pod1");
+        free(n);
+        assert_int_equal(state_name_for_cgroup("/a-b/c", &n), 0);
+        assert_string_equal(n, "a\\x2db-c");
+        free(n);
+        assert_int_equal(state_name_for_cgroup("/", &n), 0);
+        assert_string_equal(n, "-");
+        free(n);
+        assert_int_equal(state_name_for_cgroup("/.hidden", &n), 0);
+        assert_string_equal(n, "\\x2ehidden");
+        free(n);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_state_shows_desired_and_outcome_per_knob),
                 cmocka_unit_test(test_state_of_unlimited_inactive_unit),
                 cmocka_unit_test(test_state_write_is_atomic_and_refuses_slashes),
+                cmocka_unit_test(test_group_state_names_are_escaped_paths),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
