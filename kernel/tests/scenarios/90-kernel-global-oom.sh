@@ -4,6 +4,7 @@
 # Runs the static binary that kernel/tests/run copies to /opt/memqos-ktests;
 # its TAP output ends with "N passed, N failed" and its exit status is 0
 # only if everything passed.
-lib=$(dirname "$0")/../lib.sh
-[ -r "$lib" ] && . "$lib"
-exec /opt/memqos-ktests/test_global_oom
+. "$MEMQOS_VM_LIB"
+
+step "selftest"
+/opt/memqos-ktests/test_global_oom
