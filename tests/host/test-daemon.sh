@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# memqosd itself, in the foreground (--no-systemd, events on stderr), against
+# this machine's real cgroup v1 memory controller: [Group] rules, discovery,
+# thresholds and OOMs, read back from the daemon's own output.
+#
+#   test-daemon.sh MEMQOSD CASE     CASE: groups | burst | thresholds | oom | bad-rules
+#
+# Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
+set -uo pipefail
+
+memqosd=$1
+case_name=$2
+v1=/sys/fs/cgroup/memory
+[[ $(id -u) -eq 0 && -w $v1/cgroup.procs ]] || { echo "skip: needs root and $v1"; exit 77; }
+
+top=memqos-test-$$-daemon
+root=$v1/$top
+work=$(mktemp -d /tmp/memqos-test-daemon.XXXXXX)
+log=$work/memqosd.log
+daemon=
+
+MSG_POLICY=4817973db7494c288d1b11496cabc3fb
+MSG_THRESHOLD=916c163d02074225b93312a683ee9a6f
+MSG_OOM=35b4eb409a8449a1ae2fbd47d9263a40
+MSG_OOM_KILL=60bd26598cb147faaaf12615974afc84
+MSG_CONFIG_INVALID=93f4be92d82740038a459684c2a374e1
+
+remove_tree() {
+        local dir=$1 sub pid
+        [[ -d $dir ]] || return 0
+        for sub in "$dir"/*/; do
+                [[ -d $sub ]] && remove_tree "${sub%/}"
+        done
+        for _ in $(seq 100); do
+                while read -r pid; do kill -KILL "$pid" 2>/dev/null; done <"$dir/cgroup.procs"
+                rmdir "$dir" 2>/dev/null && return 0
+                sleep 0.05
+        done
+}
+
+cleanup() {
+        [[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+        remove_tree "$root"
+        rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+        echo "FAIL: $*"
+        echo "--- memqosd output (last 40 lines):"
+        tail -n 40 "$log" 2>/dev/null
+        exit 1
+}
+
+# wait_for SECONDS CMD...: poll until CMD succeeds.
+wait_for() {
+        local deadline=$((SECONDS + $1))
+        shift
+        until "$@"; do
+                ((SECONDS < deadline)) || return 1
+                sleep 0.1
+        done
+}
+
+start_daemon() {
+        "$memqosd" --no-systemd --log-target=stderr --config="$work/memqos.conf" \
+                --state-dir="$work/state" 2>"$log" &
+        daemon=$!
+        wait_for 10 grep -q "started:" "$log" || fail "memqosd did not start"
+}
+
+state_file() { # cgroup path below the v1 root -> state file
+        local p=${1#/}
+        p=${p//-/\\x2d}
+        echo "$work/state/groups/${p//\//-}"
+}
+
+count_lines() { grep -c -- "$1" "$log"; }
+
+# Runs ARGS in cgroup DIR (its own shell moves itself there first).
+run_in() {
+        local dir=$1
+        shift
+        sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$dir" "$@"
+}
+
+mkdir -p "$root"
+
+case $case_name in
+groups)
+        mkdir -p "$root/batch/early" "$root/web"
+        cat >"$work/memqos.conf" <<CONF
+[Group /$top/batch/*]
+MemoryPriority=1
+[Group /$top/web]
+MemoryPriority=10
+[Group /$top/deep/**]
+WatermarkRatio=70
+CONF
+        start_daemon
+        [[ -e $(state_file "/$top/batch/early") ]] || fail "a group made before start is not followed"
+        grep -q "^MEMORY_PRIORITY=10$" "$(state_file "/$top/web")" || fail "web: priority 10 not desired"
+
+        mkdir "$root/batch/late"
+        wait_for 5 test -e "$(state_file "/$top/batch/late")" || fail "a group made after start is not followed"
+        grep -q "^MEMORY_PRIORITY_STATE=unsupported$" "$(state_file "/$top/batch/late")" ||
+                fail "the stock kernel's missing memory.priority is not reported"
+        grep -q "^SOURCES=$work/memqos.conf:1$" "$(state_file "/$top/batch/late")" || fail "the rule is not named"
+
+        mkdir -p "$root/deep/a/b/c"
+        for p in deep deep/a deep/a/b deep/a/b/c; do
+                wait_for 5 test -e "$(state_file "/$top/$p")" || fail "/** does not reach $p"
+        done
+        [[ ! -e $(state_file "/$top/batch") ]] || fail "/batch/* matched /batch itself"
+
+        rmdir "$root/deep/a/b/c" "$root/deep/a/b"
+        wait_for 5 test ! -e "$(state_file "/$top/deep/a/b/c")" || fail "a removed group keeps its state"
+        wait_for 5 test ! -e "$(state_file "/$top/deep/a/b")" || fail "a removed group keeps its state"
+        grep -q "MESSAGE_ID=$MSG_POLICY MEMQOS_CGROUP=/$top/batch/late" "$log" || fail "no policy event for the group"
+        echo "groups: ok"
+        ;;
+burst)
+        cat >"$work/memqos.conf" <<CONF
+[Group /$top/pods/*/*]
+MemoryPriority=2
+CONF
+        mkdir "$root/pods"
+        start_daemon
+        t0=$(date +%s.%N)
+        for i in $(seq 20); do
+                mkdir "$root/pods/p$i"
+                mkdir "$root/pods/p$i"/c{1..100}
+        done
+        t1=$(date +%s.%N)
+        want=2000
+        wait_for 60 bash -c "[[ \$(ls '$work/state/groups' | grep -c '^memqos') -ge $want ]]" ||
+                fail "only $(ls "$work/state/groups" | wc -l) of $want groups reached"
+        t2=$(date +%s.%N)
+        n=$(ls "$work/state/groups" | grep -c "^memqos")
+        [[ $n -eq $want ]] || fail "$n groups followed, $want expected (the parents match no rule)"
+        printf 'burst: 2000 cgroups (+20 parents) made in %.2f s, all followed %.3f s after the last mkdir\n' \
+                "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)"
+        for i in $(seq 20); do rmdir "$root/pods/p$i"/c[0-9]* "$root/pods/p$i"; done
+        wait_for 60 bash -c "[[ \$(ls '$work/state/groups' | wc -l) -eq 0 ]]" ||
+                fail "$(ls "$work/state/groups" | wc -l) groups left after removal"
+        echo "burst: ok"
+        ;;
+thresholds)
+        mkdir "$root/job"
+        echo 128M >"$root/job/memory.limit_in_bytes"
+        cat >"$work/memqos.conf" <<CONF
+[Group /$top/job]
+MemoryThresholds=16M 50%
+[Events]
+EventRateLimitBurst=0
+CONF
+        start_daemon
+        wait_for 5 test -e "$(state_file "/$top/job")" || fail "group not followed"
+        sleep 0.5
+        events() { grep "MESSAGE_ID=$MSG_THRESHOLD" "$log" | grep "MEMQOS_THRESHOLD_BYTES=$1" | grep -c "DIRECTION=$2"; }
+
+        # 24 MiB (about 34 MiB with stress-ng itself): up across 16M only, then
+        # down again when it exits.
+        run_in "$root/job" stress-ng --vm 1 --vm-bytes 24M --vm-keep --timeout 3s --quiet
+        wait_for 5 grep -q "MEMQOS_DIRECTION=down" "$log" || fail "no downward crossing"
+        sleep 0.5
+        [[ $(events 16777216 up) -eq 1 && $(events 16777216 down) -eq 1 && $(events 67108864 up) -eq 0 ]] ||
+                fail "expected exactly 16M up and down, nothing at 64M (50%);" \
+                     "saw up=$(events 16777216 up) down=$(events 16777216 down) 64M=$(events 67108864 up)"
+        grep "MESSAGE_ID=$MSG_THRESHOLD" "$log" | grep -q "MEMQOS_LIMIT_BYTES=134217728" || fail "limit missing in the event"
+
+        # 72 MiB: up across 16M and 64M, in that order, then down in reverse.
+        run_in "$root/job" stress-ng --vm 1 --vm-bytes 72M --vm-keep --timeout 3s --quiet
+        wait_for 5 bash -c "[[ \$(grep 'MEMQOS_THRESHOLD_BYTES=16777216' '$log' | grep -c DIRECTION=down) -ge 2 ]]" ||
+                fail "no second downward crossing of 16M"
+        sleep 0.5
+        order=$(grep "MESSAGE_ID=$MSG_THRESHOLD" "$log" | tail -n 4 |
+                sed -E 's/.*MEMQOS_THRESHOLD_BYTES=([0-9]+).*MEMQOS_DIRECTION=([a-z]+).*/\1:\2/' | tr '\n' ' ')
+        [[ $order == "16777216:up 67108864:up 67108864:down 16777216:down " ]] ||
+                fail "crossings out of order: $order"
+
+        # The limit moves and memqosd is told (SIGHUP): 50% follows it to 128M.
+        echo 256M >"$root/job/memory.limit_in_bytes"
+        kill -HUP "$daemon"
+        sleep 1
+        run_in "$root/job" stress-ng --vm 1 --vm-bytes 72M --vm-keep --timeout 3s --quiet
+        wait_for 5 bash -c "[[ \$(grep 'MEMQOS_THRESHOLD_BYTES=16777216' '$log' | grep -c DIRECTION=down) -ge 3 ]]" ||
+                fail "no third downward crossing of 16M"
+        [[ $(events 67108864 up) -eq 1 ]] || fail "50% still at 64M after the limit doubled"
+        echo "thresholds: ok"
+        ;;
+oom)
+        mkdir "$root/small"
+        echo 32M >"$root/small/memory.limit_in_bytes"
+        cat >"$work/memqos.conf" <<CONF
+[Group /$top/small]
+MemoryPriority=3
+CONF
+        start_daemon
+        wait_for 5 test -e "$(state_file "/$top/small")" || fail "group not followed"
+        sleep 0.5
+        run_in "$root/small" stress-ng --vm 1 --vm-bytes 64M --vm-keep --oomable --timeout 10s --quiet
+        wait_for 10 grep -q "MESSAGE_ID=$MSG_OOM_KILL" "$log" || fail "no OOM-kill event"
+        wait_for 10 grep -q "MESSAGE_ID=$MSG_OOM " "$log" || fail "no OOM event"
+        kill_line=$(grep "MESSAGE_ID=$MSG_OOM_KILL" "$log" | head -n 1)
+        [[ $kill_line == *"MEMQOS_VICTIM_COMM=stress-ng"* ]] || fail "victim's name missing: $kill_line"
+        [[ $kill_line == *"MEMQOS_VICTIM_CGROUP=/$top/small"* ]] || fail "victim's cgroup missing: $kill_line"
+        [[ $kill_line == *"MEMQOS_OOM_CGROUP=/$top/small"* ]] || fail "OOM cgroup missing: $kill_line"
+        [[ $kill_line == *"MEMQOS_PRIORITY=3"* ]] || fail "victim's priority missing: $kill_line"
+        [[ $kill_line == *"MEMQOS_LIMIT_BYTES=33554432"* ]] || fail "limit missing: $kill_line"
+        grep "MESSAGE_ID=$MSG_OOM " "$log" | grep -q "MEMQOS_CGROUP=/$top/small" || fail "OOM event without its cgroup"
+        echo "oom: ok"
+        ;;
+bad-rules)
+        mkdir -p "$root/a" "$work/memqos.conf.d"
+        cat >"$work/memqos.conf" <<CONF
+[Group /$top/a]
+MemoryPriority=13
+WatermarkRatio=50
+CONF
+        printf '[Group /%s/a]\nWatermarkRatio=abc\nBogus=1\n' "$top" >"$work/memqos.conf.d/10-bad.conf"
+        start_daemon
+        wait_for 5 test -e "$(state_file "/$top/a")" || fail "group not followed"
+        grep -q "MESSAGE_ID=$MSG_CONFIG_INVALID.*MEMQOS_FILE=$work/memqos.conf MEMQOS_LINE=2 MEMQOS_KEY=MemoryPriority" "$log" ||
+                fail "no file:line warning for MemoryPriority=13"
+        grep -q "MESSAGE_ID=$MSG_CONFIG_INVALID.*MEMQOS_FILE=$work/memqos.conf.d/10-bad.conf MEMQOS_LINE=2" "$log" ||
+                fail "no file:line warning for WatermarkRatio=abc in the drop-in"
+        grep -q "MEMQOS_LINE=3 MEMQOS_KEY=Bogus" "$log" || fail "no warning for the unknown key"
+        grep -q "^WATERMARK_RATIO=50$" "$(state_file "/$top/a")" || fail "the valid key is not in force"
+        grep -q "^MEMORY_PRIORITY=$" "$(state_file "/$top/a")" || fail "the invalid priority leaked into the state"
+        kill -0 "$daemon" || fail "memqosd died"
+        echo "bad-rules: ok"
+        ;;
+*)
+        echo "unknown case $case_name"
+        exit 2
+        ;;
+esac
+exit 0
