@@ -171,6 +171,19 @@ static void unit_remove_state(Manager *m, Unit *u) {
         u->has_state_file = false;
 }
 
+/* systemd unloaded the unit (stopped and collected, or gone after a reload).
+ * A unit whose files had problems is kept, dormant, so that the same problem is
+ * not said again when it is loaded again; every other unit is forgotten. */
+void manager_unit_unloaded(Manager *m, Unit *u) {
+        if (isempty_str(u->diagnostics_said)) {
+                manager_unit_cgroup_gone(m, u);
+                manager_remove_unit(m, u);
+                return;
+        }
+        manager_unit_cgroup_gone(m, u);
+        unit_remove_state(m, u);
+}
+
 void manager_remove_unit(Manager *m, Unit *u) {
         unit_remove_state(m, u);
         tdelete(u, &m->units, unit_compare);
@@ -441,6 +454,7 @@ static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *use
 static void unit_drop_watch(Unit *u) {
         u->watch = memcg_watch_free(u->watch);
         u->n_threshold_bytes = 0;
+        u->oom_watch_unavailable = false;
 }
 
 /* Thresholds of the unit (resolved against its limit) and, with WatchOOM=yes,
@@ -488,10 +502,15 @@ static void unit_update_watch(Manager *m, Unit *u) {
                 }
         }
 
-        if (want_oom) {
+        if (want_oom && !u->oom_watch_unavailable) {
                 r = memcg_watch_enable_oom(u->watch);
-                if (r < 0)
-                        log_unit_warning_errno(unit_object(u), u->control_group, r, "Cannot watch OOMs: %m");
+                if (r < 0) {
+                        /* Tried once per cgroup instance. -ENODEV: no memory.events here (the
+                         * v2 root, or memory not enabled for this subtree). */
+                        u->oom_watch_unavailable = true;
+                        log_full(r == -ENODEV ? LOG_DEBUG : LOG_WARNING, r, unit_object(u), u->control_group,
+                                 NULL, NULL, "Cannot watch OOMs: %m");
+                }
         }
 }
 

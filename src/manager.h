@@ -58,6 +58,7 @@ typedef struct Unit {
         MemcgWatch *watch;
         uint64_t threshold_bytes[POLICY_THRESHOLDS_MAX]; /* registered, resolved against limit */
         size_t n_threshold_bytes;
+        bool oom_watch_unavailable;
 
         /* bus bookkeeping (systemd.c) */
         sd_bus_slot *slot_unit, *slot_type;
@@ -123,6 +124,7 @@ int manager_reload(Manager *m);
 Unit *manager_get_unit(Manager *m, const char *name);
 int manager_add_unit(Manager *m, const char *name, Unit **ret);
 void manager_remove_unit(Manager *m, Unit *u);
+void manager_unit_unloaded(Manager *m, Unit *u);
 /* A unit not seen by the list of the given generation, or NULL. */
 Unit *manager_find_stale_unit(Manager *m, uint64_t generation);
 void manager_foreach_unit(Manager *m, void (*f)(Unit *u, void *userdata), void *userdata);

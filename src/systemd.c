@@ -216,8 +216,10 @@ static int on_list_units(sd_bus_message *reply, void *userdata, sd_bus_error *re
 
         /* Units that systemd no longer has (gone while we were away). */
         Unit *stale;
-        while ((stale = manager_find_stale_unit(m, m->sync_generation)))
-                manager_remove_unit(m, stale);
+        while ((stale = manager_find_stale_unit(m, m->sync_generation))) {
+                stale->generation = m->sync_generation; /* dormant ones stay: do not find them again */
+                manager_unit_unloaded(m, stale);
+        }
 
         manager_synced(m);
         return 0;
@@ -272,7 +274,7 @@ static int on_unit_removed(sd_bus_message *msg, void *userdata, sd_bus_error *re
                 return 0;
         u = manager_get_unit(m, name);
         if (u)
-                manager_remove_unit(m, u);
+                manager_unit_unloaded(m, u);
         return 0;
 }
 

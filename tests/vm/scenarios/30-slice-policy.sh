@@ -1,0 +1,52 @@
+#!/bin/bash
+# layouts: v1 v2
+# The shipped drop-ins on the example slices: memqosd reads [X-MemQoS] from
+# the unit's own files and programs (or, on a stock kernel, reports) the
+# memcg files; the parent gets use_priority_oom; each missing feature is said
+# once, naming the units; `journalctl -u offline.slice` shows it all.
+. "$MEMQOS_VM_LIB"
+. "$MEMQOS_VM_DIR/core.sh"
+
+cleanup() {
+        systemctl stop online.slice offline.slice 2>/dev/null || true
+        rm -rf /etc/systemd/system/online.slice.d /etc/systemd/system/offline.slice.d
+        systemctl daemon-reload
+}
+trap cleanup EXIT
+
+step "install the shipped drop-ins"
+install_dropin online.slice 50-memqos.conf </usr/share/memqos/dropins/online.slice.d/50-memqos.conf
+install_dropin offline.slice 50-memqos.conf </usr/share/memqos/dropins/offline.slice.d/50-memqos.conf
+systemctl daemon-reload
+start_memqosd
+systemctl start online.slice offline.slice
+
+step "desired state and kernel files"
+assert_knob offline.slice MEMORY_PRIORITY memory.priority 1
+assert_knob offline.slice WATERMARK_RATIO memory.wmark_ratio 80
+assert_knob offline.slice USE_PRIORITY_OOM memory.use_priority_oom 1
+assert_knob online.slice MEMORY_PRIORITY memory.priority 12
+assert_eq "80% 95%" "$(state_get online.slice MEMORY_THRESHOLDS)" "thresholds of online.slice"
+assert_match "^/(usr/)?lib/systemd/system/offline.slice /etc/systemd/system/offline.slice.d/50-memqos.conf$" \
+        "$(state_get offline.slice SOURCES)" "policy sources of offline.slice (FragmentPath, then DropInPaths)"
+
+step "the parent of prioritized slices gets use_priority_oom (ParentUsePriorityOOM=yes)"
+wait_state -.slice USE_PRIORITY_OOM 1
+
+step "the policy event, through journalctl -u"
+assert_journal -u offline.slice MESSAGE_ID=$MSG_POLICY MEMQOS_MEMORY_PRIORITY=1 MEMQOS_WATERMARK_RATIO=80
+assert_journal -u online.slice MESSAGE_ID=$MSG_POLICY MEMQOS_MEMORY_PRIORITY=12
+assert_match "Policy in force: MemoryPriority=1" "$(journalctl -b -q -u offline.slice MESSAGE_ID=$MSG_POLICY -o cat | tail -n 1)"
+assert_match "Subject: memqos policy in force for offline.slice" \
+        "$(journalctl -b -q -x -u offline.slice MESSAGE_ID=$MSG_POLICY --no-pager | tail -n 20)" "catalog text"
+
+if ! kernel_has_priority; then
+        step "each missing feature is said once, naming the units"
+        sleep 3 # the report waits 2 s to collect every unit that wants the feature
+        assert_journal_count 1 MESSAGE_ID=$MSG_MISSING MEMQOS_FEATURE=memory.priority
+        units=$(journalctl -b -q MESSAGE_ID=$MSG_MISSING MEMQOS_FEATURE=memory.priority -o json |
+                sed -n 's/.*"MEMQOS_UNITS":"\([^"]*\)".*/\1/p')
+        assert_match "offline.slice" "$units" "units named as wanting memory.priority"
+        assert_match "online.slice" "$units" "units named as wanting memory.priority"
+        assert_journal_count 1 MESSAGE_ID=$MSG_MISSING MEMQOS_FEATURE=memory.wmark_ratio
+fi

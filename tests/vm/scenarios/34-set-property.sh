@@ -1,0 +1,52 @@
+#!/bin/bash
+# layouts: v1 v2
+# systemctl set-property MemoryMax= changes the limit the watermarks are
+# relative to: memqosd follows it and logs the new watermarks.
+. "$MEMQOS_VM_LIB"
+. "$MEMQOS_VM_DIR/core.sh"
+
+cleanup() {
+        systemctl stop offline.slice 2>/dev/null || true
+        rm -rf /etc/systemd/system/offline.slice.d /etc/systemd/system.control/offline.slice.d \
+                /run/systemd/system.control/offline.slice.d
+        systemctl daemon-reload
+}
+trap cleanup EXIT
+
+install_dropin offline.slice 50-memqos.conf <<'CONF'
+[X-MemQoS]
+WatermarkRatio=80
+WatermarkScaleFactor=100
+CONF
+systemctl daemon-reload
+start_memqosd
+systemctl start offline.slice
+wait_state offline.slice LIMIT_BYTES max
+
+step "set-property MemoryMax=512M"
+systemctl set-property offline.slice MemoryMax=512M
+wait_state offline.slice LIMIT_BYTES 536870912
+if kernel_has_priority; then
+        # The kernel's own watermarks, as the kernel reports them.
+        cg=$(memcg_dir /offline.slice)
+        wait_state offline.slice WMARK_SOURCE kernel
+        high=$(cat "$cg/memory.wmark_high")
+        low=$(cat "$cg/memory.wmark_low")
+        assert_eq "$high" "$(state_get offline.slice WMARK_HIGH_BYTES)" "wmark_high in the state file"
+        assert_eq "$low" "$(state_get offline.slice WMARK_LOW_BYTES)" "wmark_low in the state file"
+        # 80% of 512 MiB, and 1% (100/10000) of it below that, to the page.
+        assert_match '^4294(9|8)' "$high" "memory.wmark_high"
+        assert_match '^4241' "$low" "memory.wmark_low"
+else
+        # 80% of 512 MiB (429496729.6), and 1% (100/10000: 5368709.12) of it below that.
+        wait_state offline.slice WMARK_SOURCE computed
+        wait_state offline.slice WMARK_HIGH_BYTES 429496729
+        wait_state offline.slice WMARK_LOW_BYTES 424128020
+        high=429496729
+fi
+assert_journal -u offline.slice MESSAGE_ID=$MSG_LIMIT MEMQOS_LIMIT_BYTES=536870912 MEMQOS_WMARK_HIGH_BYTES=$high
+
+step "set-property --runtime MemoryMax=256M"
+systemctl set-property --runtime offline.slice MemoryMax=256M
+wait_state offline.slice LIMIT_BYTES 268435456
+assert_journal -u offline.slice MESSAGE_ID=$MSG_LIMIT MEMQOS_LIMIT_BYTES=268435456 MEMQOS_OLD_LIMIT_BYTES=536870912
