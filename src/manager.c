@@ -866,6 +866,7 @@ int manager_reload(Manager *m) {
         if (manager_load_rules(m, true) >= 0)
                 (void) manager_setup_groups(m);
 
+        log_debug("Re-reading the files of every unit and group.");
         /* Drop-ins may have changed without daemon-reload being visible to us: re-read
          * every unit's files now with what we know, then ask systemd afresh. */
         manager_foreach_unit(m, unit_reapply, NULL);

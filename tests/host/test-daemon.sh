@@ -4,7 +4,7 @@
 # this machine's real cgroup v1 memory controller: [Group] rules, discovery,
 # thresholds and OOMs, read back from the daemon's own output.
 #
-#   test-daemon.sh MEMQOSD CASE     CASE: groups | burst | thresholds | oom | bad-rules
+#   test-daemon.sh MEMQOSD CASE     CASE: groups | burst | thresholds | oom | bad-rules | config-reload
 #
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
 set -uo pipefail
@@ -231,6 +231,38 @@ CONF
         grep -q "^MEMORY_PRIORITY=$" "$(state_file "/$top/a")" || fail "the invalid priority leaked into the state"
         kill -0 "$daemon" || fail "memqosd died"
         echo "bad-rules: ok"
+        ;;
+config-reload)
+        cat >"$work/memqos.conf" <<CONF
+[Daemon]
+LogLevel=debug
+CONF
+        start_daemon
+        kill -HUP "$daemon"
+        wait_for 5 grep -q "^debug .*Re-reading" "$log" || fail "LogLevel=debug not in force"
+
+        # A bad line: the whole new configuration is refused, the old stays.
+        printf '[Daemon]\nLogLevel=info\nBackend=sometimes\n' >"$work/memqos.conf"
+        kill -HUP "$daemon"
+        wait_for 5 grep -q "MESSAGE_ID=$MSG_CONFIG_INVALID" "$log" || fail "no error for Backend=sometimes"
+        line=$(grep "MESSAGE_ID=$MSG_CONFIG_INVALID" "$log" | head -n 1)
+        [[ $line == *"$work/memqos.conf:3:"* && $line == *"MEMQOS_KEY=Backend"* && $line == *"keeping the configuration in force"* ]] ||
+                fail "the error does not name file, line and key: $line"
+        n=$(grep -c "^debug .*Re-reading" "$log")
+        kill -HUP "$daemon"
+        wait_for 5 bash -c "[[ \$(grep -c '^debug .*Re-reading' '$log') -gt $n ]]" ||
+                fail "LogLevel=info of the refused file came into force"
+
+        # Corrected: now it takes.
+        printf '[Daemon]\nLogLevel=info\n' >"$work/memqos.conf"
+        kill -HUP "$daemon"
+        sleep 1
+        n=$(grep -c "^debug .*Re-reading" "$log")
+        kill -HUP "$daemon"
+        sleep 1
+        [[ $(grep -c "^debug .*Re-reading" "$log") -eq $n ]] || fail "the corrected LogLevel=info is not in force"
+        kill -0 "$daemon" || fail "memqosd died"
+        echo "config-reload: ok"
         ;;
 *)
         echo "unknown case $case_name"

@@ -21,6 +21,10 @@ install_dropin oomer.scope 50-memqos.conf <<'CONF'
 [X-MemQoS]
 MemoryPriority=2
 CONF
+install_dropin offline.slice 50-memqos.conf <<'CONF'
+[X-MemQoS]
+MemoryPriority=1
+CONF
 systemctl daemon-reload
 systemctl set-property --runtime offline.slice MemoryMax=64M
 start_memqosd
