@@ -361,6 +361,8 @@ static int on_reconnect_timer(sd_event_source *s, uint64_t usec, void *userdata)
         int r;
 
         m->reconnect_source = sd_event_source_unref(m->reconnect_source);
+        /* The dead connection is dropped here, outside its own callbacks. */
+        systemd_disconnect(m);
         r = systemd_connect(m);
         if (r < 0)
                 log_debug_errno(r, "Reconnecting to the system bus failed: %m");
@@ -382,7 +384,6 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *re
         Manager *m = userdata;
 
         log_warning("Lost the system bus connection, reconnecting.");
-        systemd_disconnect(m);
         schedule_reconnect(m);
         return 0;
 }
