@@ -544,18 +544,25 @@ static uint64_t mul_frac(uint64_t x, uint64_t n, uint64_t d) {
 
 void memcg_watermarks(uint64_t limit, unsigned ratio, unsigned scale_factor,
                       uint64_t *ret_high, uint64_t *ret_low) {
-        uint64_t high, low, gap;
+        const uint64_t page = MEMCG_WMARK_PAGE_SIZE;
+        uint64_t high, low, gap, pages;
 
         if (ratio == 0 || limit == MEMCG_UNLIMITED) {
                 high = low = MEMCG_UNLIMITED;
         } else {
-                /* The kernel refuses ratio > 100 and scale factors > 1000;
-                 * clamping keeps mul_frac() within its n <= d bound. */
-                high = mul_frac(limit, ratio < 100 ? ratio : 100, 100);
-                gap = mul_frac(limit, scale_factor < 10000 ? scale_factor : 10000, 10000);
+                /* In whole pages, as the kernel keeps its page counters: the
+                 * values are the ones a patched kernel prints in
+                 * memory.wmark_high/low. The kernel refuses ratio > 100 and
+                 * scale factors > 1000; clamping keeps mul_frac() within its
+                 * n <= d bound. */
+                pages = limit / page;
+                high = mul_frac(pages, ratio < 100 ? ratio : 100, 100);
+                gap = mul_frac(pages, scale_factor < 10000 ? scale_factor : 10000, 10000);
                 /* A gap wider than wmark_high (e.g. ratio 1, factor 1000)
                  * puts wmark_low at 0: reclaim everything it can. */
                 low = gap < high ? high - gap : 0;
+                high *= page;
+                low *= page;
         }
 
         if (ret_high)

@@ -122,11 +122,13 @@ ApplyState memcg_plan_knob(bool want, uint64_t desired, int read_error, uint64_t
  * different from the one written is APPLY_FAILED with -EIO. */
 void memcg_apply(int dirfd, const MemcgDesired *d, MemcgApplied *ret);
 
-/* Pure: the watermarks of kernel-abi.md. ratio 0 -> both MEMCG_UNLIMITED;
- * limit MEMCG_UNLIMITED -> both MEMCG_UNLIMITED. In bytes, rounded down,
- * exact for any limit (no intermediate product). ratio above 100 counts as
- * 100, scale_factor above 10000 as 10000; wmark_low never goes below 0.
- * (An Anolis kernel does the same arithmetic in whole pages, so what it
- * prints is this rounded down to a page multiple, up to a page per term.) */
+/* Pure: the watermarks of kernel-abi.md, computed in whole pages of
+ * MEMCG_WMARK_PAGE_SIZE bytes as the kernel keeps its page counters (the
+ * limit, wmark_high and the gap each rounded down to pages), so that the
+ * values are the ones a patched kernel prints. ratio 0 -> both
+ * MEMCG_UNLIMITED; limit MEMCG_UNLIMITED -> both MEMCG_UNLIMITED. Exact for
+ * any limit (no intermediate product overflows); ratio above 100 counts as
+ * 100, scale_factor above 10000 as 10000; wmark_low never goes below 0. */
+#define MEMCG_WMARK_PAGE_SIZE UINT64_C(4096)
 void memcg_watermarks(uint64_t limit, unsigned ratio, unsigned scale_factor,
                       uint64_t *ret_high, uint64_t *ret_low);

@@ -220,26 +220,28 @@ static void test_watermarks_without_limit_are_infinite(void **state) {
 static void test_watermarks_80_percent_scale_50_of_1g(void **state) {
         uint64_t high, low;
 
-        /* 1 GiB * 80 / 100 = 858993459.2; gap 1 GiB * 50 / 10000 = 5368709.12 */
+        /* 262144 pages * 80 / 100 = 209715.2 -> 209715 pages;
+         * gap 262144 * 50 / 10000 = 1310.72 -> 1310 pages */
         memcg_watermarks(UINT64_C(1) << 30, 80, 50, &high, &low);
-        assert_int_equal(high, UINT64_C(858993459));
-        assert_int_equal(low, UINT64_C(858993459) - UINT64_C(5368709));
+        assert_int_equal(high, UINT64_C(209715) * 4096);
+        assert_int_equal(low, UINT64_C(208405) * 4096);
 }
 
-static void test_watermarks_round_down_in_bytes(void **state) {
+static void test_watermarks_round_down_to_pages(void **state) {
         uint64_t high, low;
 
-        memcg_watermarks(99, 50, 1000, &high, &low);    /* 49.5 -> 49, gap 9.9 -> 9 */
-        assert_int_equal(high, 49);
-        assert_int_equal(low, 40);
+        /* 99 pages and a bit: the bit does not count */
+        memcg_watermarks(99 * 4096 + 4000, 50, 1000, &high, &low); /* 49.5 -> 49, gap 9.9 -> 9 */
+        assert_int_equal(high, 49 * 4096);
+        assert_int_equal(low, 40 * 4096);
 
-        memcg_watermarks(1, 99, 1, &high, &low);        /* 0.99 -> 0 */
+        memcg_watermarks(4095, 100, 1, &high, &low);    /* less than a page */
         assert_int_equal(high, 0);
         assert_int_equal(low, 0);
 
-        memcg_watermarks(10000, 100, 1, &high, &low);   /* exact */
-        assert_int_equal(high, 10000);
-        assert_int_equal(low, 9999);
+        memcg_watermarks(10000 * 4096, 100, 1, &high, &low); /* exact */
+        assert_int_equal(high, 10000 * 4096);
+        assert_int_equal(low, 9999 * 4096);
 }
 
 static void test_watermarks_gap_wider_than_high_gives_low_0(void **state) {
@@ -247,15 +249,15 @@ static void test_watermarks_gap_wider_than_high_gives_low_0(void **state) {
 
         /* ratio 1% with a 10% gap: wmark_low must not wrap around */
         memcg_watermarks(UINT64_C(1) << 30, 1, 1000, &high, &low);
-        assert_int_equal(high, UINT64_C(10737418));
+        assert_int_equal(high, UINT64_C(2621) * 4096);
         assert_int_equal(low, 0);
 }
 
 static void test_watermarks_out_of_range_inputs_are_clamped(void **state) {
         uint64_t high, low;
 
-        memcg_watermarks(1000, 250, 50000, &high, &low);
-        assert_int_equal(high, 1000);
+        memcg_watermarks(1000 * 4096, 250, 50000, &high, &low);
+        assert_int_equal(high, 1000 * 4096);
         assert_int_equal(low, 0);
 }
 
@@ -277,17 +279,17 @@ static void test_watermarks_exact_for_huge_limits(void **state) {
         const unsigned ratios[] = { 1, 33, 50, 80, 99, 100 };
         const unsigned factors[] = { 1, 7, 50, 333, 999, 1000 };
 
-        /* Against 128-bit arithmetic: no intermediate product may overflow. */
+        /* Against 128-bit arithmetic in pages: no intermediate product may overflow. */
         for (size_t i = 0; i < ELEMENTSOF(limits); i++)
                 for (size_t j = 0; j < ELEMENTSOF(ratios); j++)
                         for (size_t k = 0; k < ELEMENTSOF(factors); k++) {
-                                uint64_t high, low, want_high, want_gap;
+                                uint64_t high, low, want_high, want_gap, pages = limits[i] / 4096;
 
                                 memcg_watermarks(limits[i], ratios[j], factors[k], &high, &low);
-                                want_high = reference_frac(limits[i], ratios[j], 100);
-                                want_gap = reference_frac(limits[i], factors[k], 10000);
-                                assert_true(high == want_high);
-                                assert_true(low == (want_gap < want_high ? want_high - want_gap : 0));
+                                want_high = reference_frac(pages, ratios[j], 100);
+                                want_gap = reference_frac(pages, factors[k], 10000);
+                                assert_true(high == want_high * 4096);
+                                assert_true(low == (want_gap < want_high ? want_high - want_gap : 0) * 4096);
                                 assert_true(high <= limits[i]);
                         }
 }
@@ -671,7 +673,7 @@ int main(void) {
                 cmocka_unit_test(test_watermarks_ratio_0_is_infinite),
                 cmocka_unit_test(test_watermarks_without_limit_are_infinite),
                 cmocka_unit_test(test_watermarks_80_percent_scale_50_of_1g),
-                cmocka_unit_test(test_watermarks_round_down_in_bytes),
+                cmocka_unit_test(test_watermarks_round_down_to_pages),
                 cmocka_unit_test(test_watermarks_gap_wider_than_high_gives_low_0),
                 cmocka_unit_test(test_watermarks_out_of_range_inputs_are_clamped),
                 cmocka_unit_test(test_watermarks_exact_for_huge_limits),
