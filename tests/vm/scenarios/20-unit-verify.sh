@@ -25,6 +25,15 @@ for u in "${units[@]}"; do
         verify_clean "$u"
 done
 
+# drop-ins placed for the check go again, even when it fails
+placed_files=()
+cleanup() {
+        [[ ${#placed_files[@]} -eq 0 ]] && return
+        rm -f "${placed_files[@]}"
+        systemctl daemon-reload
+}
+trap cleanup EXIT
+
 mapfile -t dropins < <(installed_files "\.($types)\.d/[^/]+\.conf\$")
 for d in "${dropins[@]}"; do
         dir=$(basename "$(dirname "$d")")
@@ -39,11 +48,10 @@ for d in "${dropins[@]}"; do
         *)
                 placed=/run/systemd/system/$dir/$(basename "$d")
                 mkdir -p "$(dirname "$placed")"
-                cp "$d" "$placed" ;;
+                cp "$d" "$placed"
+                placed_files+=("$placed") ;;
         esac
         systemctl daemon-reload
         assert_match "(^| )$placed( |\$)" "$(unit_prop "$unit" DropInPaths)" "DropInPaths of $unit"
         verify_clean "$unit"
-        [[ $placed == "$d" ]] || rm -f "$placed"
 done
-systemctl daemon-reload
