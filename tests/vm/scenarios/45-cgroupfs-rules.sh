@@ -71,7 +71,7 @@ sleep 1
 step "the unit's own settings win over the rule for its cgroup"
 assert_knob offline.slice MEMORY_PRIORITY memory.priority 1
 assert_knob offline.slice WATERMARK_RATIO memory.wmark_ratio 50
-assert_match "^/etc/memqos/memqos.conf.d/50-cgfs.conf:6 " "$(state_get offline.slice SOURCES)" "rule in the unit's sources"
+assert_match "^/etc/memqos/memqos.conf.d/50-cgfs.conf:5 " "$(state_get offline.slice SOURCES)" "rule in the unit's sources"
 said() {
         journalctl -b -q -u offline.slice -o cat | grep -q "own MemoryPriority= overrides the \[Group /offline.slice\] rule"
 }
