@@ -38,5 +38,9 @@ fds_before=$(ls /proc/$pid/fd | wc -l)
 run_cycles 6 55
 fds_after=$(ls /proc/$pid/fd | wc -l)
 echo "memqosd fds: $fds_before before, $fds_after after 50 cycles"
-assert_eq "$fds_before" "$fds_after" "memqosd's open fds after 50 scope cycles"
+# No growth. Fewer is fine: watches of units from earlier scenarios may be
+# released meanwhile.
+((fds_after <= fds_before)) ||
+        fail "memqosd's open fds grew over 50 scope cycles" "before: $fds_before" "after:  $fds_after" \
+             "$(ls -l /proc/$pid/fd)"
 assert_eq "$pid" "$(systemctl show -P MainPID memqosd)" "memqosd's pid (no restart)"
