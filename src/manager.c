@@ -531,6 +531,16 @@ static void unit_apply(Manager *m, Unit *u) {
                 return;
         }
 
+        /* ...and a group that came first for this cgroup (inotify can be quicker than
+         * systemd's answer) steps back. */
+        if (u->kind == UNIT_KIND_SYSTEMD) {
+                Unit *g = manager_get_unit(m, u->control_group);
+                if (g && g->kind == UNIT_KIND_GROUP) {
+                        unit_remove_state(m, g);
+                        unit_drop_watch(g);
+                }
+        }
+
         DesiredInput in = {
                 .policy = &u->policy,
                 .has_prioritized_child = unit_has_prioritized_child(m, u),
