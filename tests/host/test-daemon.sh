@@ -163,7 +163,7 @@ CONF
         # 24 MiB (about 34 MiB with stress-ng itself): up across 16M only, then
         # down again when it exits.
         run_in "$root/job" stress-ng --vm 1 --vm-bytes 24M --vm-keep --timeout 3s --quiet
-        wait_for 5 grep -q "MEMQOS_DIRECTION=down" "$log" || fail "no downward crossing"
+        wait_for 30 grep -q "MEMQOS_DIRECTION=down" "$log" || fail "no downward crossing"
         sleep 0.5
         [[ $(events 16777216 up) -eq 1 && $(events 16777216 down) -eq 1 && $(events 67108864 up) -eq 0 ]] ||
                 fail "expected exactly 16M up and down, nothing at 64M (50%);" \
@@ -172,7 +172,7 @@ CONF
 
         # 72 MiB: up across 16M and 64M, in that order, then down in reverse.
         run_in "$root/job" stress-ng --vm 1 --vm-bytes 72M --vm-keep --timeout 3s --quiet
-        wait_for 5 bash -c "[[ \$(grep 'MEMQOS_THRESHOLD_BYTES=16777216' '$log' | grep -c DIRECTION=down) -ge 2 ]]" ||
+        wait_for 30 bash -c "[[ \$(grep 'MEMQOS_THRESHOLD_BYTES=16777216' '$log' | grep -c DIRECTION=down) -ge 2 ]]" ||
                 fail "no second downward crossing of 16M"
         sleep 0.5
         order=$(grep "MESSAGE_ID=$MSG_THRESHOLD" "$log" | tail -n 4 |
@@ -185,7 +185,7 @@ CONF
         kill -HUP "$daemon"
         sleep 1
         run_in "$root/job" stress-ng --vm 1 --vm-bytes 72M --vm-keep --timeout 3s --quiet
-        wait_for 5 bash -c "[[ \$(grep 'MEMQOS_THRESHOLD_BYTES=16777216' '$log' | grep -c DIRECTION=down) -ge 3 ]]" ||
+        wait_for 30 bash -c "[[ \$(grep 'MEMQOS_THRESHOLD_BYTES=16777216' '$log' | grep -c DIRECTION=down) -ge 3 ]]" ||
                 fail "no third downward crossing of 16M"
         [[ $(events 67108864 up) -eq 1 ]] || fail "50% still at 64M after the limit doubled"
         echo "thresholds: ok"
@@ -250,7 +250,7 @@ CONF
                 fail "the error does not name file, line and key: $line"
         n=$(grep -c "^debug .*Re-reading" "$log")
         kill -HUP "$daemon"
-        wait_for 5 bash -c "[[ \$(grep -c '^debug .*Re-reading' '$log') -gt $n ]]" ||
+        wait_for 30 bash -c "[[ \$(grep -c '^debug .*Re-reading' '$log') -gt $n ]]" ||
                 fail "LogLevel=info of the refused file came into force"
 
         # Corrected: now it takes.
