@@ -15,6 +15,7 @@
 static const char *const backend_names[_BACKEND_MAX] = {
         [BACKEND_AUTO] = "auto",
         [BACKEND_KERNEL] = "kernel",
+        [BACKEND_EMULATE] = "emulate",
         [BACKEND_OFF] = "off",
 };
 
@@ -38,11 +39,37 @@ void config_init_defaults(Config *c) {
                 /* Priorities decide nothing unless the cgroup where the OOM
                  * happens, usually the parent slice, has use_priority_oom. */
                 .parent_use_priority_oom = true,
+                .reclaim_backend = BACKEND_INHERIT,
+                .reclaim_ahead_of_kernel = true,
+                .reclaim_step_size = 16 * 1024 * 1024,
+                /* Fast enough that an allocator at a few GB/s is seen within a
+                 * few tens of MB, cheap enough (one usage read) to run for
+                 * long; only while a unit is in its pressure zone. */
+                .pressure_interval_usec = 20 * USEC_PER_MSEC,
+                .oom_backend = BACKEND_INHERIT,
+                /* 5% of the limit is left when memqosd kills: room for the
+                 * victim's memory to be freed before the higher priorities
+                 * reach the limit and stall in direct reclaim. */
+                .kill_watermark_ratio = 95,
                 .watch_oom = true,
                 .sample_interval_usec = 1 * USEC_PER_SEC,
                 .ratelimit_interval_usec = 10 * USEC_PER_SEC,
                 .ratelimit_burst = 5,
         };
+}
+
+FeatureMode config_feature_mode(Backend feature, Backend daemon, bool kernel_has_files, bool also_with_kernel) {
+        Backend b = feature == BACKEND_INHERIT ? daemon : feature;
+        switch (b) {
+        case BACKEND_KERNEL:
+                return (FeatureMode) { .kernel = true };
+        case BACKEND_EMULATE:
+                return (FeatureMode) { .emulate = true };
+        case BACKEND_AUTO:
+                return (FeatureMode) { .kernel = kernel_has_files, .emulate = !kernel_has_files || also_with_kernel };
+        default:
+                return (FeatureMode) {};
+        }
 }
 
 int config_parse_timespan(const char *s, uint64_t *ret_usec) {
@@ -125,7 +152,9 @@ int config_parse_timespan(const char *s, uint64_t *ret_usec) {
 typedef enum ConfigType {
         CONFIG_LOG_LEVEL,
         CONFIG_BACKEND,
+        CONFIG_FEATURE_BACKEND,
         CONFIG_BOOL,
+        CONFIG_SIZE,
         CONFIG_TIMESPAN,
         CONFIG_UNSIGNED,
 } ConfigType;
@@ -145,9 +174,20 @@ typedef struct ConfigItem {
 static const ConfigItem config_items[] = {
         ITEM("Daemon", "LogLevel", CONFIG_LOG_LEVEL, log_level, 0, 0,
              "one of debug, info, notice, warning, err"),
-        ITEM("Daemon", "Backend", CONFIG_BACKEND, backend, 0, 0, "one of auto, kernel, off"),
+        ITEM("Daemon", "Backend", CONFIG_BACKEND, backend, 0, 0, "one of auto, kernel, emulate, off"),
         ITEM("Defaults", "ParentUsePriorityOOM", CONFIG_BOOL, parent_use_priority_oom, 0, 0,
              "a boolean (yes/no)"),
+        ITEM("Reclaim", "Backend", CONFIG_FEATURE_BACKEND, reclaim_backend, 0, 0,
+             "empty or one of auto, kernel, emulate, off"),
+        ITEM("Reclaim", "AheadOfKernel", CONFIG_BOOL, reclaim_ahead_of_kernel, 0, 0, "a boolean (yes/no)"),
+        ITEM("Reclaim", "StepSize", CONFIG_SIZE, reclaim_step_size, 64 * 1024, 1024 * 1024 * 1024,
+             "a size from 64K to 1G, such as 16M"),
+        ITEM("Reclaim", "PressureIntervalSec", CONFIG_TIMESPAN, pressure_interval_usec, USEC_PER_MSEC,
+             10 * USEC_PER_SEC, "a time span from 1ms to 10s, such as 20ms"),
+        ITEM("OOM", "Backend", CONFIG_FEATURE_BACKEND, oom_backend, 0, 0,
+             "empty or one of auto, kernel, emulate, off"),
+        ITEM("OOM", "KillWatermarkRatio", CONFIG_UNSIGNED, kill_watermark_ratio, 0, 100,
+             "a percentage 0..100 of the limit; 0 turns the pre-emptive kill off"),
         ITEM("Events", "WatchOOM", CONFIG_BOOL, watch_oom, 0, 0, "a boolean (yes/no)"),
         ITEM("Events", "ThresholdSampleIntervalSec", CONFIG_TIMESPAN, sample_interval_usec, 10 * USEC_PER_MSEC,
              USEC_PER_HOUR, "a time span from 10ms to 1h, such as 500ms or 2s"),
@@ -180,8 +220,25 @@ static int config_item_parse(const ConfigItem *item, const char *value, Config *
                 *(Backend *) field = b;
                 return 0;
         }
+        case CONFIG_FEATURE_BACKEND: {
+                Backend b = isempty_str(value) ? BACKEND_INHERIT : backend_from_string(value);
+                if (b == _BACKEND_INVALID)
+                        return b;
+                *(Backend *) field = b;
+                return 0;
+        }
         case CONFIG_BOOL:
                 return policy_parse_bool(value, field);
+        case CONFIG_SIZE: {
+                uint64_t v;
+                r = policy_parse_size(value, &v);
+                if (r < 0)
+                        return r;
+                if (v < item->min || v > item->max)
+                        return -ERANGE;
+                *(uint64_t *) field = v;
+                return 0;
+        }
         case CONFIG_TIMESPAN:
                 r = config_parse_timespan(value, &usec);
                 if (r < 0)

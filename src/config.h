@@ -12,10 +12,12 @@
 #define CONFIG_PATH_DEFAULT "/etc/memqos/memqos.conf"
 
 typedef enum Backend {
-        BACKEND_AUTO,   /* the kernel's files where they exist; nothing where they do not */
-        BACKEND_KERNEL, /* the kernel's files only */
-        BACKEND_OFF,    /* program nothing; still follow units and report */
+        BACKEND_AUTO,    /* the kernel's files where they exist, memqosd's emulation where they do not */
+        BACKEND_KERNEL,  /* the kernel's files only */
+        BACKEND_EMULATE, /* memqosd's emulation only; the kernel's files of the feature are not written */
+        BACKEND_OFF,     /* program nothing; still follow units and report */
         _BACKEND_MAX,
+        BACKEND_INHERIT = -1, /* [Reclaim]/[OOM] Backend= empty: the [Daemon] one */
         _BACKEND_INVALID = -EINVAL,
 } Backend;
 
@@ -28,6 +30,14 @@ typedef struct Config {
         Backend backend;           /* Backend= */
         /* [Defaults] */
         bool parent_use_priority_oom; /* ParentUsePriorityOOM= */
+        /* [Reclaim]: WatermarkRatio= */
+        Backend reclaim_backend;      /* Backend=, BACKEND_INHERIT when empty */
+        bool reclaim_ahead_of_kernel; /* AheadOfKernel= */
+        uint64_t reclaim_step_size;   /* StepSize= bytes */
+        uint64_t pressure_interval_usec; /* PressureIntervalSec= */
+        /* [OOM]: MemoryPriority=, UsePriorityOOM= */
+        Backend oom_backend;          /* Backend=, BACKEND_INHERIT when empty */
+        unsigned kill_watermark_ratio;/* KillWatermarkRatio= (percent of the limit, 0 = off) */
         /* [Events] */
         bool watch_oom;               /* WatchOOM= */
         uint64_t sample_interval_usec;/* ThresholdSampleIntervalSec= (v2) */
@@ -36,6 +46,21 @@ typedef struct Config {
 } Config;
 
 void config_init_defaults(Config *c);
+
+/* How one feature is put in force. */
+typedef struct FeatureMode {
+        bool kernel;  /* write the kernel's files of the feature */
+        bool emulate; /* memqosd's own reclaim / pre-emptive kill */
+} FeatureMode;
+
+/* Pure. The mode of a feature: its own Backend= (BACKEND_INHERIT: the
+ * [Daemon] one), whether this kernel has the feature's files, and for the
+ * reclaim whether memqosd also runs ahead of the kernel's own.
+ *   off -> neither; kernel -> kernel; emulate -> emulate;
+ *   auto -> the kernel's files where they exist, and memqosd's emulation
+ *   where they do not or where `also_with_kernel` (reclaim: AheadOfKernel=;
+ *   OOM: always, the pre-emptive kill is what the kernel lacks). */
+FeatureMode config_feature_mode(Backend feature, Backend daemon, bool kernel_has_files, bool also_with_kernel);
 
 /* Parses path over the defaults. A bad value or unknown key gives a
  * diagnostic (file, line, key) and that key keeps its default; a missing

@@ -158,3 +158,90 @@ void event_oom_kill(Manager *m, const KmsgOomReport *r) {
                  (int) r->pid, r->comm, victim ? victim->name : (r->task_memcg ?: "an unknown cgroup"),
                  oom ? oom->name : oom_cgroup, bytes_str(b1, sizeof(b1), usage), bytes_str(b2, sizeof(b2), limit));
 }
+
+static const char *size_str(char *buf, size_t size, uint64_t v) {
+        if (v == MEMCG_UNLIMITED)
+                return "max";
+        if (v >= 1024 * 1024)
+                snprintf(buf, size, "%.1fM", (double) v / (1024 * 1024));
+        else
+                snprintf(buf, size, "%.1fK", (double) v / 1024);
+        return buf;
+}
+
+void event_reclaim(Manager *m, Unit *u, const EventReclaim *ev) {
+        _cleanup_(fields_done) Fields f = {};
+        _cleanup_free_ char *steps = NULL;
+        size_t len = 0;
+        char b1[32], b2[32], b3[32];
+        unsigned folded;
+        uint64_t reclaimed = ev->usage_before > ev->usage_after ? ev->usage_before - ev->usage_after : 0;
+
+        /* Under a steady writer a pass runs each time usage climbs back over
+         * wmark_high: the journal gets the first ones and the count of the rest. */
+        if (!event_pass(m, u->name, "reclaim", &folded))
+                return;
+
+        FILE *s = open_memstream(&steps, &len);
+        if (!s)
+                return;
+        for (size_t i = 0; i < ev->n_taken; i++)
+                fprintf(s, "%s%s:%u:%" PRIu64, i ? " " : "", ev->steps[i].cgroup, ev->steps[i].priority,
+                        ev->steps[i].bytes);
+        fclose(s);
+
+        add_bytes(&f, "MEMQOS_USAGE_BEFORE_BYTES", ev->usage_before);
+        add_bytes(&f, "MEMQOS_USAGE_AFTER_BYTES", ev->usage_after);
+        add_bytes(&f, "MEMQOS_RECLAIMED_BYTES", reclaimed);
+        add_bytes(&f, "MEMQOS_WMARK_HIGH_BYTES", ev->wmark_high);
+        add_bytes(&f, "MEMQOS_WMARK_LOW_BYTES", ev->wmark_low);
+        (void) fields_add(&f, "MEMQOS_DURATION_USEC", "%" PRIu64, ev->duration_usec);
+        (void) fields_add(&f, "MEMQOS_METHOD", "%s", ev->method);
+        (void) fields_add(&f, "MEMQOS_RECLAIM_STEPS", "%s", steps ?: "");
+        (void) fields_add(&f, "MEMQOS_FOLDED", "%u", folded);
+
+        log_full(LOG_INFO, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_RECLAIM, f.v,
+                 "Reclaimed %s from %s in %zu steps, %" PRIu64 " ms (%s): usage %s -> %s.%s",
+                 size_str(b1, sizeof(b1), reclaimed), ev->n_taken > 0 ? ev->steps[0].cgroup : ev->cgroup,
+                 ev->n_steps, ev->duration_usec / 1000, ev->method, size_str(b2, sizeof(b2), ev->usage_before),
+                 size_str(b3, sizeof(b3), ev->usage_after),
+                 folded > 0 ? " (more passes were folded, see MEMQOS_FOLDED)" : "");
+}
+
+void event_priority_kill(Manager *m, Unit *u, const EventPriorityKill *ev) {
+        _cleanup_(fields_done) Fields f = {};
+        Unit *victim = manager_unit_for_cgroup(m, ev->victim_cgroup);
+        char b1[32], b2[32], b3[32];
+
+        if (ev->pid > 0)
+                (void) fields_add(&f, "MEMQOS_VICTIM_PID", "%d", (int) ev->pid);
+        (void) fields_add(&f, "MEMQOS_VICTIM_COMM", "%s", ev->comm);
+        (void) fields_add(&f, "MEMQOS_VICTIM_CGROUP", "%s", ev->victim_cgroup);
+        if (unit_object(victim))
+                (void) fields_add(&f, "MEMQOS_VICTIM_UNIT", "%s", victim->name);
+        (void) fields_add(&f, "MEMQOS_VICTIM_PRIORITY", "%u", ev->victim_priority);
+        add_bytes(&f, "MEMQOS_VICTIM_RSS_BYTES", ev->rss);
+        add_bytes(&f, "MEMQOS_USAGE_BYTES", ev->usage);
+        add_bytes(&f, "MEMQOS_UNRECLAIMABLE_BYTES", ev->unreclaimable);
+        add_bytes(&f, "MEMQOS_LIMIT_BYTES", ev->limit);
+        add_bytes(&f, "MEMQOS_KILL_WATERMARK_BYTES", ev->kill_watermark);
+        (void) fields_add(&f, "MEMQOS_DURATION_USEC", "%" PRIu64, ev->duration_usec);
+        (void) fields_add(&f, "MEMQOS_METHOD", "%s", ev->method);
+        /* Also under the victim's unit (a second OBJECT_SYSTEMD_UNIT=). */
+        if (unit_object(victim) && victim != u)
+                (void) fields_add(&f, "OBJECT_SYSTEMD_UNIT", "%s", victim->name);
+
+        if (ev->pid > 0)
+                log_full(LOG_WARNING, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_PRIORITY_KILL, f.v,
+                         "Killed process %d (%s) in %s (priority %u): unreclaimable memory %s reached the kill "
+                         "watermark %s of limit %s.",
+                         (int) ev->pid, ev->comm, ev->victim_cgroup, ev->victim_priority,
+                         size_str(b1, sizeof(b1), ev->unreclaimable), size_str(b2, sizeof(b2), ev->kill_watermark),
+                         size_str(b3, sizeof(b3), ev->limit));
+        else
+                log_full(LOG_WARNING, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_PRIORITY_KILL, f.v,
+                         "Killed every process of %s (priority %u, memory.oom.group=1): unreclaimable memory %s "
+                         "reached the kill watermark %s of limit %s.",
+                         ev->victim_cgroup, ev->victim_priority, size_str(b1, sizeof(b1), ev->unreclaimable),
+                         size_str(b2, sizeof(b2), ev->kill_watermark), size_str(b3, sizeof(b3), ev->limit));
+}

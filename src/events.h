@@ -15,6 +15,10 @@
 #define MEMQOS_MESSAGE_OOM_KILL         "60bd26598cb147faaaf12615974afc84"
 #define MEMQOS_MESSAGE_CONFIG_INVALID   "93f4be92d82740038a459684c2a374e1"
 #define MEMQOS_MESSAGE_APPLY_FAILED     "a8823f0b18f848af87dc6835dfb469a0"
+#define MEMQOS_MESSAGE_RECLAIM          "f99e65c964d04a11858d91ab2dda1358"
+#define MEMQOS_MESSAGE_PRIORITY_KILL    "e237dcbd89ba4291bc83c314199d80eb"
+#define MEMQOS_MESSAGE_BACKEND          "b170d7eae06c4c1180499c441bae1148"
+#define MEMQOS_MESSAGE_LIMIT_RESTORED   "8f82f42ea5d245c8af662cbc3660f4c2"
 
 #include "manager.h"
 
@@ -26,6 +30,41 @@ void event_oom(Manager *m, Unit *u, const MemcgWatchEvent *ev);
 /* A process killed by the kernel's OOM killer, as read from /dev/kmsg: the
  * message goes to the victim's unit and to the unit that ran out of memory. */
 void event_oom_kill(Manager *m, const KmsgOomReport *r);
+
+/* memqosd's own background reclaim: one event per pass (emulate/emulator.c). */
+typedef struct EventReclaimStep {
+        const char *cgroup;
+        unsigned priority;
+        uint64_t bytes; /* what its usage fell by */
+} EventReclaimStep;
+
+typedef struct EventReclaim {
+        const char *cgroup;
+        uint64_t usage_before, usage_after;
+        uint64_t wmark_high, wmark_low;
+        uint64_t duration_usec;
+        const char *method;              /* "memory.reclaim" or "limit-squeeze" */
+        size_t n_steps;                  /* writes made */
+        const EventReclaimStep *steps;   /* per cgroup, in the order taken */
+        size_t n_taken;
+} EventReclaim;
+
+void event_reclaim(Manager *m, Unit *u, const EventReclaim *ev);
+
+/* memqosd's pre-emptive priority kill: to the pressured unit and the victim's. */
+typedef struct EventPriorityKill {
+        const char *cgroup;        /* the unit under pressure */
+        const char *victim_cgroup; /* the leaf chosen */
+        unsigned victim_priority;
+        pid_t pid;                 /* 0 with cgroup.kill */
+        char comm[32];
+        uint64_t rss;
+        uint64_t usage, unreclaimable, limit, kill_watermark;
+        uint64_t duration_usec;    /* from the decision to the signal */
+        const char *method;        /* "SIGKILL" or "cgroup.kill" */
+} EventPriorityKill;
+
+void event_priority_kill(Manager *m, Unit *u, const EventPriorityKill *ev);
 
 /* The deepest followed unit whose cgroup contains cgroup, or NULL. */
 Unit *manager_unit_for_cgroup(Manager *m, const char *cgroup);

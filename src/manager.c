@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <search.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 
 #include "config-paths.h"
 #include "desired.h"
+#include "emulate/squeeze.h"
 #include "events.h"
 #include "watch.h"
 #include "log.h"
@@ -49,6 +51,7 @@ static Unit *unit_free(Unit *u) {
                 return NULL;
         systemd_unit_cancel(u);
         memcg_watch_free(u->watch);
+        emulator_free(u->emulator);
         free(u->name);
         free(u->active_state);
         free(u->control_group);
@@ -446,9 +449,14 @@ static void on_watch_oom(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdat
 
 static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
         Unit *u = userdata;
-        /* The cgroup went away under the watch; a new one brings a new watch. */
+        /* The cgroup went away under the watch; a new one brings a new watch.
+         * Normally systemd tells us of the stop and the start; but a stop can
+         * be missed (while the bus restarts), so ask it now whether the unit
+         * runs on in a new cgroup. */
         u->watch = memcg_watch_free(u->watch);
         u->n_threshold_bytes = 0;
+        if (u->kind == UNIT_KIND_SYSTEMD && u->manager->bus)
+                (void) systemd_refresh_unit(u->manager, u);
 }
 
 static void unit_drop_watch(Unit *u) {
@@ -478,6 +486,10 @@ static void unit_update_watch(Manager *m, Unit *u) {
                 unit_drop_watch(u);
                 return;
         }
+
+        /* A watch left from an earlier instance of the cgroup is of no use. */
+        if (u->watch && (memcg_watch_is_removed(u->watch) || !streq(memcg_watch_cgroup(u->watch), u->control_group)))
+                unit_drop_watch(u);
 
         if (!u->watch) {
                 r = memcg_watch_new(m->event, m->memcg_root, u->control_group, &callbacks, u, &u->watch);
@@ -514,6 +526,52 @@ static void unit_update_watch(Manager *m, Unit *u) {
         }
 }
 
+/* memqosd's own reclaim (WatermarkRatio= where memqos.conf and the kernel
+ * leave it to us) and pre-emptive kill (use_priority_oom in force). */
+static void unit_update_emulation(Manager *m, Unit *u) {
+        EmulatorSettings s = {
+                .reclaim = m->reclaim_mode.emulate && policy_has(&u->policy, POLICY_WATERMARK_RATIO) &&
+                           u->policy.watermark_ratio > 0,
+                .wmark_ratio = u->policy.watermark_ratio,
+                .wmark_scale_factor = policy_has(&u->policy, POLICY_WATERMARK_SCALE_FACTOR)
+                                              ? u->policy.watermark_scale_factor : 50,
+                .ahead_of_kernel = m->reclaim_mode.kernel,
+                .kill = m->oom_mode.emulate && m->config.kill_watermark_ratio > 0 &&
+                        u->desired.want[MEMCG_USE_PRIORITY_OOM] && u->desired.value[MEMCG_USE_PRIORITY_OOM] == 1,
+                .kill_ratio = m->config.kill_watermark_ratio,
+                .step_size = m->config.reclaim_step_size,
+                .interval_usec = m->config.pressure_interval_usec,
+        };
+        int r;
+
+        if (!m->memcg_root || isempty_str(u->control_group) || (!s.reclaim && !s.kill)) {
+                u->emulator = emulator_free(u->emulator);
+                return;
+        }
+        if (!u->emulator) {
+                r = emulator_new(m, u, &u->emulator);
+                if (r < 0) {
+                        log_oom();
+                        return;
+                }
+        }
+        r = emulator_configure(u->emulator, &s);
+        if (r < 0 && r != -ENOENT)
+                log_unit_warning_errno(unit_object(u), u->control_group, r,
+                                       "Cannot watch the memory cgroup for reclaim and kill: %m");
+}
+
+/* The knobs of features that memqos.conf gives to memqosd's emulation are
+ * not written; the state file and the policy event say "emulated". */
+static unsigned emulated_knobs(Manager *m) {
+        unsigned mask = 0;
+        if (!m->reclaim_mode.kernel)
+                mask |= 1u << MEMCG_WMARK_RATIO | 1u << MEMCG_WMARK_SCALE_FACTOR;
+        if (!m->oom_mode.kernel)
+                mask |= 1u << MEMCG_PRIORITY | 1u << MEMCG_USE_PRIORITY_OOM;
+        return mask;
+}
+
 static void unit_apply(Manager *m, Unit *u) {
         _cleanup_close_ int fd = -1;
         uint64_t high = MEMCG_UNLIMITED, low = MEMCG_UNLIMITED, old_limit = u->limit;
@@ -528,6 +586,7 @@ static void unit_apply(Manager *m, Unit *u) {
         if (u->kind == UNIT_KIND_GROUP && manager_get_systemd_unit_by_cgroup(m, u->control_group)) {
                 unit_remove_state(m, u);
                 unit_drop_watch(u);
+                u->emulator = emulator_free(u->emulator);
                 return;
         }
 
@@ -538,6 +597,7 @@ static void unit_apply(Manager *m, Unit *u) {
                 if (g && g->kind == UNIT_KIND_GROUP) {
                         unit_remove_state(m, g);
                         unit_drop_watch(g);
+                        g->emulator = emulator_free(g->emulator);
                 }
         }
 
@@ -551,6 +611,7 @@ static void unit_apply(Manager *m, Unit *u) {
         if (!unit_cares(u)) {
                 unit_remove_state(m, u);
                 unit_update_watch(m, u);
+                unit_update_emulation(m, u);
                 return;
         }
 
@@ -562,8 +623,17 @@ static void unit_apply(Manager *m, Unit *u) {
         if (fd >= 0) {
                 if (memcg_read_limit(m->memcg_root, fd, &u->limit) < 0)
                         u->limit = MEMCG_UNLIMITED;
-                if (m->config.backend != BACKEND_OFF)
-                        memcg_apply(fd, &u->desired, &u->applied);
+                if (m->config.backend != BACKEND_OFF) {
+                        MemcgDesired kernel = u->desired;
+                        unsigned emulated = emulated_knobs(m);
+                        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++)
+                                if (emulated & (1u << k))
+                                        kernel.want[k] = false;
+                        memcg_apply(fd, &kernel, &u->applied);
+                        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++)
+                                if ((emulated & (1u << k)) && u->desired.want[k])
+                                        u->applied.state[k] = APPLY_EMULATED;
+                }
         }
 
         for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++) {
@@ -593,6 +663,7 @@ static void unit_apply(Manager *m, Unit *u) {
         }
 
         unit_update_watch(m, u);
+        unit_update_emulation(m, u);
         from_kernel = unit_watermarks(m, u, fd, &high, &low);
         if (u->announced && old_limit != u->limit)
                 unit_announce_limit(m, u, old_limit, high, low, from_kernel);
@@ -636,6 +707,7 @@ static void unit_apply(Manager *m, Unit *u) {
  * start again) but forget what was written to the old instance. */
 static void unit_cgroup_gone(Manager *m, Unit *u) {
         unit_drop_watch(u);
+        u->emulator = emulator_free(u->emulator);
         u->written_mask = 0;
         u->announced = false;
         u->applied = (MemcgApplied) {};
@@ -844,6 +916,128 @@ int manager_load_config(Manager *m, bool reload) {
         return 0;
 }
 
+/* --- backends: the kernel's files or memqosd's own work --------------------------------------- */
+
+/* True when a cgroup below the root has the file: the root itself never has
+ * the patched files, and a kernel has them everywhere or nowhere. */
+static bool kernel_has_file(Manager *m, const char *file) {
+        _cleanup_strv_free_ char **children = NULL;
+        _cleanup_close_ int fd = -1;
+        size_t tried = 0;
+
+        if (!m->memcg_root)
+                return false;
+        fd = memcg_open(m->memcg_root, "/");
+        if (fd < 0 || memcg_list_children(fd, &children) < 0)
+                return false;
+        for (char **c = children; *c && tried < 8; c++, tried++) {
+                _cleanup_close_ int child = openat(fd, *c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (child >= 0 && faccessat(child, file, F_OK, 0) >= 0)
+                        return true;
+        }
+        return false;
+}
+
+static void manager_say_backend(Manager *m, int feature, const char *name, const char *file, FeatureMode mode,
+                                Backend configured) {
+        _cleanup_(fields_done) Fields f = {};
+        _cleanup_free_ char *said = NULL;
+        const char *backend = mode.kernel && mode.emulate ? "kernel+emulate" :
+                              mode.kernel ? "kernel" : mode.emulate ? "emulate" : "off";
+        const char *how = configured == BACKEND_INHERIT ? backend_to_string(m->config.backend)
+                                                        : backend_to_string(configured);
+        const char *reason;
+        bool has = kernel_has_file(m, file);
+
+        if (streq(how, "auto"))
+                reason = mode.kernel && mode.emulate ? "auto: this kernel has the files, and memqosd works ahead of it"
+                         : mode.kernel ? "auto: this kernel has the files"
+                                       : "auto: this kernel lacks the files";
+        else
+                reason = has ? "configured; this kernel has the files" : "configured; this kernel lacks the files";
+
+        if (asprintf(&said, "%s %s", backend, reason) < 0)
+                return;
+        if (streq_ptr(said, m->backend_said[feature]))
+                return; /* once, and again only when it changes */
+        free(m->backend_said[feature]);
+        m->backend_said[feature] = TAKE_PTR(said);
+
+        (void) fields_add(&f, "MEMQOS_FEATURE", "%s", feature == 0 ? "reclaim" : "oom");
+        (void) fields_add(&f, "MEMQOS_BACKEND", "%s", backend);
+        (void) fields_add(&f, "MEMQOS_REASON", "%s (%s)", reason, file);
+        log_full(LOG_INFO, 0, NULL, NULL, MEMQOS_MESSAGE_BACKEND, f.v, "%s: %s (%s, %s).", name,
+                 mode.kernel && mode.emulate ? "the kernel's files, and memqosd's own work ahead of them" :
+                 mode.kernel ? "the kernel's files" : mode.emulate ? "memqosd's own work" : "off",
+                 reason, file);
+}
+
+/* At start and after a reload: which backend each feature uses. */
+static void manager_setup_backends(Manager *m) {
+        Backend daemon = m->config.backend;
+        if (daemon == BACKEND_OFF) {
+                m->reclaim_mode = m->oom_mode = (FeatureMode) {};
+        } else {
+                m->reclaim_mode = config_feature_mode(m->config.reclaim_backend, daemon,
+                                                      kernel_has_file(m, "memory.wmark_ratio"),
+                                                      m->config.reclaim_ahead_of_kernel);
+                /* The pre-emptive kill is what even the patched kernel lacks. */
+                m->oom_mode = config_feature_mode(m->config.oom_backend, daemon,
+                                                  kernel_has_file(m, "memory.priority"), true);
+        }
+        manager_say_backend(m, 0, "Background reclaim (WatermarkRatio=)", "memory.wmark_ratio", m->reclaim_mode,
+                            m->config.reclaim_backend);
+        manager_say_backend(m, 1, "Priority OOM (MemoryPriority=, UsePriorityOOM=)", "memory.priority",
+                            m->oom_mode, m->config.oom_backend);
+}
+
+static void on_limit_restored(const SqueezeRecord *rec, int result, void *userdata) {
+        _cleanup_(fields_done) Fields f = {};
+        char b[32];
+
+        if (result == 0)
+                return;
+        if (result < 0) {
+                log_unit_error_errno(NULL, rec->cgroup, result,
+                                     "Cannot put back the memory limit squeezed before memqosd stopped: %m");
+                return;
+        }
+        if (rec->limit == MEMCG_UNLIMITED)
+                snprintf(b, sizeof(b), "max");
+        else
+                snprintf(b, sizeof(b), "%" PRIu64, rec->limit);
+        (void) fields_add(&f, "MEMQOS_LIMIT_BYTES", "%s", b);
+        (void) fields_add(&f, "MEMQOS_SQUEEZED_BYTES", "%" PRIu64, rec->squeezed);
+        log_full(LOG_NOTICE, 0, NULL, rec->cgroup, MEMQOS_MESSAGE_LIMIT_RESTORED, f.v,
+                 "Put the memory limit of %s back to %s bytes: memqosd had squeezed it to %" PRIu64
+                 " bytes and stopped before restoring it.", rec->cgroup, b, rec->squeezed);
+}
+
+static int manager_open_memcg_root(Manager *m) {
+        int r;
+        if (m->memcg_root)
+                return 0;
+        if (m->cgroup_root)
+                r = memcg_root_open(m->cgroup_root, &m->memcg_root);
+        else
+                r = memcg_root_detect(m->sysfs_cgroup, &m->memcg_root);
+        if (r < 0)
+                log_warning_errno(r, "No memory cgroup hierarchy at %s: %m; following units without programming them.",
+                                  m->cgroup_root ?: m->sysfs_cgroup);
+        return r;
+}
+
+int manager_restore_limits(Manager *m) {
+        int r;
+        (void) manager_open_memcg_root(m);
+        if (!m->squeeze_dir && asprintf(&m->squeeze_dir, "%s/squeeze", m->state_dir) < 0)
+                return log_oom();
+        r = squeeze_restore_all(m->memcg_root, m->squeeze_dir, on_limit_restored, m);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot read %s: %m", m->squeeze_dir);
+        return r > 0 ? -EIO : 0;
+}
+
 /* --- lifecycle ---------------------------------------------------------------------------- */
 
 static int manager_setup_events(Manager *m);
@@ -872,6 +1066,7 @@ int manager_reload(Manager *m) {
         if (manager_load_config(m, true) >= 0) {
                 log_info("Reloaded %s.", m->config_path);
                 (void) manager_setup_events(m);
+                manager_setup_backends(m);
         }
         if (manager_load_rules(m, true) >= 0)
                 (void) manager_setup_groups(m);
@@ -991,17 +1186,15 @@ int manager_start(Manager *m) {
                         log_warning_errno(r, "Cannot create %s: %m; no state files will be written there.", d);
         }
 
-        if (m->cgroup_root)
-                r = memcg_root_open(m->cgroup_root, &m->memcg_root);
-        else
-                r = memcg_root_detect(m->sysfs_cgroup, &m->memcg_root);
-        if (r < 0)
-                log_warning_errno(r, "No memory cgroup hierarchy at %s: %m; following units without programming them.",
-                                  m->cgroup_root ?: m->sysfs_cgroup);
+        (void) manager_open_memcg_root(m);
 
         r = manager_setup_events(m);
         if (r < 0)
                 return r;
+
+        /* Limits a crashed memqosd left squeezed come back before anything else. */
+        (void) manager_restore_limits(m);
+        manager_setup_backends(m);
 
         (void) manager_load_rules(m, false);
         (void) manager_setup_groups(m);
@@ -1042,6 +1235,9 @@ Manager *manager_free(Manager *m) {
         free(m->state_dir);
         free(m->unit_state_dir);
         free(m->group_state_dir);
+        free(m->squeeze_dir);
+        free(m->backend_said[0]);
+        free(m->backend_said[1]);
         free(m);
         return NULL;
 }

@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "emulate/emulator.h"
 #include "kmsg.h"
 #include "memcg.h"
 #include "policy.h"
@@ -60,6 +61,9 @@ typedef struct Unit {
         size_t n_threshold_bytes;
         bool oom_watch_unavailable;
 
+        /* memqosd's own reclaim and pre-emptive kill (emulate/), NULL when neither applies */
+        Emulator *emulator;
+
         /* bus bookkeeping (systemd.c) */
         sd_bus_slot *slot_unit, *slot_type;
         unsigned pending;
@@ -103,6 +107,12 @@ struct Manager {
         KmsgReader *kmsg;      /* names OOM victims; NULL with WatchOOM=no */
         RateLimit *ratelimit;  /* threshold and OOM events, per unit and threshold */
 
+        /* How reclaim and the priority OOM are put in force (memqos.conf
+         * [Reclaim] and [OOM] Backend=, and what this kernel has). */
+        FeatureMode reclaim_mode, oom_mode;
+        char *backend_said[2]; /* the BACKEND event last sent per feature */
+        char *squeeze_dir;     /* <state dir>/squeeze: records of v1 limit squeezes */
+
         bool feature_missing_said[_MEMCG_KNOB_MAX];
         bool feature_missing_pending[_MEMCG_KNOB_MAX];
         sd_event_source *feature_report_source;
@@ -119,6 +129,9 @@ int manager_load_config(Manager *m, bool reload);
 int manager_load_rules(Manager *m, bool reload);
 int manager_start(Manager *m);
 int manager_reload(Manager *m);
+/* Puts back the v1 limits that a stopped memqosd left squeezed (emulate/squeeze.h).
+ * 0, or -EIO when some could not be restored (their records stay). */
+int manager_restore_limits(Manager *m);
 
 /* The unit table. */
 Unit *manager_get_unit(Manager *m, const char *name);

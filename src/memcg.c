@@ -37,6 +37,7 @@ static const char *const apply_state_table[_APPLY_STATE_MAX] = {
         [APPLY_IN_PLACE] = "in-place",
         [APPLY_UNSUPPORTED] = "unsupported",
         [APPLY_FAILED] = "failed",
+        [APPLY_EMULATED] = "emulated",
 };
 
 const char *apply_state_to_string(ApplyState s) {
@@ -569,4 +570,166 @@ void memcg_watermarks(uint64_t limit, unsigned ratio, unsigned scale_factor,
                 *ret_high = high;
         if (ret_low)
                 *ret_low = low;
+}
+
+/* ---- for memqosd's own reclaim and kill ---- */
+
+int memcg_parse_stat(MemcgLayout layout, const char *text, MemcgStat *ret) {
+        /* v1's memory.stat has the cgroup's own counters and hierarchical
+         * total_* ones; v2's are hierarchical already. */
+        static const char *const v1_file[] = { "total_inactive_file", "total_active_file", NULL };
+        static const char *const v1_anon[] = { "total_rss", "total_shmem", NULL };
+        static const char *const v2_file[] = { "inactive_file", "active_file", NULL };
+        static const char *const v2_anon[] = { "anon", "shmem", NULL };
+        const char *const *file_keys = layout == MEMCG_LAYOUT_V1 ? v1_file : v2_file;
+        const char *const *anon_keys = layout == MEMCG_LAYOUT_V1 ? v1_anon : v2_anon;
+        MemcgStat s = {};
+
+        for (const char *p = text; *p;) {
+                const char *eol = strchrnul(p, '\n'), *sp = memchr(p, ' ', (size_t) (eol - p));
+                char key[64], value[32];
+                uint64_t v;
+
+                if (eol == p) {
+                        p = *eol ? eol + 1 : eol;
+                        continue;
+                }
+                if (!sp || (size_t) (sp - p) >= sizeof(key) || (size_t) (eol - sp - 1) >= sizeof(value) ||
+                    eol - sp - 1 == 0)
+                        return -EINVAL;
+                memcpy(key, p, (size_t) (sp - p));
+                key[sp - p] = 0;
+                memcpy(value, sp + 1, (size_t) (eol - sp - 1));
+                value[eol - sp - 1] = 0;
+                if (parse_u64(value, &v) < 0)
+                        return -EINVAL;
+
+                for (const char *const *k = file_keys; *k; k++)
+                        if (streq(key, *k))
+                                s.file += v;
+                for (const char *const *k = anon_keys; *k; k++)
+                        if (streq(key, *k))
+                                s.anon += v;
+                p = *eol ? eol + 1 : eol;
+        }
+        *ret = s;
+        return 0;
+}
+
+int memcg_read_stat(const MemcgRoot *r, int dirfd, MemcgStat *ret) {
+        char buf[8192];
+        int k = read_small_file(dirfd, "memory.stat", buf, sizeof(buf));
+        if (k < 0)
+                return k;
+        return memcg_parse_stat(r->layout, buf, ret);
+}
+
+int memcg_read_protection(const MemcgRoot *r, int dirfd, uint64_t *ret) {
+        uint64_t min = 0, low = 0;
+
+        *ret = 0;
+        if (r->layout == MEMCG_LAYOUT_V1)
+                return 0;
+        /* The root has neither file; that is no protection, not an error. */
+        if (memcg_read_u64(dirfd, "memory.min", &min) < 0)
+                min = 0;
+        if (memcg_read_u64(dirfd, "memory.low", &low) < 0)
+                low = 0;
+        *ret = min > low ? min : low;
+        return 0;
+}
+
+int memcg_reclaim(const MemcgRoot *r, int dirfd, uint64_t bytes) {
+        if (r->layout == MEMCG_LAYOUT_V1)
+                return -EOPNOTSUPP;
+        return memcg_write_u64(dirfd, "memory.reclaim", bytes);
+}
+
+int memcg_read_procs(int dirfd, pid_t **ret, size_t *ret_n) {
+        _cleanup_(closep) int fd = -1;
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0, allocated = 0;
+        long v;
+
+        fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        f = fdopen(fd, "re");
+        if (!f)
+                return -errno;
+        fd = -1;
+
+        while (fscanf(f, "%ld", &v) == 1) {
+                if (v <= 0 || v > INT_MAX)
+                        continue;
+                if (n == allocated) {
+                        size_t a = allocated ? allocated * 2 : 16;
+                        pid_t *p = reallocarray(pids, a, sizeof(pid_t));
+                        if (!p)
+                                return -ENOMEM;
+                        pids = p;
+                        allocated = a;
+                }
+                pids[n++] = (pid_t) v;
+        }
+        if (ferror(f))
+                return -EIO;
+        *ret = TAKE_PTR(pids);
+        *ret_n = n;
+        return 0;
+}
+
+int memcg_kill_all(int dirfd) {
+        return memcg_write_u64(dirfd, "cgroup.kill", 1);
+}
+
+bool memcg_oom_group(const MemcgRoot *r, int dirfd) {
+        uint64_t v;
+        return r->layout == MEMCG_LAYOUT_V2 && memcg_read_u64(dirfd, "memory.oom.group", &v) >= 0 && v == 1;
+}
+
+static int compare_strings(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int memcg_list_children(int dirfd, char ***ret) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        size_t n = 0, allocated = 0;
+        int fd;
+
+        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                int e = -errno;
+                close(fd);
+                return e;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                if (n + 1 >= allocated) {
+                        size_t a = allocated ? allocated * 2 : 16;
+                        char **p = reallocarray(names, a, sizeof(char *));
+                        if (!p)
+                                return -ENOMEM;
+                        names = p;
+                        allocated = a;
+                }
+                names[n] = strdup(de->d_name);
+                if (!names[n])
+                        return -ENOMEM;
+                names[++n] = NULL;
+        }
+        if (!names) {
+                names = calloc(1, sizeof(char *));
+                if (!names)
+                        return -ENOMEM;
+        }
+        qsort(names, n, sizeof(char *), compare_strings);
+        *ret = TAKE_PTR(names);
+        return 0;
 }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define MEMCG_UNLIMITED UINT64_MAX
 
@@ -96,10 +97,11 @@ typedef enum ApplyState {
         APPLY_IN_PLACE,    /* already had the desired value */
         APPLY_UNSUPPORTED, /* the kernel has no such file on this cgroup */
         APPLY_FAILED,      /* write failed or read back a different value */
+        APPLY_EMULATED,    /* not written: memqosd does what the knob would (memqos.conf Backend=) */
         _APPLY_STATE_MAX,
 } ApplyState;
 
-const char *apply_state_to_string(ApplyState s); /* "unset", "written", "in-place", "unsupported", "failed" */
+const char *apply_state_to_string(ApplyState s); /* "unset", "written", "in-place", "unsupported", "failed", "emulated" */
 
 typedef struct MemcgApplied {
         ApplyState state[_MEMCG_KNOB_MAX];
@@ -132,3 +134,37 @@ void memcg_apply(int dirfd, const MemcgDesired *d, MemcgApplied *ret);
 #define MEMCG_WMARK_PAGE_SIZE UINT64_C(4096)
 void memcg_watermarks(uint64_t limit, unsigned ratio, unsigned scale_factor,
                       uint64_t *ret_high, uint64_t *ret_low);
+
+/* ---- for memqosd's own reclaim and kill (src/emulate/) ---- */
+
+/* What memory.stat says of a cgroup's subtree, in bytes. */
+typedef struct MemcgStat {
+        uint64_t file; /* page cache on the file LRUs: what reclaim can drop (v1 total_*_file, v2 *_file) */
+        uint64_t anon; /* anonymous memory and shmem (v1 total_rss + total_shmem, v2 anon + shmem) */
+} MemcgStat;
+
+/* Pure: parses the text of memory.stat; missing keys read as 0. -EINVAL on
+ * a malformed line. */
+int memcg_parse_stat(MemcgLayout layout, const char *text, MemcgStat *ret);
+int memcg_read_stat(const MemcgRoot *r, int dirfd, MemcgStat *ret);
+
+/* What reclaim must leave: v2 max(memory.min, memory.low); 0 on v1. */
+int memcg_read_protection(const MemcgRoot *r, int dirfd, uint64_t *ret);
+
+/* v2: asks the kernel to reclaim bytes from the subtree (memory.reclaim).
+ * -EAGAIN when it could not reclaim all of it, -ENOENT where the kernel has
+ * no memory.reclaim (before 5.19), -EOPNOTSUPP on v1. */
+int memcg_reclaim(const MemcgRoot *r, int dirfd, uint64_t bytes);
+
+/* The pids in the cgroup itself (cgroup.procs), into a new array. */
+int memcg_read_procs(int dirfd, pid_t **ret, size_t *ret_n);
+
+/* v2: kills every process of the subtree at once (cgroup.kill, 5.14+).
+ * -ENOENT where the kernel has none. */
+int memcg_kill_all(int dirfd);
+
+/* True when the cgroup's OOMs kill it as a whole (v2 memory.oom.group=1). */
+bool memcg_oom_group(const MemcgRoot *r, int dirfd);
+
+/* The names of the cgroup's child cgroups, sorted, NULL-terminated. */
+int memcg_list_children(int dirfd, char ***ret);

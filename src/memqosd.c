@@ -22,7 +22,9 @@ static void help(void) {
                "     --cgroup-root=PATH     The memory cgroup hierarchy itself, e.g. /sys/fs/cgroup/memory\n"
                "                            (default: found below --sysfs-cgroup)\n"
                "     --no-systemd           Do not follow systemd units: the [Group] rules alone\n"
-               "     --state-dir=PATH       Where state files go (default: /run/memqos)\n",
+               "     --state-dir=PATH       Where state files go (default: /run/memqos)\n"
+               "     --restore-limits       Put back the memory limits a stopped memqosd left squeezed,\n"
+               "                            then exit (the unit's ExecStopPost=)\n",
                program_invocation_short_name, CONFIG_PATH);
 }
 
@@ -30,6 +32,7 @@ typedef struct Arguments {
         const char *config;
         const char *cgroup_root;
         bool no_systemd;
+        bool restore_limits;
         const char *sysfs_cgroup;
         const char *state_dir;
         LogTarget log_target;
@@ -45,6 +48,7 @@ static int parse_argv(int argc, char *argv[], Arguments *a) {
                 ARG_CGROUP_ROOT,
                 ARG_NO_SYSTEMD,
                 ARG_STATE_DIR,
+                ARG_RESTORE_LIMITS,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -56,6 +60,7 @@ static int parse_argv(int argc, char *argv[], Arguments *a) {
                 { "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
                 { "no-systemd", no_argument, NULL, ARG_NO_SYSTEMD },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "restore-limits", no_argument, NULL, ARG_RESTORE_LIMITS },
                 {},
         };
         int c;
@@ -92,6 +97,9 @@ static int parse_argv(int argc, char *argv[], Arguments *a) {
                         break;
                 case ARG_STATE_DIR:
                         a->state_dir = optarg;
+                        break;
+                case ARG_RESTORE_LIMITS:
+                        a->restore_limits = true;
                         break;
                 default:
                         return -EINVAL;
@@ -133,6 +141,9 @@ static int run(int argc, char *argv[]) {
         (void) manager_load_config(m, false);
         if (a.log_level >= 0)
                 log_set_max_level(a.log_level);
+
+        if (a.restore_limits)
+                return manager_restore_limits(m);
 
         r = manager_start(m);
         if (r < 0)

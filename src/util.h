@@ -40,6 +40,12 @@
                         func(*p);                       \
         }
 
+/* Frees and returns NULL: `p = mfree(p);` */
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 static inline void freep(void *p) {
         free(*(void **) p);
 }
@@ -55,6 +61,16 @@ static inline void closep(int *fd) {
                 close(*fd);
                 errno = saved;
         }
+}
+
+/* Closes fd if open and returns -1: `fd = safe_close(fd);` */
+static inline int safe_close(int fd) {
+        if (fd >= 0) {
+                int saved = errno;
+                close(fd);
+                errno = saved;
+        }
+        return -1;
 }
 
 static inline void fclosep(FILE **f) {

@@ -1,0 +1,605 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "emulator.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "events.h"
+#include "log.h"
+#include "manager.h"
+#include "plan.h"
+#include "squeeze.h"
+#include "util.h"
+#include "watch.h"
+
+#define RECLAIM_STEPS_MAX 64
+
+struct Emulator {
+        Manager *manager;
+        Unit *unit;
+        char *cgroup;
+        int dirfd;
+        EmulatorSettings s;
+
+        MemcgWatch *watch;       /* wakes us when usage enters the zone */
+        uint64_t entry;          /* the zone's start registered with the watch */
+        sd_event_source *tick;   /* runs while in the zone */
+        uint64_t backoff_until;  /* no reclaim pass before (a pass found nothing to take) */
+
+        int victim_pidfd;        /* the last victim until it is gone */
+        sd_event_source *victim_source;
+        uint64_t victim_killed_usec;
+
+        unsigned n_passes, n_kills;
+        bool nothing_killable_said;
+};
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+void emulator_watermarks(const EmulatorSettings *s, uint64_t limit, uint64_t *ret_high, uint64_t *ret_low) {
+        uint64_t high, low;
+
+        memcg_watermarks(limit, s->reclaim ? s->wmark_ratio : 0, s->wmark_scale_factor, &high, &low);
+        if (s->ahead_of_kernel && high != MEMCG_UNLIMITED) {
+                /* One gap ahead of the kernel's own work, so that the lower
+                 * priorities give before the kernel takes from everyone. */
+                uint64_t gap = high - low;
+                high = high > gap ? high - gap : 0;
+                low = low > gap ? low - gap : 0;
+        }
+        *ret_high = high;
+        *ret_low = low;
+}
+
+uint64_t emulator_zone_entry(const EmulatorSettings *s, uint64_t limit) {
+        uint64_t high, low, entry = MEMCG_UNLIMITED;
+
+        emulator_watermarks(s, limit, &high, &low);
+        if (s->reclaim)
+                entry = high;
+        if (s->kill) {
+                uint64_t kw = emu_kill_watermark(limit, s->kill_ratio);
+                if (kw != MEMCG_UNLIMITED && kw / 10 * 9 < entry)
+                        entry = kw / 10 * 9;
+        }
+        return entry;
+}
+
+/* ---- snapshots of the subtree ---- */
+
+typedef struct Snapshot {
+        EmuNode nodes[EMU_NODES_MAX];
+        char *paths[EMU_NODES_MAX];
+        size_t n;
+} Snapshot;
+
+static void snapshot_free(Snapshot *s) {
+        if (!s)
+                return;
+        for (size_t i = 0; i < s->n; i++)
+                free(s->paths[i]);
+        free(s);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Snapshot *, snapshot_free);
+
+static unsigned priority_of(Manager *m, const char *cgroup) {
+        Unit *u = manager_unit_for_cgroup(m, cgroup);
+        if (u && streq_ptr(u->control_group, cgroup) && policy_has(&u->policy, POLICY_MEMORY_PRIORITY))
+                return u->policy.memory_priority;
+        return 0; /* the kernel's default, the lowest */
+}
+
+static size_t count_killable(int dirfd) {
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0, killable = 0;
+        if (memcg_read_procs(dirfd, &pids, &n) < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                if (pids[i] != getpid())
+                        killable++;
+        return killable;
+}
+
+static int snapshot_add(Emulator *e, Snapshot *s, char *path, size_t parent, bool with_procs) {
+        const MemcgRoot *root = e->manager->memcg_root;
+        _cleanup_free_ char *p = path;
+        _cleanup_(closep) int fd = -1;
+        MemcgStat st = {};
+        EmuNode *nd;
+
+        if (s->n >= EMU_NODES_MAX)
+                return -E2BIG;
+        fd = memcg_open(root, p);
+        if (fd < 0)
+                return fd;
+        nd = &s->nodes[s->n];
+        *nd = (EmuNode) { .parent = parent, .priority = priority_of(e->manager, p) };
+        if (memcg_read_usage(root, fd, &nd->usage) < 0 || memcg_read_stat(root, fd, &st) < 0)
+                return -ENOENT; /* went away while we looked */
+        nd->file = st.file;
+        nd->anon = st.anon;
+        (void) memcg_read_protection(root, fd, &nd->protection);
+        if (with_procs)
+                nd->n_procs = count_killable(fd);
+        nd->cgroup = p;
+        s->paths[s->n++] = TAKE_PTR(p);
+        return 0;
+}
+
+/* Breadth first, so that every parent comes before its children. */
+static int snapshot_take(Emulator *e, bool with_procs, Snapshot **ret) {
+        _cleanup_(snapshot_freep) Snapshot *s = calloc(1, sizeof(Snapshot));
+        char *root_path;
+        int r;
+
+        if (!s)
+                return -ENOMEM;
+        root_path = strdup(e->cgroup);
+        if (!root_path)
+                return -ENOMEM;
+        r = snapshot_add(e, s, root_path, EMU_NO_PARENT, with_procs);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < s->n; i++) {
+                _cleanup_strv_free_ char **names = NULL;
+                _cleanup_(closep) int fd = memcg_open(e->manager->memcg_root, s->paths[i]);
+                if (fd < 0 || memcg_list_children(fd, &names) < 0)
+                        continue;
+                for (char **name = names; *name; name++) {
+                        char *child;
+                        if (asprintf(&child, "%s/%s", streq(s->paths[i], "/") ? "" : s->paths[i], *name) < 0)
+                                return -ENOMEM;
+                        r = snapshot_add(e, s, child, i, with_procs);
+                        if (r == -E2BIG)
+                                goto done; /* the rest stays out of the plan: bounded work */
+                }
+        }
+done:
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+static bool have_swap(void) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/swaps", "re");
+        char line[256];
+        int lines = 0;
+        if (!f)
+                return false;
+        while (fgets(line, sizeof(line), f))
+                lines++;
+        return lines > 1; /* a header, then one line per swap area */
+}
+
+/* ---- reclaim ---- */
+
+/* Takes up to `bytes` from the subtree at path; returns what its usage fell by. */
+static uint64_t reclaim_from(Emulator *e, const char *path, uint64_t bytes, bool swap, const char **ret_method) {
+        const MemcgRoot *root = e->manager->memcg_root;
+        _cleanup_(closep) int fd = memcg_open(root, path);
+        uint64_t before, after;
+        int r;
+
+        if (fd < 0 || memcg_read_usage(root, fd, &before) < 0)
+                return 0;
+
+        if (root->layout == MEMCG_LAYOUT_V2) {
+                *ret_method = "memory.reclaim";
+                r = memcg_reclaim(root, fd, bytes);
+                if (r < 0 && r != -EAGAIN)
+                        log_unit_debug(unit_object(e->unit), path, "memory.reclaim of %" PRIu64 " bytes: %s",
+                                       bytes, strerror(-r));
+        } else {
+                MemcgStat st;
+                uint64_t floor = 0, old;
+                *ret_method = "limit-squeeze";
+                if (!swap && memcg_read_stat(root, fd, &st) >= 0)
+                        floor = before > st.file ? before - st.file : 0;
+                uint64_t squeezed = emu_squeeze_limit(before, bytes, floor);
+                if (squeezed == 0)
+                        return 0;
+                r = squeeze_run(e->manager->squeeze_dir, fd, path, squeezed, &old);
+                if (r < 0)
+                        log_unit_warning_errno(unit_object(e->unit), path, r,
+                                               r == -EIO ? "Could not put the memory limit of %s back to %" PRIu64
+                                                           " after a squeeze; it is recorded and restored at the next start: %m"
+                                                         : "Could not squeeze the memory limit of %s: %m",
+                                               path, old);
+        }
+
+        if (memcg_read_usage(root, fd, &after) < 0)
+                return 0;
+        return before > after ? before - after : 0;
+}
+
+static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, uint64_t low) {
+        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+        EmuReclaimStep plan[RECLAIM_STEPS_MAX];
+        EventReclaimStep taken[RECLAIM_STEPS_MAX];
+        const MemcgRoot *root = e->manager->memcg_root;
+        uint64_t start = now_usec(), planned = 0, after = usage, reclaimed;
+        const char *method = root->layout == MEMCG_LAYOUT_V2 ? "memory.reclaim" : "limit-squeeze";
+        size_t n_taken = 0, steps = 0;
+        bool swap = have_swap();
+        int n;
+
+        if (snapshot_take(e, false, &s) < 0)
+                return;
+        n = emu_reclaim_plan(s->nodes, s->n, emu_reclaim_target(usage, high, low), swap, plan, RECLAIM_STEPS_MAX,
+                             &planned);
+        if (n <= 0) {
+                /* Nothing in the subtree can give: wait before looking again. */
+                e->backoff_until = start + 10 * e->s.interval_usec;
+                return;
+        }
+
+        for (int i = 0; i < n && after >= low; i++) {
+                uint64_t left = plan[i].bytes, got_here = 0;
+                while (left > 0 && after >= low) {
+                        uint64_t chunk = left < e->s.step_size ? left : e->s.step_size;
+                        uint64_t got = reclaim_from(e, s->paths[plan[i].node], chunk, swap, &method);
+                        got_here += got;
+                        left -= chunk;
+                        steps++;
+                        if (memcg_read_usage(root, e->dirfd, &after) < 0 || got == 0 ||
+                            now_usec() - start > EMU_PASS_BUDGET_USEC)
+                                break;
+                }
+                if (n_taken < RECLAIM_STEPS_MAX)
+                        taken[n_taken++] = (EventReclaimStep) {
+                                .cgroup = s->paths[plan[i].node],
+                                .priority = s->nodes[plan[i].node].priority,
+                                .bytes = got_here,
+                        };
+                if (now_usec() - start > EMU_PASS_BUDGET_USEC)
+                        break;
+        }
+
+        reclaimed = usage > after ? usage - after : 0;
+        if (reclaimed < MEMCG_WMARK_PAGE_SIZE)
+                e->backoff_until = now_usec() + 10 * e->s.interval_usec;
+        e->n_passes++;
+
+        EventReclaim ev = {
+                .cgroup = e->cgroup,
+                .usage_before = usage,
+                .usage_after = after,
+                .wmark_high = high,
+                .wmark_low = low,
+                .duration_usec = now_usec() - start,
+                .method = method,
+                .n_steps = steps,
+                .steps = taken,
+                .n_taken = n_taken,
+        };
+        event_reclaim(e->manager, e->unit, &ev);
+}
+
+/* ---- kill ---- */
+
+static int on_victim_gone(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Emulator *e = userdata;
+        e->victim_source = sd_event_source_disable_unref(e->victim_source);
+        e->victim_pidfd = safe_close(e->victim_pidfd);
+        return 0;
+}
+
+static int read_proc_u64(pid_t pid, const char *file, int field, uint64_t *ret) {
+        char path[64], buf[256];
+        _cleanup_fclose_ FILE *f = NULL;
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int) pid, file);
+        f = fopen(path, "re");
+        if (!f || !fgets(buf, sizeof(buf), f))
+                return -ESRCH;
+        char *p = buf;
+        for (int i = 0; i < field; i++) {
+                p = strchr(p, ' ');
+                if (!p)
+                        return -EINVAL;
+                p++;
+        }
+        *ret = strtoull(p, NULL, 10);
+        return 0;
+}
+
+static int read_oom_score_adj(pid_t pid) {
+        char path[64];
+        int v = 0;
+        _cleanup_fclose_ FILE *f = NULL;
+        snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int) pid);
+        f = fopen(path, "re");
+        if (!f || fscanf(f, "%d", &v) != 1)
+                return -1000; /* gone or unreadable: never a candidate */
+        return v;
+}
+
+static void read_comm(pid_t pid, char *buf, size_t size) {
+        char path[64];
+        _cleanup_fclose_ FILE *f = NULL;
+        snprintf(path, sizeof(path), "/proc/%d/comm", (int) pid);
+        f = fopen(path, "re");
+        if (!f || !fgets(buf, (int) size, f)) {
+                snprintf(buf, size, "?");
+                return;
+        }
+        buf[strcspn(buf, "\n")] = 0;
+}
+
+/* Kills the chosen process of the leaf at fd; 0 with *ev filled, -ESRCH
+ * when the leaf has nothing killable. */
+static int kill_in_leaf(Emulator *e, int fd, uint64_t total, EventPriorityKill *ev, int *ret_pidfd) {
+        _cleanup_free_ pid_t *pids = NULL;
+        _cleanup_free_ EmuProc *procs = NULL;
+        size_t n = 0;
+        int r, pick;
+
+        if (memcg_oom_group(e->manager->memcg_root, fd)) {
+                /* The leaf says it is one unit of work: all or nothing. */
+                r = memcg_kill_all(fd);
+                if (r >= 0) {
+                        ev->method = "cgroup.kill";
+                        ev->pid = 0;
+                        snprintf(ev->comm, sizeof(ev->comm), "*");
+                        return 0;
+                }
+        }
+
+        r = memcg_read_procs(fd, &pids, &n);
+        if (r < 0)
+                return r;
+        procs = calloc(n ?: 1, sizeof(EmuProc));
+        if (!procs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                uint64_t rss_pages = 0;
+                procs[i] = (EmuProc) { .pid = pids[i], .oom_score_adj = read_oom_score_adj(pids[i]) };
+                if (read_proc_u64(pids[i], "statm", 1, &rss_pages) >= 0)
+                        procs[i].rss = rss_pages * (uint64_t) sysconf(_SC_PAGESIZE);
+        }
+        pick = emu_kill_pick_process(procs, n, total, getpid());
+        if (pick < 0)
+                return -ESRCH;
+
+        /* A pidfd, so that the signal reaches the process we chose even if
+         * its pid were reused meanwhile, and so that we learn when it is gone. */
+        int pidfd = (int) syscall(SYS_pidfd_open, procs[pick].pid, 0);
+        if (pidfd < 0)
+                return -ESRCH;
+        read_comm(procs[pick].pid, ev->comm, sizeof(ev->comm));
+        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0) {
+                r = -errno;
+                close(pidfd);
+                return r == -ESRCH ? -ESRCH : r;
+        }
+        ev->pid = procs[pick].pid;
+        ev->rss = procs[pick].rss;
+        ev->method = "SIGKILL";
+        *ret_pidfd = pidfd;
+        return 0;
+}
+
+static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, uint64_t limit, uint64_t kill_wm) {
+        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+        bool skip[EMU_NODES_MAX] = {};
+        uint64_t start = now_usec();
+
+        if (e->victim_pidfd >= 0 && start - e->victim_killed_usec < EMU_KILL_WAIT_USEC)
+                return; /* the last victim is still giving its memory back */
+        e->victim_source = sd_event_source_disable_unref(e->victim_source);
+        e->victim_pidfd = safe_close(e->victim_pidfd);
+
+        if (snapshot_take(e, true, &s) < 0)
+                return;
+
+        for (int attempt = 0; attempt < 16; attempt++) {
+                EventPriorityKill ev = {};
+                int pidfd = -1;
+                int leaf = emu_kill_pick_node(s->nodes, s->n, skip);
+                if (leaf < 0)
+                        break;
+                _cleanup_(closep) int fd = memcg_open(e->manager->memcg_root, s->paths[leaf]);
+                if (fd < 0 || kill_in_leaf(e, fd, limit, &ev, &pidfd) < 0) {
+                        skip[leaf] = true; /* nothing killable after all: walk again */
+                        continue;
+                }
+
+                ev.cgroup = e->cgroup;
+                ev.victim_cgroup = s->paths[leaf];
+                ev.victim_priority = s->nodes[leaf].priority;
+                ev.usage = usage;
+                ev.unreclaimable = unreclaimable;
+                ev.limit = limit;
+                ev.kill_watermark = kill_wm;
+                ev.duration_usec = now_usec() - start;
+                e->n_kills++;
+                e->nothing_killable_said = false;
+                e->victim_killed_usec = now_usec();
+                if (pidfd >= 0) {
+                        e->victim_pidfd = pidfd;
+                        if (sd_event_add_io(e->manager->event, &e->victim_source, pidfd, EPOLLIN, on_victim_gone, e) < 0)
+                                e->victim_source = NULL;
+                }
+                event_priority_kill(e->manager, e->unit, &ev);
+                return;
+        }
+
+        if (!e->nothing_killable_said) {
+                log_unit_warning(unit_object(e->unit), e->cgroup,
+                                 "Unreclaimable memory (%" PRIu64 " bytes) is at the kill watermark (%" PRIu64
+                                 " of limit %" PRIu64 ") but nothing below %s can be killed.",
+                                 unreclaimable, kill_wm, limit, e->cgroup);
+                e->nothing_killable_said = true;
+        }
+}
+
+/* ---- the pressure zone ---- */
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void emulator_check(Emulator *e) {
+        const MemcgRoot *root = e->manager->memcg_root;
+        uint64_t usage, limit, high, low, kill_wm, entry;
+        int r;
+
+        if (e->dirfd < 0 || memcg_read_usage(root, e->dirfd, &usage) < 0 ||
+            memcg_read_limit(root, e->dirfd, &limit) < 0) {
+                e->tick = sd_event_source_disable_unref(e->tick);
+                return;
+        }
+
+        emulator_watermarks(&e->s, limit, &high, &low);
+        kill_wm = e->s.kill ? emu_kill_watermark(limit, e->s.kill_ratio) : MEMCG_UNLIMITED;
+        entry = emulator_zone_entry(&e->s, limit);
+        if (entry != e->entry && e->watch) {
+                /* The zone's start, and the kill watermark itself: on v1 the
+                 * kernel tells us within a millisecond that usage reached it, which
+                 * a fast allocator needs (it fills 5% of a limit in a few ms). The
+                 * limit moved (set-property, or written by hand): follow it. */
+                uint64_t t[2] = { entry, kill_wm };
+                size_t n = entry == MEMCG_UNLIMITED ? 0 : kill_wm == MEMCG_UNLIMITED ? 1 : 2;
+                if (memcg_watch_set_thresholds(e->watch, t, n) >= 0)
+                        e->entry = entry;
+        }
+
+        if (kill_wm != MEMCG_UNLIMITED && usage >= kill_wm) {
+                MemcgStat st;
+                bool swap = have_swap();
+                if (memcg_read_stat(root, e->dirfd, &st) >= 0 &&
+                    emu_kill_needed(usage, st.file, st.anon, swap, kill_wm)) {
+                        uint64_t reclaimable = st.file + (swap ? st.anon : 0);
+                        emulator_kill(e, usage, usage > reclaimable ? usage - reclaimable : 0, limit, kill_wm);
+                        (void) memcg_read_usage(root, e->dirfd, &usage);
+                }
+        }
+
+        if (e->s.reclaim && high != MEMCG_UNLIMITED && usage >= high && now_usec() >= e->backoff_until) {
+                emulator_reclaim_pass(e, usage, high, low);
+                (void) memcg_read_usage(root, e->dirfd, &usage);
+        }
+
+        if (entry != MEMCG_UNLIMITED && usage >= entry) {
+                if (!e->tick) {
+                        r = sd_event_add_time_relative(e->manager->event, &e->tick, CLOCK_MONOTONIC,
+                                                       e->s.interval_usec, 0, on_tick, e);
+                        if (r < 0)
+                                log_unit_warning_errno(unit_object(e->unit), e->cgroup, r,
+                                                       "Cannot arm the pressure timer: %m");
+                } else {
+                        (void) sd_event_source_set_time_relative(e->tick, e->s.interval_usec);
+                        (void) sd_event_source_set_enabled(e->tick, SD_EVENT_ONESHOT);
+                }
+        } else
+                e->tick = sd_event_source_disable_unref(e->tick);
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        emulator_check(userdata);
+        return 0;
+}
+
+static void on_watch_threshold(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
+        Emulator *e = userdata;
+        if (ev->direction == THRESHOLD_UP)
+                emulator_check(e);
+}
+
+static void on_watch_oom(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
+        /* An OOM in the unit: the pre-emptive kill was too late or the
+         * allocation too fast. Check at once so that the next victim is the
+         * lowest priority, not the kernel's largest task. */
+        emulator_check(userdata);
+}
+
+static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
+        Emulator *e = userdata;
+        e->watch = memcg_watch_free(e->watch);
+        e->tick = sd_event_source_disable_unref(e->tick);
+        e->dirfd = safe_close(e->dirfd);
+}
+
+int emulator_new(Manager *m, Unit *u, Emulator **ret) {
+        Emulator *e = calloc(1, sizeof(Emulator));
+        if (!e)
+                return -ENOMEM;
+        e->manager = m;
+        e->unit = u;
+        e->dirfd = -1;
+        e->victim_pidfd = -1;
+        e->entry = MEMCG_UNLIMITED;
+        *ret = e;
+        return 0;
+}
+
+Emulator *emulator_free(Emulator *e) {
+        if (!e)
+                return NULL;
+        memcg_watch_free(e->watch);
+        sd_event_source_disable_unref(e->tick);
+        sd_event_source_disable_unref(e->victim_source);
+        safe_close(e->victim_pidfd);
+        safe_close(e->dirfd);
+        free(e->cgroup);
+        free(e);
+        return NULL;
+}
+
+int emulator_configure(Emulator *e, const EmulatorSettings *s) {
+        static const MemcgWatchCallbacks callbacks = {
+                .threshold = on_watch_threshold,
+                .oom = on_watch_oom,
+                .removed = on_watch_removed,
+        };
+        Manager *m = e->manager;
+        Unit *u = e->unit;
+        int r;
+
+        if (!m->memcg_root || isempty_str(u->control_group))
+                return -ENOENT;
+
+        /* A new cgroup instance (the unit restarted, or we missed its stop):
+         * start over on it. The watch learns of a removal and clears itself. */
+        if (!e->cgroup || !streq(e->cgroup, u->control_group) || !e->watch || memcg_watch_is_removed(e->watch)) {
+                e->watch = memcg_watch_free(e->watch);
+                e->tick = sd_event_source_disable_unref(e->tick);
+                e->dirfd = safe_close(e->dirfd);
+                free(e->cgroup);
+                e->cgroup = strdup(u->control_group);
+                if (!e->cgroup)
+                        return -ENOMEM;
+                e->dirfd = memcg_open(m->memcg_root, e->cgroup);
+                if (e->dirfd < 0) {
+                        r = e->dirfd;
+                        e->dirfd = -1;
+                        return r;
+                }
+                r = memcg_watch_new(m->event, m->memcg_root, e->cgroup, &callbacks, e, &e->watch);
+                if (r < 0)
+                        return r;
+                e->entry = MEMCG_UNLIMITED;
+                if (m->config.watch_oom)
+                        (void) memcg_watch_enable_oom(e->watch);
+        }
+
+        e->s = *s;
+        /* v2 has no usage notification: sample, less often than in the zone. */
+        (void) memcg_watch_set_sample_interval(e->watch, 5 * s->interval_usec);
+        emulator_check(e);
+        return 0;
+}
+
+unsigned emulator_n_passes(const Emulator *e) {
+        return e ? e->n_passes : 0;
+}
+
+unsigned emulator_n_kills(const Emulator *e) {
+        return e ? e->n_kills : 0;
+}
