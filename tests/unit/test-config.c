@@ -67,6 +67,12 @@ static void assert_config_is_default(const Config *c) {
         assert_int_equal(c->sample_interval_usec, d.sample_interval_usec);
         assert_int_equal(c->ratelimit_interval_usec, d.ratelimit_interval_usec);
         assert_int_equal(c->ratelimit_burst, d.ratelimit_burst);
+        assert_int_equal(c->reclaim_backend, d.reclaim_backend);
+        assert_int_equal(c->reclaim_ahead_of_kernel, d.reclaim_ahead_of_kernel);
+        assert_int_equal(c->reclaim_step_size, d.reclaim_step_size);
+        assert_int_equal(c->pressure_interval_usec, d.pressure_interval_usec);
+        assert_int_equal(c->oom_backend, d.oom_backend);
+        assert_int_equal(c->kill_watermark_ratio, d.kill_watermark_ratio);
 }
 
 static void test_defaults_are_the_documented_ones(void **state) {
@@ -80,6 +86,12 @@ static void test_defaults_are_the_documented_ones(void **state) {
         assert_int_equal(c.sample_interval_usec, 1 * USEC_PER_SEC);
         assert_int_equal(c.ratelimit_interval_usec, 10 * USEC_PER_SEC);
         assert_int_equal(c.ratelimit_burst, 5);
+        assert_int_equal(c.reclaim_backend, BACKEND_INHERIT);
+        assert_true(c.reclaim_ahead_of_kernel);
+        assert_int_equal(c.reclaim_step_size, 16 * 1024 * 1024);
+        assert_int_equal(c.pressure_interval_usec, 20 * 1000);
+        assert_int_equal(c.oom_backend, BACKEND_INHERIT);
+        assert_int_equal(c.kill_watermark_ratio, 95);
 }
 
 static void test_missing_file_means_defaults(void **state) {
@@ -124,7 +136,7 @@ static void test_installed_file_documents_every_key_with_its_default(void **stat
                 line += l + (line[l] == '\n');
         }
 
-        assert_int_equal(keys, 7);
+        assert_int_equal(keys, 13);
         assert_int_equal(conf_parse(c, uncommented), 0);
         assert_int_equal(c->diags.n, 0);
         assert_config_is_default(&c->config);
@@ -137,9 +149,18 @@ static void test_every_key_is_read(void **state) {
                                     "[Daemon]\nLogLevel=debug\nBackend=off\n"
                                     "[Defaults]\nParentUsePriorityOOM=no\n"
                                     "[Events]\nWatchOOM=false\nThresholdSampleIntervalSec=500ms\n"
-                                    "EventRateLimitIntervalSec=2min\nEventRateLimitBurst=20\n"),
+                                    "EventRateLimitIntervalSec=2min\nEventRateLimitBurst=20\n"
+                                    "[Reclaim]\nBackend=emulate\nAheadOfKernel=no\nStepSize=4M\n"
+                                    "PressureIntervalSec=5ms\n"
+                                    "[OOM]\nBackend=kernel\nKillWatermarkRatio=90\n"),
                          0);
         assert_int_equal(c->diags.n, 0);
+        assert_int_equal(c->config.reclaim_backend, BACKEND_EMULATE);
+        assert_false(c->config.reclaim_ahead_of_kernel);
+        assert_int_equal(c->config.reclaim_step_size, 4 * 1024 * 1024);
+        assert_int_equal(c->config.pressure_interval_usec, 5000);
+        assert_int_equal(c->config.oom_backend, BACKEND_KERNEL);
+        assert_int_equal(c->config.kill_watermark_ratio, 90);
         assert_int_equal(c->config.log_level, LOG_DEBUG);
         assert_int_equal(c->config.backend, BACKEND_OFF);
         assert_false(c->config.parent_use_priority_oom);
@@ -147,6 +168,28 @@ static void test_every_key_is_read(void **state) {
         assert_int_equal(c->config.sample_interval_usec, 500000);
         assert_int_equal(c->config.ratelimit_interval_usec, 120 * USEC_PER_SEC);
         assert_int_equal(c->config.ratelimit_burst, 20);
+}
+
+/* The new keys refuse what they cannot use, and an empty feature Backend=
+ * goes back to following [Daemon] Backend=. */
+static void test_emulation_keys_bounds(void **state) {
+        Conf *c = *state;
+
+        assert_int_equal(conf_parse(c,
+                                    "[Reclaim]\nBackend=turbo\nStepSize=1K\nPressureIntervalSec=0\n"
+                                    "[OOM]\nBackend=kernel\nKillWatermarkRatio=101\nBackend=\n"),
+                         0);
+        assert_int_equal(c->diags.n, 4);
+        assert_int_equal(c->diags.items[0].line, 2);
+        assert_string_equal(c->diags.items[0].key, "Backend");
+        assert_int_equal(c->diags.items[1].line, 3);
+        assert_int_equal(c->diags.items[2].line, 4);
+        assert_int_equal(c->diags.items[3].line, 7);
+        assert_int_equal(c->config.reclaim_backend, BACKEND_INHERIT);
+        assert_int_equal(c->config.reclaim_step_size, 16 * 1024 * 1024);
+        assert_int_equal(c->config.pressure_interval_usec, 20 * 1000);
+        assert_int_equal(c->config.oom_backend, BACKEND_INHERIT);
+        assert_int_equal(c->config.kill_watermark_ratio, 95);
 }
 
 static void test_bad_value_keeps_default_and_names_file_line_key(void **state) {
@@ -318,7 +361,9 @@ static void test_backend_names_round_trip(void **state) {
         for (Backend b = 0; b < _BACKEND_MAX; b++)
                 assert_int_equal(backend_from_string(backend_to_string(b)), b);
         assert_int_equal(backend_from_string("Kernel"), -EINVAL);
-        assert_int_equal(backend_from_string("emulate"), -EINVAL);
+        assert_int_equal(backend_from_string("Emulate"), -EINVAL);
+        assert_int_equal(backend_from_string("emulate"), BACKEND_EMULATE);
+        assert_null(backend_to_string(BACKEND_INHERIT));
         assert_null(backend_to_string(_BACKEND_MAX));
 }
 
@@ -333,6 +378,7 @@ int main(void) {
                 CONF_TEST(test_installed_file_documents_every_key_with_its_default),
                 CONF_TEST(test_every_key_is_read),
                 CONF_TEST(test_bad_value_keeps_default_and_names_file_line_key),
+                CONF_TEST(test_emulation_keys_bounds),
                 CONF_TEST(test_log_levels),
                 CONF_TEST(test_unknown_keys_sections_and_stray_assignments),
                 CONF_TEST(test_group_sections_are_left_to_rules),
