@@ -4,7 +4,7 @@
 # this machine's real cgroup v1 memory controller: [Group] rules, discovery,
 # thresholds and OOMs, read back from the daemon's own output.
 #
-#   test-daemon.sh MEMQOSD CASE     CASE: groups | burst | thresholds | oom | bad-rules | config-reload
+#   test-daemon.sh MEMQOSD CASE     CASE: groups | burst | thresholds | oom | bad-rules | config-reload | backends
 #
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
 set -uo pipefail
@@ -25,6 +25,8 @@ MSG_THRESHOLD=916c163d02074225b93312a683ee9a6f
 MSG_OOM=35b4eb409a8449a1ae2fbd47d9263a40
 MSG_OOM_KILL=60bd26598cb147faaaf12615974afc84
 MSG_CONFIG_INVALID=93f4be92d82740038a459684c2a374e1
+MSG_BACKEND=b170d7eae06c4c1180499c441bae1148
+MSG_MISSING=2005f7750bbf40d68e14cda14e1d0eea
 
 remove_tree() {
         local dir=$1 sub pid
@@ -104,8 +106,8 @@ CONF
 
         mkdir "$root/batch/late"
         wait_for 5 test -e "$(state_file "/$top/batch/late")" || fail "a group made after start is not followed"
-        grep -q "^MEMORY_PRIORITY_STATE=unsupported$" "$(state_file "/$top/batch/late")" ||
-                fail "the stock kernel's missing memory.priority is not reported"
+        grep -q "^MEMORY_PRIORITY_STATE=emulated$" "$(state_file "/$top/batch/late")" ||
+                fail "the stock kernel's missing memory.priority is not left to memqosd's emulation"
         grep -q "^SOURCES=$work/memqos.conf:1$" "$(state_file "/$top/batch/late")" || fail "the rule is not named"
 
         mkdir -p "$root/deep/a/b/c"
@@ -263,6 +265,37 @@ CONF
         [[ $(grep -c "^debug .*Re-reading" "$log") -eq $n ]] || fail "the corrected LogLevel=info is not in force"
         kill -0 "$daemon" || fail "memqosd died"
         echo "config-reload: ok"
+        ;;
+backends)
+        # The stock kernel here lacks memory.priority and memory.wmark_ratio.
+        # auto: memqosd's own work, said once per feature; kernel: only the
+        # kernel's files, the missing ones reported; a reload that changes the
+        # choice says so again.
+        mkdir -p "$root/job"
+        cat >"$work/memqos.conf" <<CONF
+[Group /$top/job]
+MemoryPriority=1
+WatermarkRatio=80
+CONF
+        start_daemon
+        wait_for 5 test -e "$(state_file "/$top/job")" || fail "the group is not followed"
+        [[ $(count_lines "MESSAGE_ID=$MSG_BACKEND") -eq 2 ]] || fail "not one BACKEND event per feature"
+        grep -q "MESSAGE_ID=$MSG_BACKEND MEMQOS_FEATURE=reclaim MEMQOS_BACKEND=emulate MEMQOS_REASON=auto: this kernel lacks" "$log" ||
+                fail "reclaim: not emulate, or no reason"
+        grep -q "MEMQOS_FEATURE=oom MEMQOS_BACKEND=emulate" "$log" || fail "oom: not emulate"
+        grep -q "^WATERMARK_RATIO_STATE=emulated$" "$(state_file "/$top/job")" || fail "WatermarkRatio= not emulated"
+
+        printf '[Daemon]\nBackend=kernel\n[Group /%s/job]\nMemoryPriority=1\nWatermarkRatio=80\n' "$top" >"$work/memqos.conf"
+        kill -HUP "$daemon"
+        wait_for 10 grep -q "MEMQOS_FEATURE=reclaim MEMQOS_BACKEND=kernel" "$log" || fail "Backend=kernel not said"
+        wait_for 10 grep -q "^WATERMARK_RATIO_STATE=unsupported$" "$(state_file "/$top/job")" ||
+                fail "Backend=kernel: the missing memory.wmark_ratio is not reported as unsupported"
+        wait_for 10 grep -q "MESSAGE_ID=$MSG_MISSING" "$log" || fail "no FEATURE_MISSING with Backend=kernel"
+        [[ $(count_lines "MESSAGE_ID=$MSG_BACKEND") -eq 4 ]] || fail "the change was not said once per feature"
+        kill -HUP "$daemon"
+        sleep 1
+        [[ $(count_lines "MESSAGE_ID=$MSG_BACKEND") -eq 4 ]] || fail "an unchanged backend was said again"
+        echo "backends: ok"
         ;;
 *)
         echo "unknown case $case_name"
