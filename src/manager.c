@@ -366,9 +366,10 @@ static void note_missing_feature(Manager *m, MemcgKnob k) {
                                                   FEATURE_REPORT_DELAY_USEC, 0, on_feature_report, m);
 }
 
-/* Watermarks as the kernel reports them where it can, computed otherwise. */
+/* Watermarks as the kernel reports them where it does the reclaim, computed
+ * otherwise (memqosd's own reclaim uses the same arithmetic). */
 static bool unit_watermarks(Manager *m, Unit *u, int dirfd, uint64_t *high, uint64_t *low) {
-        if (dirfd >= 0 && memcg_read_u64(dirfd, "memory.wmark_high", high) >= 0 &&
+        if (dirfd >= 0 && m->reclaim_mode.kernel && memcg_read_u64(dirfd, "memory.wmark_high", high) >= 0 &&
             memcg_read_u64(dirfd, "memory.wmark_low", low) >= 0)
                 return true;
         unsigned ratio = policy_has(&u->policy, POLICY_WATERMARK_RATIO) ? u->policy.watermark_ratio : 0;
