@@ -6,7 +6,7 @@
 # processes: page cache read inside the groups, anonymous memory held by perl.
 #
 #   test-emulate.sh MEMQOSD CASE
-#   CASE: reclaim-order | reclaim-at-start | reclaim-spills-up | priority-kill | kill-order | squeeze-restore
+#   CASE: reclaim-order | reclaim-at-start | reclaim-spills-up | reclaim-bounds | priority-kill | kill-order | squeeze-restore
 #
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
 set -uo pipefail
@@ -389,6 +389,42 @@ reclaim-spills-up)
         done <<<"$(events "$MSG_RECLAIM" | while read -r l; do steps "$l"; done)"
         echo "reclaim-spills-up: offline $(mib "$offline_before") -> $(mib "$offline_after"), online $(mib "$(stat_of "$root/online" total_cache)") left; steps: $order"
         echo "reclaim-spills-up: ok"
+        ;;
+reclaim-bounds)
+        # A squeeze never goes below what the child cannot give: offline keeps
+        # allocating and freeing anonymous memory (4M at a time) while the
+        # pass squeezes it down to its last page of page cache. At that floor
+        # the kernel must not OOM-kill in offline. Five passes, each after
+        # offline read 10M and online 8M past wmark_high.
+        reclaim_setup
+        cat >"$work/churn.pl" <<'PERL'
+while (1) { my $s; vec($s, (4 << 20) - 1, 8) = 1; $s =~ tr/\0/x/; }
+PERL
+        sh -c 'echo $$ > "$0/cgroup.procs" && exec perl "$1"' "$root/offline" "$work/churn.pl" &
+        churn_pid=$!
+        make_file "$work/offline.data" 10
+        make_file "$work/online.base" 150
+        read_in "$root/online" "$work/online.base"
+        for round in 1 2 3 4 5; do
+                passes=$(events "$MSG_RECLAIM" | wc -l)
+                read_in "$root/offline" "$work/offline.data"
+                # online then reads 8M past wmark_high
+                make_file "$work/online.$round" $(((HIGH - $(usage_of "$root")) / MiB + 8))
+                read_in "$root/online" "$work/online.$round"
+                wait_for 30 bash -c "[[ \$(grep -c 'MESSAGE_ID=$MSG_RECLAIM' '$log') -gt $passes ]]" ||
+                        fail "round $round: no RECLAIM event"
+                rm -f "$work/online.$round"
+        done
+        sleep 1
+        kill -0 "$churn_pid" 2>/dev/null || fail "offline's allocator died (squeezed below what it holds?)"
+        [[ $(oom_kills "$root/offline") -eq 0 ]] || fail "the kernel OOM-killed in offline $(oom_kills "$root/offline") time(s) during squeezes"
+        [[ $(limit_of "$root/offline") -eq $UNLIMITED && $(limit_of "$root/online") -eq $UNLIMITED ]] ||
+                fail "limits not restored"
+        no_squeeze_records || fail "squeeze records left"
+        order=$(step_names "$(events "$MSG_RECLAIM" | while read -r l; do steps "$l"; done)")
+        [[ $order == *offline* ]] || fail "offline was never squeezed, the case proves nothing: $order"
+        echo "reclaim-bounds: $(events "$MSG_RECLAIM" | wc -l) passes, steps: $order"
+        echo "reclaim-bounds: ok"
         ;;
 priority-kill|kill-order)
         # A 384M parent with UsePriorityOOM=yes: kill watermark 95% = 364.8M.
