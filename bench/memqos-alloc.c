@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * memqos-alloc: the anonymous-memory workloads of the colocation benchmarks
+ * (bench/README.md) and of the tests that need a real allocator.
+ *
+ * It does not join a cgroup itself: start it in one (write the shell's pid to
+ * cgroup.procs, then exec it), so that every page it touches is charged there.
+ *
+ *   memqos-alloc --size MB --repeat N [--interval-ms MS] [--each]
+ *       "online" allocator: N times sleep MS (default 0), mmap SIZE MB of
+ *       private anonymous memory, memset every byte (so every page faults in
+ *       and is charged), then munmap. The latency of one round is mmap + touch
+ *       (munmap not included). --each also prints "alloc=I ms=X" per round.
+ *       Prints one line:
+ *         mode=repeat size_mb=S n=N mean_ms=X p50_ms=X p95_ms=X max_ms=X min_ms=X
+ *
+ *   memqos-alloc --loop --size MB --duration SEC [--interval-ms MS]
+ *                [--grow MB --grow-max MB]
+ *       sysbench-like: the same round over and over for SEC seconds.
+ *       --grow: each round also maps and touches GROW MB that it keeps, until
+ *       GROW_MAX MB are kept: a working set that grows while the service
+ *       runs (the time of a round includes that touch); SEC then counts from
+ *       when GROW_MAX is reached, so that a slow machine still gets there.
+ *       Prints:
+ *         mode=loop size_mb=S ops=N kept_mb=K mean_ms=X p50_ms=X p95_ms=X max_ms=X min_ms=X
+ *
+ *   memqos-alloc --hold MB
+ *       "offline" anonymous hog: mmap and touch MB, print "ready" (flushed),
+ *       then sleep until killed.
+ *
+ * p50 and p95 are nearest-rank percentiles (with 10 samples p95 is the
+ * maximum).
+ * Exit status: 0 done, 1 mmap failed, 2 usage error. A process the OOM killer
+ * or memqosd picked dies of SIGKILL and prints nothing.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench-util.h"
+
+/* One round: map, touch every byte, unmap. Returns the time of map + touch
+ * in ms, or a negative number when mmap failed. */
+static double one_round(size_t bytes) {
+        double start = now_ms(), t;
+        char *p;
+
+        p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+                return -1;
+        /* a non-zero byte: the pages must really be written, not the zero page */
+        memset(p, 0x5a, bytes);
+        t = now_ms() - start;
+        munmap(p, bytes);
+        return t;
+}
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+
+        return (x > y) - (x < y);
+}
+
+/* Sorts v in place and prints "mean_ms= p50_ms= p95_ms= max_ms= min_ms=". */
+static void print_stats(double *v, size_t n) {
+        double sum = 0;
+        size_t rank;
+
+        if (n == 0) {
+                printf(" mean_ms=0 p50_ms=0 p95_ms=0 max_ms=0 min_ms=0\n");
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                sum += v[i];
+        qsort(v, n, sizeof(*v), cmp_double);
+        rank = (size_t) ceil(0.95 * (double) n);
+        if (rank < 1)
+                rank = 1;
+        printf(" mean_ms=%.2f p50_ms=%.2f p95_ms=%.2f max_ms=%.2f min_ms=%.2f\n",
+               sum / (double) n, v[(n + 1) / 2 - 1], v[rank - 1], v[n - 1], v[0]);
+}
+
+static int do_repeat(size_t bytes, unsigned long size_mb, unsigned long repeat,
+                     unsigned interval_ms, bool each) {
+        double *lat;
+
+        lat = calloc(repeat ? repeat : 1, sizeof(*lat));
+        if (!lat) {
+                perror("memqos-alloc: calloc");
+                return 1;
+        }
+        for (unsigned long i = 0; i < repeat; i++) {
+                if (interval_ms)
+                        sleep_ms(interval_ms);
+                lat[i] = one_round(bytes);
+                if (lat[i] < 0) {
+                        perror("memqos-alloc: mmap");
+                        free(lat);
+                        return 1;
+                }
+                if (each) {
+                        printf("alloc=%lu ms=%.2f\n", i + 1, lat[i]);
+                        fflush(stdout);
+                }
+        }
+        printf("mode=repeat size_mb=%lu n=%lu", size_mb, repeat);
+        print_stats(lat, repeat);
+        free(lat);
+        return 0;
+}
+
+/* Maps and touches bytes that stay mapped until exit; time in ms or < 0. */
+static double grow_round(size_t bytes) {
+        double start = now_ms();
+        char *p;
+
+        p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+                return -1;
+        memset(p, 0x3c, bytes);
+        return now_ms() - start;
+}
+
+static int do_loop(size_t bytes, unsigned long size_mb, double duration_s, unsigned interval_ms,
+                   unsigned long grow_mb, unsigned long grow_max_mb) {
+        unsigned long kept_mb = 0;
+        size_t n = 0, cap = 1024;
+        double *lat, end;
+
+        lat = malloc(cap * sizeof(*lat));
+        if (!lat) {
+                perror("memqos-alloc: malloc");
+                return 1;
+        }
+        end = now_ms() + duration_s * 1e3;
+        while (now_ms() < end || (grow_mb && kept_mb + grow_mb <= grow_max_mb)) {
+                double t;
+
+                if (n == cap) {
+                        double *bigger = realloc(lat, 2 * cap * sizeof(*lat));
+
+                        if (!bigger) {
+                                perror("memqos-alloc: realloc");
+                                free(lat);
+                                return 1;
+                        }
+                        lat = bigger;
+                        cap *= 2;
+                }
+                t = one_round(bytes);
+                if (t >= 0 && grow_mb && kept_mb + grow_mb <= grow_max_mb) {
+                        double g = grow_round(grow_mb * MIB);
+
+                        t = g < 0 ? g : t + g;
+                        kept_mb += grow_mb;
+                        if (kept_mb + grow_mb > grow_max_mb)
+                                end = now_ms() + duration_s * 1e3;
+                }
+                if (t < 0) {
+                        perror("memqos-alloc: mmap");
+                        free(lat);
+                        return 1;
+                }
+                lat[n++] = t;
+                if (interval_ms)
+                        sleep_ms(interval_ms);
+        }
+        printf("mode=loop size_mb=%lu ops=%zu kept_mb=%lu", size_mb, n, kept_mb);
+        print_stats(lat, n);
+        free(lat);
+        return 0;
+}
+
+static int do_hold(size_t bytes) {
+        char *p;
+
+        p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+                perror("memqos-alloc: mmap");
+                return 1;
+        }
+        memset(p, 0xa5, bytes);
+        printf("ready\n");
+        fflush(stdout);
+        for (;;)
+                pause();
+}
+
+static void usage(FILE *f) {
+        fprintf(f,
+                "usage: memqos-alloc --size MB --repeat N [--interval-ms MS] [--each]\n"
+                "       memqos-alloc --loop --size MB --duration SEC [--interval-ms MS]\n"
+                "                    [--grow MB --grow-max MB]\n"
+                "       memqos-alloc --hold MB\n");
+}
+
+int main(int argc, char **argv) {
+        enum { ARG_INTERVAL = 0x100, ARG_EACH, ARG_GROW, ARG_GROW_MAX };
+        static const struct option options[] = {
+                { "size", required_argument, NULL, 's' },
+                { "repeat", required_argument, NULL, 'r' },
+                { "loop", no_argument, NULL, 'l' },
+                { "duration", required_argument, NULL, 'd' },
+                { "hold", required_argument, NULL, 'H' },
+                { "interval-ms", required_argument, NULL, ARG_INTERVAL },
+                { "each", no_argument, NULL, ARG_EACH },
+                { "grow", required_argument, NULL, ARG_GROW },
+                { "grow-max", required_argument, NULL, ARG_GROW_MAX },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        unsigned long size_mb = 0, repeat = 0, hold_mb = 0, interval_ms = 0, grow_mb = 0, grow_max_mb = 0, v;
+        double duration = 0;
+        bool loop = false, each = false;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "s:r:ld:H:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 's':
+                        if (!parse_ulong(optarg, &size_mb) || size_mb == 0)
+                                goto bad;
+                        break;
+                case 'r':
+                        if (!parse_ulong(optarg, &repeat) || repeat == 0)
+                                goto bad;
+                        break;
+                case 'l':
+                        loop = true;
+                        break;
+                case 'd':
+                        if (!parse_ulong(optarg, &v) || v == 0)
+                                goto bad;
+                        duration = (double) v;
+                        break;
+                case 'H':
+                        if (!parse_ulong(optarg, &hold_mb) || hold_mb == 0)
+                                goto bad;
+                        break;
+                case ARG_INTERVAL:
+                        if (!parse_ulong(optarg, &interval_ms) || interval_ms > 3600000)
+                                goto bad;
+                        break;
+                case ARG_EACH:
+                        each = true;
+                        break;
+                case ARG_GROW:
+                        if (!parse_ulong(optarg, &grow_mb) || grow_mb == 0)
+                                goto bad;
+                        break;
+                case ARG_GROW_MAX:
+                        if (!parse_ulong(optarg, &grow_max_mb) || grow_max_mb == 0)
+                                goto bad;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        goto bad;
+                }
+        }
+        if (optind != argc)
+                goto bad;
+
+        if (!!grow_mb != !!grow_max_mb || (grow_mb && !loop))
+                goto bad;
+        if (hold_mb && !size_mb && !repeat && !loop)
+                return do_hold(hold_mb * MIB);
+        if (loop && size_mb && duration > 0 && !repeat && !hold_mb)
+                return do_loop(size_mb * MIB, size_mb, duration, (unsigned) interval_ms,
+                               grow_mb, grow_max_mb);
+        if (!loop && size_mb && repeat && !hold_mb && duration == 0)
+                return do_repeat(size_mb * MIB, size_mb, repeat, (unsigned) interval_ms, each);
+bad:
+        usage(stderr);
+        return 2;
+}
