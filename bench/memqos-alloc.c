@@ -10,9 +10,12 @@
  *       "online" allocator: N times sleep MS (default 0), mmap SIZE MB of
  *       private anonymous memory, memset every byte (so every page faults in
  *       and is charged), then munmap. The latency of one round is mmap + touch
- *       (munmap not included). --each also prints "alloc=I ms=X" per round.
- *       Prints one line:
+ *       (munmap not included). --each also prints "alloc=I ms=X cpu_ms=X" per
+ *       round. Prints one line:
  *         mode=repeat size_mb=S n=N mean_ms=X p50_ms=X p95_ms=X max_ms=X min_ms=X
+ *                     cpu_mean_ms=X cpu_max_ms=X
+ *       (cpu_*: the CPU time of a round: faults and the reclaim they did,
+ *       without the time spent waiting for a CPU or for I/O)
  *
  *   memqos-alloc --loop --size MB --duration SEC [--interval-ms MS]
  *                [--grow MB --grow-max MB]
@@ -47,10 +50,19 @@
 
 #include "bench-util.h"
 
+static double cpu_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 /* One round: map, touch every byte, unmap. Returns the time of map + touch
- * in ms, or a negative number when mmap failed. */
-static double one_round(size_t bytes) {
-        double start = now_ms(), t;
+ * in ms, or a negative number when mmap failed; *cpu (when not NULL) gets
+ * the CPU time this thread spent in it (page faults, and the reclaim they
+ * did), which other load on the machine does not inflate. */
+static double one_round(size_t bytes, double *cpu) {
+        double start = now_ms(), cpu_start = cpu_ms(), t;
         char *p;
 
         p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -59,6 +71,8 @@ static double one_round(size_t bytes) {
         /* a non-zero byte: the pages must really be written, not the zero page */
         memset(p, 0x5a, bytes);
         t = now_ms() - start;
+        if (cpu)
+                *cpu = cpu_ms() - cpu_start;
         munmap(p, bytes);
         return t;
 }
@@ -69,13 +83,13 @@ static int cmp_double(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-/* Sorts v in place and prints "mean_ms= p50_ms= p95_ms= max_ms= min_ms=". */
+/* Sorts v in place and prints " mean_ms= p50_ms= p95_ms= max_ms= min_ms=". */
 static void print_stats(double *v, size_t n) {
         double sum = 0;
         size_t rank;
 
         if (n == 0) {
-                printf(" mean_ms=0 p50_ms=0 p95_ms=0 max_ms=0 min_ms=0\n");
+                printf(" mean_ms=0 p50_ms=0 p95_ms=0 max_ms=0 min_ms=0");
                 return;
         }
         for (size_t i = 0; i < n; i++)
@@ -84,13 +98,13 @@ static void print_stats(double *v, size_t n) {
         rank = (size_t) ceil(0.95 * (double) n);
         if (rank < 1)
                 rank = 1;
-        printf(" mean_ms=%.2f p50_ms=%.2f p95_ms=%.2f max_ms=%.2f min_ms=%.2f\n",
+        printf(" mean_ms=%.2f p50_ms=%.2f p95_ms=%.2f max_ms=%.2f min_ms=%.2f",
                sum / (double) n, v[(n + 1) / 2 - 1], v[rank - 1], v[n - 1], v[0]);
 }
 
 static int do_repeat(size_t bytes, unsigned long size_mb, unsigned long repeat,
                      unsigned interval_ms, bool each) {
-        double *lat;
+        double *lat, cpu, cpu_sum = 0, cpu_max = 0;
 
         lat = calloc(repeat ? repeat : 1, sizeof(*lat));
         if (!lat) {
@@ -100,19 +114,23 @@ static int do_repeat(size_t bytes, unsigned long size_mb, unsigned long repeat,
         for (unsigned long i = 0; i < repeat; i++) {
                 if (interval_ms)
                         sleep_ms(interval_ms);
-                lat[i] = one_round(bytes);
+                lat[i] = one_round(bytes, &cpu);
                 if (lat[i] < 0) {
                         perror("memqos-alloc: mmap");
                         free(lat);
                         return 1;
                 }
+                cpu_sum += cpu;
+                if (cpu > cpu_max)
+                        cpu_max = cpu;
                 if (each) {
-                        printf("alloc=%lu ms=%.2f\n", i + 1, lat[i]);
+                        printf("alloc=%lu ms=%.2f cpu_ms=%.2f\n", i + 1, lat[i], cpu);
                         fflush(stdout);
                 }
         }
         printf("mode=repeat size_mb=%lu n=%lu", size_mb, repeat);
         print_stats(lat, repeat);
+        printf(" cpu_mean_ms=%.2f cpu_max_ms=%.2f\n", cpu_sum / (double) repeat, cpu_max);
         free(lat);
         return 0;
 }
@@ -155,7 +173,7 @@ static int do_loop(size_t bytes, unsigned long size_mb, double duration_s, unsig
                         lat = bigger;
                         cap *= 2;
                 }
-                t = one_round(bytes);
+                t = one_round(bytes, NULL);
                 if (t >= 0 && grow_mb && kept_mb + grow_mb <= grow_max_mb) {
                         double g = grow_round(grow_mb * MIB);
 
@@ -175,6 +193,7 @@ static int do_loop(size_t bytes, unsigned long size_mb, double duration_s, unsig
         }
         printf("mode=loop size_mb=%lu ops=%zu kept_mb=%lu", size_mb, n, kept_mb);
         print_stats(lat, n);
+        printf("\n");
         free(lat);
         return 0;
 }
