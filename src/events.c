@@ -211,7 +211,13 @@ void event_reclaim(Manager *m, Unit *u, const EventReclaim *ev) {
 void event_priority_kill(Manager *m, Unit *u, const EventPriorityKill *ev) {
         _cleanup_(fields_done) Fields f = {};
         Unit *victim = manager_unit_for_cgroup(m, ev->victim_cgroup);
-        char b1[32], b2[32], b3[32];
+        char b1[32], b2[32], b3[32], where[512];
+
+        if (streq(ev->victim_cgroup, ev->victim_branch))
+                snprintf(where, sizeof(where), "%s (priority %u)", ev->victim_cgroup, ev->victim_priority);
+        else
+                snprintf(where, sizeof(where), "%s (in %s, priority %u)", ev->victim_cgroup, ev->victim_branch,
+                         ev->victim_priority);
 
         if (ev->pid > 0)
                 (void) fields_add(&f, "MEMQOS_VICTIM_PID", "%d", (int) ev->pid);
@@ -219,6 +225,7 @@ void event_priority_kill(Manager *m, Unit *u, const EventPriorityKill *ev) {
         (void) fields_add(&f, "MEMQOS_VICTIM_CGROUP", "%s", ev->victim_cgroup);
         if (unit_object(victim))
                 (void) fields_add(&f, "MEMQOS_VICTIM_UNIT", "%s", victim->name);
+        (void) fields_add(&f, "MEMQOS_VICTIM_BRANCH", "%s", ev->victim_branch);
         (void) fields_add(&f, "MEMQOS_VICTIM_PRIORITY", "%u", ev->victim_priority);
         add_bytes(&f, "MEMQOS_VICTIM_RSS_BYTES", ev->rss);
         add_bytes(&f, "MEMQOS_USAGE_BYTES", ev->usage);
@@ -233,15 +240,15 @@ void event_priority_kill(Manager *m, Unit *u, const EventPriorityKill *ev) {
 
         if (ev->pid > 0)
                 log_full(LOG_WARNING, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_PRIORITY_KILL, f.v,
-                         "Killed process %d (%s) in %s (priority %u): unreclaimable memory %s reached the kill "
+                         "Killed process %d (%s) in %s: unreclaimable memory %s reached the kill "
                          "watermark %s of limit %s.",
-                         (int) ev->pid, ev->comm, ev->victim_cgroup, ev->victim_priority,
+                         (int) ev->pid, ev->comm, where,
                          size_str(b1, sizeof(b1), ev->unreclaimable), size_str(b2, sizeof(b2), ev->kill_watermark),
                          size_str(b3, sizeof(b3), ev->limit));
         else
                 log_full(LOG_WARNING, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_PRIORITY_KILL, f.v,
-                         "Killed every process of %s (priority %u, memory.oom.group=1): unreclaimable memory %s "
+                         "Killed every process of %s, memory.oom.group=1: unreclaimable memory %s "
                          "reached the kill watermark %s of limit %s.",
-                         ev->victim_cgroup, ev->victim_priority, size_str(b1, sizeof(b1), ev->unreclaimable),
+                         where, size_str(b1, sizeof(b1), ev->unreclaimable),
                          size_str(b2, sizeof(b2), ev->kill_watermark), size_str(b3, sizeof(b3), ev->limit));
 }

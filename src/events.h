@@ -55,7 +55,8 @@ void event_reclaim(Manager *m, Unit *u, const EventReclaim *ev);
 typedef struct EventPriorityKill {
         const char *cgroup;        /* the unit under pressure */
         const char *victim_cgroup; /* the leaf chosen */
-        unsigned victim_priority;
+        const char *victim_branch; /* the unit's child it is in: the priority that decided */
+        unsigned victim_priority;  /* of victim_branch */
         pid_t pid;                 /* 0 with cgroup.kill */
         char comm[32];
         uint64_t rss;

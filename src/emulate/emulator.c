@@ -18,6 +18,7 @@
 #include "watch.h"
 
 #define RECLAIM_STEPS_MAX 64
+#define EMU_BACKOFF_MAX_USEC (5 * 1000 * 1000ULL)
 
 struct Emulator {
         Manager *manager;
@@ -30,6 +31,7 @@ struct Emulator {
         uint64_t entry;          /* the zone's start registered with the watch */
         sd_event_source *tick;   /* runs while in the zone */
         uint64_t backoff_until;  /* no reclaim pass before (a pass found nothing to take) */
+        uint64_t backoff_usec;   /* doubles while passes find nothing, up to EMU_BACKOFF_MAX_USEC */
 
         int victim_pidfd;        /* the last victim until it is gone */
         sd_event_source *victim_source;
@@ -221,12 +223,26 @@ static uint64_t reclaim_from(Emulator *e, const char *path, uint64_t bytes, bool
         return before > after ? before - after : 0;
 }
 
+/* A pass that found nothing to take (everything left is anonymous, or
+ * dirty and under writeback) waits before the next, longer each time, so
+ * that a unit that cannot give does not cost a squeeze every interval. */
+static void emulator_backoff(Emulator *e, bool found_nothing) {
+        if (!found_nothing) {
+                e->backoff_usec = 0;
+                return;
+        }
+        e->backoff_usec = e->backoff_usec ? e->backoff_usec * 2 : 10 * e->s.interval_usec;
+        if (e->backoff_usec > EMU_BACKOFF_MAX_USEC)
+                e->backoff_usec = EMU_BACKOFF_MAX_USEC;
+        e->backoff_until = now_usec() + e->backoff_usec;
+}
+
 static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, uint64_t low) {
         _cleanup_(snapshot_freep) Snapshot *s = NULL;
         EmuReclaimStep plan[RECLAIM_STEPS_MAX];
         EventReclaimStep taken[RECLAIM_STEPS_MAX];
         const MemcgRoot *root = e->manager->memcg_root;
-        uint64_t start = now_usec(), planned = 0, after = usage, reclaimed;
+        uint64_t start = now_usec(), planned = 0, after = usage;
         const char *method = root->layout == MEMCG_LAYOUT_V2 ? "memory.reclaim" : "limit-squeeze";
         size_t n_taken = 0, steps = 0;
         bool swap = have_swap();
@@ -237,8 +253,7 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
         n = emu_reclaim_plan(s->nodes, s->n, emu_reclaim_target(usage, high, low), swap, plan, RECLAIM_STEPS_MAX,
                              &planned);
         if (n <= 0) {
-                /* Nothing in the subtree can give: wait before looking again. */
-                e->backoff_until = start + 10 * e->s.interval_usec;
+                emulator_backoff(e, true);
                 return;
         }
 
@@ -264,9 +279,10 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
                         break;
         }
 
-        reclaimed = usage > after ? usage - after : 0;
-        if (reclaimed < MEMCG_WMARK_PAGE_SIZE)
-                e->backoff_until = now_usec() + 10 * e->s.interval_usec;
+        uint64_t taken_total = 0;
+        for (size_t i = 0; i < n_taken; i++)
+                taken_total += taken[i].bytes;
+        emulator_backoff(e, taken_total < MEMCG_WMARK_PAGE_SIZE);
         e->n_passes++;
 
         EventReclaim ev = {
@@ -412,9 +428,15 @@ static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, u
                         continue;
                 }
 
+                /* The priority that decided is the one of the unit's child on the
+                 * way down (siblings compare), not the leaf's own. */
+                size_t branch = (size_t) leaf;
+                while (branch != 0 && s->nodes[branch].parent != 0)
+                        branch = s->nodes[branch].parent;
                 ev.cgroup = e->cgroup;
                 ev.victim_cgroup = s->paths[leaf];
-                ev.victim_priority = s->nodes[leaf].priority;
+                ev.victim_branch = s->paths[branch];
+                ev.victim_priority = s->nodes[branch].priority;
                 ev.usage = usage;
                 ev.unreclaimable = unreclaimable;
                 ev.limit = limit;
