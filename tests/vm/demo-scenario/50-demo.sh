@@ -56,4 +56,52 @@ show journalctl --no-pager -b -u memqosd -u offline.slice -u online.slice -o sho
 
 systemctl stop demo-online.service 2>/dev/null
 kill "$scope" 2>/dev/null
+
+# --- Colocation under one limit: memqosd's own reclaim and priority kill ---
+# (the kernel here has no memory.wmark_ratio or memory.priority: memqosd does
+# the work itself; see bench/README.md for the numbers.)
+echo
+echo "=== colocation: online and offline under colo.slice (MemoryMax=384M) ==="
+mkdir -p /etc/systemd/system/colo.slice.d /etc/systemd/system/colo-online.slice.d \
+        /etc/systemd/system/colo-offline.slice.d
+printf '[Slice]\nMemoryMax=384M\n[X-MemQoS]\nWatermarkRatio=80\nWatermarkScaleFactor=500\nUsePriorityOOM=yes\n' \
+        >/etc/systemd/system/colo.slice.d/50-memqos.conf
+printf '[X-MemQoS]\nMemoryPriority=10\n' >/etc/systemd/system/colo-online.slice.d/50-memqos.conf
+printf '[X-MemQoS]\nMemoryPriority=1\n' >/etc/systemd/system/colo-offline.slice.d/50-memqos.conf
+show cat /etc/systemd/system/colo.slice.d/50-memqos.conf
+show systemctl daemon-reload
+systemctl start colo-online.slice colo-offline.slice
+
+cache_of() { # slice -> its page cache in MB
+        local d
+        if [[ $MEMQOS_VM_LAYOUT == v1 ]]; then
+                d=/sys/fs/cgroup/memory/colo.slice/$1
+                awk '/^total_cache /{printf "%d MB\n", $2/1048576}' "$d/memory.stat"
+        else
+                d=/sys/fs/cgroup/colo.slice/$1
+                awk '/^file /{printf "%d MB\n", $2/1048576}' "$d/memory.stat"
+        fi
+}
+
+dd if=/dev/zero of=/var/tmp/online.dat bs=1M count=60 status=none
+dd if=/dev/zero of=/var/tmp/offline.dat bs=1M count=320 status=none
+sync
+echo 1 >/proc/sys/vm/drop_caches
+show systemd-run --wait --quiet --slice=colo-online.slice sh -c 'cat /var/tmp/online.dat >/dev/null'
+echo "online page cache: $(cache_of colo-online.slice)"
+echo "offline reads 320 MB: the parent crosses its wmark_high (80% of 384M)"
+show systemd-run --wait --quiet --slice=colo-offline.slice sh -c 'cat /var/tmp/offline.dat >/dev/null'
+sleep 1
+echo "online page cache: $(cache_of colo-online.slice)   offline page cache: $(cache_of colo-offline.slice)"
+
+echo
+echo "offline holds 200M of anonymous memory; then online needs 200M"
+systemd-run --unit=colo-batch --slice=colo-offline.slice \
+        stress-ng --vm 1 --vm-bytes 200M --vm-keep --vm-hang 0 --oomable --timeout 60s --quiet
+sleep 4
+show systemd-run --wait --unit=colo-web --slice=colo-online.slice \
+        stress-ng --vm 1 --vm-bytes 200M --vm-keep --oomable --timeout 5s --quiet
+show systemctl status --no-pager colo-batch.service
+show journalctl --no-pager -b -u colo.slice -o short
+show journalctl --no-pager -b -x -n 1 MESSAGE_ID=e237dcbd89ba4291bc83c314199d80eb
 exit 0
