@@ -6,7 +6,8 @@
 # processes: page cache read inside the groups, anonymous memory held by perl.
 #
 #   test-emulate.sh MEMQOSD CASE
-#   CASE: reclaim-order | reclaim-at-start | reclaim-spills-up | reclaim-bounds | priority-kill | kill-order | squeeze-restore
+#   CASE: reclaim-order | reclaim-at-start | reclaim-spills-up | reclaim-bounds |
+#         priority-kill | kill-order | squeeze-restore
 #
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
 set -uo pipefail

@@ -98,16 +98,18 @@ assert_journal -u emu.slice MESSAGE_ID=$MSG_PRIORITY_KILL MEMQOS_VICTIM_PID=$off
 assert_journal -u emu-offline.scope MESSAGE_ID=$MSG_PRIORITY_KILL MEMQOS_VICTIM_PID=$offline_pid
 
 step "the victim: offline's allocator, by SIGKILL"
-ev=$(journalctl -b -q MESSAGE_ID=$MSG_PRIORITY_KILL MEMQOS_VICTIM_PID=$offline_pid -o export)
-assert_match "MEMQOS_VICTIM_PID=$offline_pid
-" "$ev" "the victim's pid"
-assert_match "MEMQOS_VICTIM_CGROUP=/emu.slice/emu-offline.scope" "$ev" "the victim's cgroup"
-assert_match "MEMQOS_VICTIM_UNIT=emu-offline.scope" "$ev" "the victim's unit"
-assert_match "MEMQOS_VICTIM_PRIORITY=1
-" "$ev" "the victim's priority"
-assert_match "MEMQOS_VICTIM_COMM=perl" "$ev" "the victim's name"
-assert_match "MEMQOS_METHOD=SIGKILL" "$ev" "the method (the scope has no memory.oom.group)"
-assert_match "MEMQOS_LIMIT_BYTES=$((384 * MiB))" "$ev" "the limit"
+# kill_field FIELD: FIELD of the event that names offline's allocator.
+kill_field() {
+        journalctl --no-pager -b -q MESSAGE_ID=$MSG_PRIORITY_KILL MEMQOS_VICTIM_PID=$offline_pid \
+                -o cat --output-fields="$1"
+}
+assert_eq /emu.slice "$(kill_field MEMQOS_CGROUP)" "the cgroup under pressure"
+assert_eq /emu.slice/emu-offline.scope "$(kill_field MEMQOS_VICTIM_CGROUP)" "the victim's cgroup"
+assert_eq emu-offline.scope "$(kill_field MEMQOS_VICTIM_UNIT)" "the victim's unit"
+assert_eq 1 "$(kill_field MEMQOS_VICTIM_PRIORITY)" "the victim's priority"
+assert_eq perl "$(kill_field MEMQOS_VICTIM_COMM)" "the victim's name"
+assert_eq SIGKILL "$(kill_field MEMQOS_METHOD)" "the method (the scope has no memory.oom.group)"
+assert_eq $((384 * MiB)) "$(kill_field MEMQOS_LIMIT_BYTES)" "the limit"
 rc=0
 wait "$offline_pid" || rc=$?
 assert_eq 137 "$rc" "offline's exit status (128 + SIGKILL)"
