@@ -26,6 +26,9 @@
  *       when GROW_MAX is reached, so that a slow machine still gets there.
  *       Prints:
  *         mode=loop size_mb=S ops=N kept_mb=K mean_ms=X p50_ms=X p95_ms=X max_ms=X min_ms=X
+ *                   max_round=I max_kept_mb=K
+ *       (the slowest round: its number, from 1, and the working set kept
+ *       after it, which tells whether it was the round that met the limit)
  *
  *   memqos-alloc --hold MB
  *       "offline" anonymous hog: mmap and touch MB, print "ready" (flushed),
@@ -149,9 +152,9 @@ static double grow_round(size_t bytes) {
 
 static int do_loop(size_t bytes, unsigned long size_mb, double duration_s, unsigned interval_ms,
                    unsigned long grow_mb, unsigned long grow_max_mb) {
-        unsigned long kept_mb = 0;
-        size_t n = 0, cap = 1024;
-        double *lat, end;
+        unsigned long kept_mb = 0, max_kept_mb = 0;
+        size_t n = 0, cap = 1024, max_round = 0;
+        double *lat, end, max = -1;
 
         lat = malloc(cap * sizeof(*lat));
         if (!lat) {
@@ -188,12 +191,17 @@ static int do_loop(size_t bytes, unsigned long size_mb, double duration_s, unsig
                         return 1;
                 }
                 lat[n++] = t;
+                if (t > max) {
+                        max = t;
+                        max_round = n;
+                        max_kept_mb = kept_mb;
+                }
                 if (interval_ms)
                         sleep_ms(interval_ms);
         }
         printf("mode=loop size_mb=%lu ops=%zu kept_mb=%lu", size_mb, n, kept_mb);
         print_stats(lat, n);
-        printf("\n");
+        printf(" max_round=%zu max_kept_mb=%lu\n", max_round, max_kept_mb);
         free(lat);
         return 0;
 }
