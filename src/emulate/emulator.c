@@ -32,6 +32,7 @@ struct Emulator {
         sd_event_source *tick;   /* runs while in the zone */
         uint64_t backoff_until;  /* no reclaim pass before (a pass found nothing to take) */
         uint64_t backoff_usec;   /* doubles while passes find nothing, up to EMU_BACKOFF_MAX_USEC */
+        bool reclaiming;         /* crossed wmark_high, not yet below wmark_low */
 
         int victim_pidfd;        /* the last victim until it is gone */
         sd_event_source *victim_source;
@@ -250,7 +251,9 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
 
         if (snapshot_take(e, false, &s) < 0)
                 return;
-        n = emu_reclaim_plan(s->nodes, s->n, emu_reclaim_target(usage, high, low), swap, plan, RECLAIM_STEPS_MAX,
+        /* Down to below wmark_low from wherever this pass starts (a pass that
+         * continues an earlier one may start under wmark_high). */
+        n = emu_reclaim_plan(s->nodes, s->n, emu_reclaim_target(usage, low, low), swap, plan, RECLAIM_STEPS_MAX,
                              &planned);
         if (n <= 0) {
                 emulator_backoff(e, true);
@@ -503,12 +506,21 @@ static void emulator_check(Emulator *e) {
                 }
         }
 
-        if (e->s.reclaim && high != MEMCG_UNLIMITED && usage >= high && now_usec() >= e->backoff_until) {
+        /* Hysteresis, as the kernel's work: reclaim starts at wmark_high and
+         * goes on, pass after pass (each is cut short after
+         * EMU_PASS_BUDGET_USEC), until usage is below wmark_low. */
+        if (!e->s.reclaim || high == MEMCG_UNLIMITED || usage < low)
+                e->reclaiming = false;
+        else if (usage >= high)
+                e->reclaiming = true;
+        if (e->reclaiming && now_usec() >= e->backoff_until) {
                 emulator_reclaim_pass(e, usage, high, low);
                 (void) memcg_read_usage(root, e->dirfd, &usage);
+                if (usage < low)
+                        e->reclaiming = false;
         }
 
-        if (entry != MEMCG_UNLIMITED && usage >= entry) {
+        if ((entry != MEMCG_UNLIMITED && usage >= entry) || e->reclaiming) {
                 if (!e->tick) {
                         r = sd_event_add_time_relative(e->manager->event, &e->tick, CLOCK_MONOTONIC,
                                                        e->s.interval_usec, 0, on_tick, e);
