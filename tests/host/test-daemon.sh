@@ -9,6 +9,9 @@
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
 set -uo pipefail
 
+# shellcheck source=tests/host/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 memqosd=$1
 case_name=$2
 v1=/sys/fs/cgroup/memory
@@ -28,19 +31,6 @@ MSG_CONFIG_INVALID=93f4be92d82740038a459684c2a374e1
 MSG_BACKEND=b170d7eae06c4c1180499c441bae1148
 MSG_MISSING=2005f7750bbf40d68e14cda14e1d0eea
 
-remove_tree() {
-        local dir=$1 sub pid
-        [[ -d $dir ]] || return 0
-        for sub in "$dir"/*/; do
-                [[ -d $sub ]] && remove_tree "${sub%/}"
-        done
-        for _ in $(seq 100); do
-                while read -r pid; do kill -KILL "$pid" 2>/dev/null; done <"$dir/cgroup.procs"
-                rmdir "$dir" 2>/dev/null && return 0
-                sleep 0.05
-        done
-}
-
 cleanup() {
         [[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
         remove_tree "$root"
@@ -53,16 +43,6 @@ fail() {
         echo "--- memqosd output (last 40 lines):"
         tail -n 40 "$log" 2>/dev/null
         exit 1
-}
-
-# wait_for SECONDS CMD...: poll until CMD succeeds.
-wait_for() {
-        local deadline=$((SECONDS + $1))
-        shift
-        until "$@"; do
-                ((SECONDS < deadline)) || return 1
-                sleep 0.1
-        done
 }
 
 start_daemon() {
@@ -79,13 +59,6 @@ state_file() { # cgroup path below the v1 root -> state file
 }
 
 count_lines() { grep -c -- "$1" "$log"; }
-
-# Runs ARGS in cgroup DIR (its own shell moves itself there first).
-run_in() {
-        local dir=$1
-        shift
-        sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$dir" "$@"
-}
 
 mkdir -p "$root"
 

@@ -12,6 +12,9 @@
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
 set -uo pipefail
 
+# shellcheck source=tests/host/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 memqosd=$1
 case_name=$2
 v1=/sys/fs/cgroup/memory
@@ -34,19 +37,6 @@ MSG_LIMIT_RESTORED=8f82f42ea5d245c8af662cbc3660f4c2
 MSG_BACKEND=b170d7eae06c4c1180499c441bae1148
 UNLIMITED=9223372036854771712
 MiB=1048576
-
-remove_tree() {
-        local dir=$1 sub pid
-        [[ -d $dir ]] || return 0
-        for sub in "$dir"/*/; do
-                [[ -d $sub ]] && remove_tree "${sub%/}"
-        done
-        for _ in $(seq 100); do
-                while read -r pid; do kill -KILL "$pid" 2>/dev/null; done <"$dir/cgroup.procs"
-                rmdir "$dir" 2>/dev/null && return 0
-                sleep 0.05
-        done
-}
 
 cleanup() {
         [[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
@@ -91,16 +81,6 @@ show_tree() {
         done
 }
 
-# wait_for SECONDS CMD...: poll until CMD succeeds.
-wait_for() {
-        local deadline=$((SECONDS + $1))
-        shift
-        until "$@"; do
-                ((SECONDS < deadline)) || return 1
-                sleep 0.1
-        done
-}
-
 start_daemon() {
         touch "$log"
         "$memqosd" --no-systemd --log-target=stderr --config="$work/memqos.conf" \
@@ -120,13 +100,6 @@ wait_followed() {
         for g; do
                 wait_for 10 test -e "$(state_file "$g")" || fail "group $g not followed"
         done
-}
-
-# Runs ARGS in cgroup DIR (its own shell moves itself there first).
-run_in() {
-        local dir=$1
-        shift
-        sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$dir" "$@"
 }
 
 stat_of() { sed -n "s/^$2 //p" "$1/memory.stat"; }
