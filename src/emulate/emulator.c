@@ -19,6 +19,7 @@
 
 #define RECLAIM_STEPS_MAX 64
 #define EMU_BACKOFF_MAX_USEC (5 * 1000 * 1000ULL)
+#define EMU_RECLAIM_MARGIN (256 * 1024ULL)
 
 struct Emulator {
         Manager *manager;
@@ -252,8 +253,11 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
         if (snapshot_take(e, false, &s) < 0)
                 return;
         /* Down to below wmark_low from wherever this pass starts (a pass that
-         * continues an earlier one may start under wmark_high). */
-        n = emu_reclaim_plan(s->nodes, s->n, emu_reclaim_target(usage, low, low), swap, plan, RECLAIM_STEPS_MAX,
+         * continues an earlier one may start under wmark_high), with a margin
+         * of EMU_RECLAIM_MARGIN: a v1 squeeze stops at its limit, not below,
+         * and the workload charges while the pass runs. */
+        uint64_t aim = low > EMU_RECLAIM_MARGIN ? low - EMU_RECLAIM_MARGIN : 0;
+        n = emu_reclaim_plan(s->nodes, s->n, emu_reclaim_target(usage, aim, aim), swap, plan, RECLAIM_STEPS_MAX,
                              &planned);
         if (n <= 0) {
                 emulator_backoff(e, true);
@@ -399,6 +403,13 @@ static int kill_in_leaf(Emulator *e, int fd, uint64_t total, EventPriorityKill *
                 close(pidfd);
                 return r == -ESRCH ? -ESRCH : r;
         }
+        /* Free its memory now, from here, as the kernel's OOM reaper would: a
+         * process killed from userspace is no OOM victim to the kernel, which
+         * would not wait for it to exit, and while a large victim unmaps
+         * itself the higher priorities keep charging and may reach the limit
+         * (seen once in six guest runs: the kernel then killed online). Best
+         * effort: ENOSYS before 5.15, EPERM under a filter without it. */
+        (void) syscall(SYS_process_mrelease, pidfd, 0);
         ev->pid = procs[pick].pid;
         ev->rss = procs[pick].rss;
         ev->method = "SIGKILL";
