@@ -5,6 +5,7 @@ MEMQOS_STATE=/run/memqos/units
 MSG_POLICY=4817973db7494c288d1b11496cabc3fb
 MSG_INVALID=c96034bc5fb04eb19f8c213e854f51f0
 MSG_MISSING=2005f7750bbf40d68e14cda14e1d0eea
+MSG_BACKEND=b170d7eae06c4c1180499c441bae1148
 MSG_LIMIT=92602d1d16dd4fe5a6427cf727d98e30
 
 # Whether this kernel has the patched memcg files (memqos' kernel/ or Anolis).

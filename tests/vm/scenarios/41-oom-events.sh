@@ -9,7 +9,16 @@
 MSG_OOM=35b4eb409a8449a1ae2fbd47d9263a40
 MSG_OOM_KILL=60bd26598cb147faaaf12615974afc84
 
+# The kernel's OOM is what this scenario reports on: memqosd's pre-emptive
+# kill (51-priority-kill) would stop the allocator before it, so it is off
+# here ([OOM] KillWatermarkRatio=0).
+conf=/etc/memqos/memqos.conf
+cp "$conf" "$conf.41-saved"
+printf '\n[OOM]\nKillWatermarkRatio=0\n' >>"$conf"
+
 cleanup() {
+        mv "$conf.41-saved" "$conf"
+        systemctl reload memqosd.service 2>/dev/null || true
         systemctl stop oomer.scope offline.slice 2>/dev/null || true
         rm -rf /etc/systemd/system/offline.slice.d /etc/systemd/system/oomer.scope.d \
                 /run/systemd/system.control/offline.slice.d
@@ -28,6 +37,7 @@ CONF
 systemctl daemon-reload
 systemctl set-property --runtime offline.slice MemoryMax=64M
 start_memqosd
+systemctl reload memqosd.service # it may have been running: read KillWatermarkRatio=0
 systemctl start offline.slice
 wait_state offline.slice LIMIT_BYTES 67108864
 
