@@ -246,7 +246,16 @@ static void assert_crossing(const Seen *s, uint64_t threshold, ThresholdDirectio
 static void step(Allocator *a, sd_event *e, Recorder *rec, const char *cmd, size_t n_total, AllocatorReply *r) {
         allocator_send(a, cmd);
         /* Generous: a loaded machine (CI beside guests) can be slow to fault in. */
-        assert_true(run_until_n(e, rec, n_total, 15 * 1000 * 1000, 250 * 1000));
+        if (!run_until_n(e, rec, n_total, 15 * 1000 * 1000, 250 * 1000)) {
+                /* Say what was seen, so that a failure can be told apart. */
+                print_message("step \"%.*s\": %zu of %zu events within 15 s:\n", (int) strcspn(cmd, "\n"), cmd,
+                              rec->n, n_total);
+                for (size_t i = 0; i < rec->n; i++)
+                        print_message("  %zu: type %d threshold %" PRIu64 " %s usage %" PRIu64 "\n", i,
+                                      (int) rec->seen[i].type, rec->seen[i].threshold,
+                                      threshold_direction_to_string(rec->seen[i].direction), rec->seen[i].usage);
+                fail();
+        }
         assert_int_equal(allocator_reply(a, r), 0);
         assert_int_equal(rec->n, n_total);
 }
