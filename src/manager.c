@@ -939,8 +939,8 @@ static bool kernel_has_file(Manager *m, const char *file) {
         return false;
 }
 
-static void manager_say_backend(Manager *m, int feature, const char *name, const char *file, FeatureMode mode,
-                                Backend configured) {
+static void manager_say_backend(Manager *m, int feature, const char *name, const char *file, bool has,
+                                FeatureMode mode, Backend configured) {
         _cleanup_(fields_done) Fields f = {};
         _cleanup_free_ char *said = NULL;
         const char *backend = mode.kernel && mode.emulate ? "kernel+emulate" :
@@ -948,7 +948,6 @@ static void manager_say_backend(Manager *m, int feature, const char *name, const
         const char *how = configured == BACKEND_INHERIT ? backend_to_string(m->config.backend)
                                                         : backend_to_string(configured);
         const char *reason;
-        bool has = kernel_has_file(m, file);
 
         if (streq(how, "auto"))
                 reason = mode.kernel && mode.emulate ? "auto: this kernel has the files, and memqosd works ahead of it"
@@ -976,20 +975,22 @@ static void manager_say_backend(Manager *m, int feature, const char *name, const
 /* At start and after a reload: which backend each feature uses. */
 static void manager_setup_backends(Manager *m) {
         Backend daemon = m->config.backend;
+        /* Probed once here; the reason in the journal says the same. */
+        bool has_wmark = kernel_has_file(m, "memory.wmark_ratio");
+        bool has_priority = kernel_has_file(m, "memory.priority");
+
         if (daemon == BACKEND_OFF) {
                 m->reclaim_mode = m->oom_mode = (FeatureMode) {};
         } else {
-                m->reclaim_mode = config_feature_mode(m->config.reclaim_backend, daemon,
-                                                      kernel_has_file(m, "memory.wmark_ratio"),
+                m->reclaim_mode = config_feature_mode(m->config.reclaim_backend, daemon, has_wmark,
                                                       m->config.reclaim_ahead_of_kernel);
                 /* The pre-emptive kill is what even the patched kernel lacks. */
-                m->oom_mode = config_feature_mode(m->config.oom_backend, daemon,
-                                                  kernel_has_file(m, "memory.priority"), true);
+                m->oom_mode = config_feature_mode(m->config.oom_backend, daemon, has_priority, true);
         }
-        manager_say_backend(m, 0, "Background reclaim (WatermarkRatio=)", "memory.wmark_ratio", m->reclaim_mode,
-                            m->config.reclaim_backend);
+        manager_say_backend(m, 0, "Background reclaim (WatermarkRatio=)", "memory.wmark_ratio", has_wmark,
+                            m->reclaim_mode, m->config.reclaim_backend);
         manager_say_backend(m, 1, "Priority OOM (MemoryPriority=, UsePriorityOOM=)", "memory.priority",
-                            m->oom_mode, m->config.oom_backend);
+                            has_priority, m->oom_mode, m->config.oom_backend);
 }
 
 static void on_limit_restored(const SqueezeRecord *rec, int result, void *userdata) {

@@ -239,7 +239,7 @@ static void emulator_backoff(Emulator *e, bool found_nothing) {
         e->backoff_until = now_usec() + e->backoff_usec;
 }
 
-static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, uint64_t low) {
+static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, uint64_t low, bool swap) {
         _cleanup_(snapshot_freep) Snapshot *s = NULL;
         EmuReclaimStep plan[RECLAIM_STEPS_MAX];
         EventReclaimStep taken[RECLAIM_STEPS_MAX];
@@ -247,7 +247,6 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
         uint64_t start = now_usec(), planned = 0, after = usage;
         const char *method = root->layout == MEMCG_LAYOUT_V2 ? "memory.reclaim" : "limit-squeeze";
         size_t n_taken = 0, steps = 0;
-        bool swap = have_swap();
         int n;
 
         if (snapshot_take(e, false, &s) < 0)
@@ -506,9 +505,11 @@ static void emulator_check(Emulator *e) {
                         e->entry = entry;
         }
 
+        /* Read once per check: both the kill and the reclaim pass need it. */
+        bool swap = have_swap();
+
         if (kill_wm != MEMCG_UNLIMITED && usage >= kill_wm) {
                 MemcgStat st;
-                bool swap = have_swap();
                 if (memcg_read_stat(root, e->dirfd, &st) >= 0 &&
                     emu_kill_needed(usage, st.file, st.anon, swap, kill_wm)) {
                         uint64_t reclaimable = st.file + (swap ? st.anon : 0);
@@ -525,7 +526,7 @@ static void emulator_check(Emulator *e) {
         else if (usage >= high)
                 e->reclaiming = true;
         if (e->reclaiming && now_usec() >= e->backoff_until) {
-                emulator_reclaim_pass(e, usage, high, low);
+                emulator_reclaim_pass(e, usage, high, low, swap);
                 (void) memcg_read_usage(root, e->dirfd, &usage);
                 if (usage < low)
                         e->reclaiming = false;
