@@ -326,24 +326,51 @@ static int config_assignment(const char *section, const char *key, const char *v
                                       r == -ERANGE ? "out of range" : "invalid", item->expected);
 }
 
-int config_parse_file(const char *path, Config *ret, PolicyDiagnostics *diags) {
+/* Parses one file over what ret holds. A missing file is nothing. */
+static int config_parse_one(const char *path, Config *ret, PolicyDiagnostics *diags) {
         _cleanup_(freep) char *text = NULL;
         ConfigParser cp = { .config = ret, .file = path, .diags = diags };
         size_t size;
         int r;
 
-        config_init_defaults(ret);
-
         r = policy_read_file(path, &text, &size);
-        if (r == -ENOENT) /* no file: the defaults are the configuration */
+        if (r == -ENOENT) /* no file (or gone since the directory was listed) */
                 return 0;
         if (r < 0)
                 return r;
+        return policy_ini_parse(text, size, path, NULL, config_assignment, &cp, diags);
+}
 
-        r = policy_ini_parse(text, size, path, NULL, config_assignment, &cp, diags);
-        if (r < 0) {
-                config_init_defaults(ret);
-                return r;
+int config_load(const char *path, const char *dropin_dir, Config *ret, char **ret_unreadable,
+                PolicyDiagnostics *diags) {
+        _cleanup_strv_free_ char **dropins = NULL;
+        const char *failed = path;
+        size_t n = 0;
+        int r;
+
+        config_init_defaults(ret);
+        r = config_parse_one(path, ret, diags);
+        if (r >= 0 && dropin_dir) {
+                failed = dropin_dir;
+                r = conf_dropins_list(dropin_dir, &dropins, &n);
         }
-        return 0;
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                failed = dropins[i];
+                r = config_parse_one(dropins[i], ret, diags);
+        }
+        if (r >= 0)
+                return 0;
+
+        /* all or nothing: the defaults, and the caller says which file */
+        config_init_defaults(ret);
+        if (ret_unreadable && r != -ENOMEM) {
+                *ret_unreadable = strdup(failed);
+                if (!*ret_unreadable)
+                        return -ENOMEM;
+        }
+        return r;
+}
+
+int config_parse_file(const char *path, Config *ret, PolicyDiagnostics *diags) {
+        return config_load(path, NULL, ret, NULL, diags);
 }

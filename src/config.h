@@ -68,6 +68,16 @@ FeatureMode config_feature_mode(Backend feature, Backend daemon, bool kernel_has
  * when the file exists but cannot be read. */
 int config_parse_file(const char *path, Config *ret, PolicyDiagnostics *diags);
 
+/* The same for path and then, over it, every drop-in of dropin_dir (NULL or
+ * missing: none; see conf_dropins_list()) in lexical order: a key set in a
+ * later file wins, "Key=" puts it back to the default, as in systemd. The
+ * [Group] sections are rules.c's. When a file exists but cannot be read
+ * (or dropin_dir cannot be listed), returns its negative errno with ret at
+ * the defaults and, when ret_unreadable is not NULL, its path in a new
+ * string there. 0, -ENOMEM, or that errno. */
+int config_load(const char *path, const char *dropin_dir, Config *ret, char **ret_unreadable,
+                PolicyDiagnostics *diags);
+
 /* Time spans as systemd writes them: "1s", "500ms", "2min", "1min 30s"; a
  * bare number is seconds. Units: us, ms, s, min, h, d, w (and their long
  * forms: usec, msec, sec, second(s), minute(s), hour(s), day(s), week(s)).

@@ -882,11 +882,14 @@ static int manager_setup_groups(Manager *m) {
 /* --- configuration ---------------------------------------------------------------------- */
 
 int manager_load_config(Manager *m, bool reload) {
+        _cleanup_free_ char *dropin_dir = NULL, *unreadable = NULL;
         PolicyDiagnostics d = {};
         Config c;
         int r;
 
-        r = config_parse_file(m->config_path, &c, &d);
+        if (asprintf(&dropin_dir, "%s.d", m->config_path) < 0)
+                return -ENOMEM;
+        r = config_load(m->config_path, dropin_dir, &c, &unreadable, &d);
         for (size_t i = 0; i < d.n; i++) {
                 _cleanup_(fields_done) Fields f = {};
                 (void) fields_add(&f, "MEMQOS_FILE", "%s", d.items[i].file);
@@ -898,7 +901,7 @@ int manager_load_config(Manager *m, bool reload) {
                          reload ? "; keeping the configuration in force" : "; using the default");
         }
         if (r < 0) {
-                log_error_errno(r, "Cannot read %s: %m%s", m->config_path,
+                log_error_errno(r, "Cannot read %s: %m%s", unreadable ?: m->config_path,
                                 reload ? "; keeping the configuration in force" : "; using defaults");
                 policy_diagnostics_done(&d);
                 if (!reload)

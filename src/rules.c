@@ -301,7 +301,6 @@ typedef struct GroupDraft {
 
 typedef struct RulesParser {
         const char *file;
-        bool is_dropin;
         HeaderScan scan;
         PolicyDiagnostics *diags;
         GroupDraft *drafts;
@@ -390,23 +389,13 @@ static int group_draft_add(GroupDraft *d, const char *key, const char *value, un
 
 static int rules_assignment(const char *section, const char *key, const char *value, unsigned line,
                             void *userdata) {
-        char shown_key[POLICY_ESCAPE_BUF_SIZE], shown_section[POLICY_ESCAPE_BUF_SIZE];
         _cleanup_free_ char *name = NULL;
         RulesParser *rp = userdata;
         int r;
 
-        if (!rules_section_is_group(section)) {
-                /* memqos.conf's other sections are config.c's */
-                if (!rp->is_dropin)
-                        return 0;
-                policy_escape_value(key, shown_key, sizeof(shown_key));
-                if (!*section)
-                        return policy_diagnostics_add(rp->diags, rp->file, line, key,
-                                                      "%s= is outside of any section, ignoring", shown_key);
-                return policy_diagnostics_add(rp->diags, rp->file, line, key,
-                                              "%s= is in [%s], but drop-ins hold only [" RULES_SECTION " ...] sections; ignoring",
-                                              shown_key, policy_escape_value(section, shown_section, sizeof(shown_section)));
-        }
+        /* the other sections, of memqos.conf and of its drop-ins, are config.c's */
+        if (!rules_section_is_group(section))
+                return 0;
 
         name = rules_parser_section_name(rp, section, line);
         if (!name)
@@ -502,9 +491,9 @@ static int group_draft_to_rule(const GroupDraft *d, const char *file, GroupRule 
         return 0;
 }
 
-static int rules_parse_one(const char *path, bool is_dropin, RuleSet *rs, PolicyDiagnostics *diags) {
+static int rules_parse_one(const char *path, RuleSet *rs, PolicyDiagnostics *diags) {
         _cleanup_free_ char *text = NULL;
-        _cleanup_(rules_parser_done) RulesParser rp = { .file = path, .is_dropin = is_dropin, .diags = diags };
+        _cleanup_(rules_parser_done) RulesParser rp = { .file = path, .diags = diags };
         size_t size;
         int r;
 
@@ -520,8 +509,8 @@ static int rules_parse_one(const char *path, bool is_dropin, RuleSet *rs, Policy
         }
 
         rp.scan = (HeaderScan) { .text = text, .size = size, .next_line = 1 };
-        /* memqos.conf's malformed lines are config.c's to report */
-        r = policy_ini_parse(text, size, path, NULL, rules_assignment, &rp, is_dropin ? diags : NULL);
+        /* malformed lines are config.c's to report, in every file */
+        r = policy_ini_parse(text, size, path, NULL, rules_assignment, &rp, NULL);
         if (r < 0)
                 return r;
 
@@ -550,12 +539,12 @@ int rules_parse_files(const char *config_path, char *const *dropins, size_t n_dr
         int r;
 
         if (config_path) {
-                r = rules_parse_one(config_path, false, &rs, diags);
+                r = rules_parse_one(config_path, &rs, diags);
                 if (r < 0)
                         return r;
         }
         for (size_t i = 0; i < n_dropins; i++) {
-                r = rules_parse_one(dropins[i], true, &rs, diags);
+                r = rules_parse_one(dropins[i], &rs, diags);
                 if (r < 0)
                         return r;
         }
@@ -565,8 +554,7 @@ int rules_parse_files(const char *config_path, char *const *dropins, size_t n_dr
         return 0;
 }
 
-/* The drop-ins of dir: "*.conf" that are not directories, sorted by name. */
-static int dropins_list(const char *dir, char ***ret, size_t *ret_n) {
+int conf_dropins_list(const char *dir, char ***ret, size_t *ret_n) {
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_strv_free_ char **names = NULL;
         size_t n = 0;
@@ -613,7 +601,7 @@ int rules_load(const char *config_path, const char *dropin_dir, RuleSet *ret, Po
         size_t n = 0;
         int r;
 
-        r = dropins_list(dropin_dir, &dropins, &n);
+        r = conf_dropins_list(dropin_dir, &dropins, &n);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {

@@ -67,11 +67,15 @@ int rules_glob_validate(const char *glob);
  * diagnostic. */
 int rules_load(const char *config_path, const char *dropin_dir, RuleSet *ret, PolicyDiagnostics *diags);
 
-/* The same on explicit files. config_path is memqos.conf: its other sections
- * and its malformed lines are config.c's to report, so only [Group]
- * problems are diagnosed here. In the drop-ins, which hold nothing else,
- * everything is: malformed lines, and assignments outside [Group] sections.
- * A missing file is skipped silently; a file that cannot be read otherwise
+/* The drop-ins of dir: every "*.conf" not starting with "." that is not a
+ * directory (a symlink to /dev/null masks one, as in systemd), as paths
+ * sorted by name (strcmp()), NULL-terminated. A missing or NULL dir has
+ * none. 0, -ENOMEM, or the negative errno of opendir(). */
+int conf_dropins_list(const char *dir, char ***ret, size_t *ret_n);
+
+/* The same on explicit files. The other sections of every file, and
+ * malformed lines, are config.c's to report (config_load() reads the same
+ * files), so only [Group] problems are diagnosed here. A missing file is skipped silently; a file that cannot be read otherwise
  * is a diagnostic (line 0) and counts in ret->n_unreadable, and the rules of
  * the others are loaded, so that the caller can choose to keep its old
  * rules instead. 0 or -ENOMEM. */

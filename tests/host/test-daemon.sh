@@ -213,34 +213,59 @@ CONF
         echo "bad-rules: ok"
         ;;
 config-reload)
-        cat >"$work/memqos.conf" <<CONF
-[Daemon]
-LogLevel=debug
-CONF
+        # LogLevel=debug in force shows as a debug line on each SIGHUP.
+        debug_rereads() { grep -c "^debug .*Re-reading" "$log"; }
+        reload_logs_debug() {
+                local n
+                n=$(debug_rereads)
+                kill -HUP "$daemon"
+                wait_for 30 bash -c "[[ \$(grep -c '^debug .*Re-reading' '$log') -gt $n ]]"
+        }
+        reload_is_quiet() { # the first SIGHUP may still be at the old level
+                local n
+                kill -HUP "$daemon"
+                sleep 1
+                n=$(debug_rereads)
+                kill -HUP "$daemon"
+                sleep 1
+                [[ $(debug_rereads) -eq $n ]]
+        }
+        # reload_refused WHERE KEY: a SIGHUP gives one error naming WHERE
+        # (file:line) and KEY, and keeps the configuration in force.
+        reload_refused() {
+                local line
+                kill -HUP "$daemon"
+                wait_for 5 grep -q "MESSAGE_ID=$MSG_CONFIG_INVALID.*MEMQOS_KEY=$2" "$log" || fail "no error for $2="
+                line=$(grep "MESSAGE_ID=$MSG_CONFIG_INVALID.*MEMQOS_KEY=$2" "$log" | head -n 1)
+                [[ $line == *"$1:"* && $line == *"keeping the configuration in force"* ]] ||
+                        fail "the error does not name $1 and $2=, or does not keep the configuration: $line"
+        }
+
+        printf '[Daemon]\nLogLevel=debug\n' >"$work/memqos.conf"
         start_daemon
-        kill -HUP "$daemon"
-        wait_for 5 grep -q "^debug .*Re-reading" "$log" || fail "LogLevel=debug not in force"
+        reload_logs_debug || fail "LogLevel=debug not in force"
 
         # A bad line: the whole new configuration is refused, the old stays.
         printf '[Daemon]\nLogLevel=info\nBackend=sometimes\n' >"$work/memqos.conf"
-        kill -HUP "$daemon"
-        wait_for 5 grep -q "MESSAGE_ID=$MSG_CONFIG_INVALID" "$log" || fail "no error for Backend=sometimes"
-        line=$(grep "MESSAGE_ID=$MSG_CONFIG_INVALID" "$log" | head -n 1)
-        [[ $line == *"$work/memqos.conf:3:"* && $line == *"MEMQOS_KEY=Backend"* && $line == *"keeping the configuration in force"* ]] ||
-                fail "the error does not name file, line and key: $line"
-        n=$(grep -c "^debug .*Re-reading" "$log")
-        kill -HUP "$daemon"
-        wait_for 30 bash -c "[[ \$(grep -c '^debug .*Re-reading' '$log') -gt $n ]]" ||
-                fail "LogLevel=info of the refused file came into force"
+        reload_refused "$work/memqos.conf:3" Backend
+        reload_logs_debug || fail "LogLevel=info of the refused file came into force"
 
         # Corrected: now it takes.
         printf '[Daemon]\nLogLevel=info\n' >"$work/memqos.conf"
-        kill -HUP "$daemon"
-        sleep 1
-        n=$(grep -c "^debug .*Re-reading" "$log")
-        kill -HUP "$daemon"
-        sleep 1
-        [[ $(grep -c "^debug .*Re-reading" "$log") -eq $n ]] || fail "the corrected LogLevel=info is not in force"
+        reload_is_quiet || fail "the corrected LogLevel=info is not in force"
+
+        # A drop-in in memqos.conf.d/ wins over memqos.conf.
+        mkdir "$work/memqos.conf.d"
+        printf '[Daemon]\nLogLevel=debug\n' >"$work/memqos.conf.d/50-debug.conf"
+        reload_logs_debug || fail "the drop-in's LogLevel=debug is not in force"
+        # A bad line in a later drop-in: named by its file and line, and the
+        # configuration in force (debug) stays.
+        printf '[Daemon]\nLogLevel=info\n\n[OOM]\nKillWatermarkRatio=101\n' >"$work/memqos.conf.d/60-bad.conf"
+        reload_refused "$work/memqos.conf.d/60-bad.conf:5" KillWatermarkRatio
+        reload_logs_debug || fail "LogLevel=info of the refused drop-in came into force"
+        # Both gone: memqos.conf's LogLevel=info again.
+        rm "$work/memqos.conf.d/50-debug.conf" "$work/memqos.conf.d/60-bad.conf"
+        reload_is_quiet || fail "LogLevel=info is not back without the drop-ins"
         kill -0 "$daemon" || fail "memqosd died"
         echo "config-reload: ok"
         ;;

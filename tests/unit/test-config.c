@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* memqos.conf: the installed file, good and bad settings. */
+#include <dirent.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -322,6 +325,88 @@ static void test_unreadable_file_is_an_error_with_defaults(void **state) {
         assert_config_is_default(&c->config);
 }
 
+/* dir/name with text in it. */
+static void write_file(const char *dir, const char *name, const char *text) {
+        _cleanup_(freep) char *path = NULL;
+        FILE *f;
+
+        assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
+        f = fopen(path, "we");
+        assert_non_null(f);
+        assert_true(fputs(text, f) >= 0);
+        assert_int_equal(fclose(f), 0);
+}
+
+/* Removes dir and the files in it. */
+static void remove_dir(const char *dir) {
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        struct dirent *de;
+
+        while (d && (de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        (void) rmdir(dir);
+}
+
+static void test_dropins_override_in_lexical_order(void **state) {
+        Conf *c = *state;
+        char dir[] = "/tmp/memqos-test-conf.d-XXXXXX";
+        _cleanup_(freep) char *unreadable = NULL;
+        FILE *f;
+
+        assert_non_null(mkdtemp(dir));
+        f = fopen(c->path, "we");
+        assert_non_null(f);
+        assert_true(fputs("[Daemon]\nBackend=kernel\n[OOM]\nKillWatermarkRatio=80\n", f) >= 0);
+        assert_int_equal(fclose(f), 0);
+        write_file(dir, "20-b.conf", "[Reclaim]\nBackend=emulate\n[OOM]\nKillWatermarkRatio=90\n");
+        write_file(dir, "10-a.conf", "[OOM]\nKillWatermarkRatio=0\n[Daemon]\nLogLevel=debug\n");
+        write_file(dir, "25-bad.conf", "[OOM]\nKillWatermarkRatio=200\n");
+        write_file(dir, "30-c.conf", "[Daemon]\nLogLevel=\n[Group /x]\nMemoryPriority=3\n");
+        write_file(dir, "40-d.conf.off", "[Daemon]\nBackend=off\n"); /* not a drop-in */
+        write_file(dir, ".50-e.conf", "[Daemon]\nBackend=off\n");    /* hidden */
+
+        assert_int_equal(config_load(c->path, dir, &c->config, &unreadable, &c->diags), 0);
+        assert_null(unreadable);
+        assert_int_equal(c->config.backend, BACKEND_KERNEL);        /* memqos.conf's */
+        assert_int_equal(c->config.reclaim_backend, BACKEND_EMULATE); /* 20-b's */
+        assert_int_equal(c->config.kill_watermark_ratio, 90);         /* 20-b's over 10-a's; 25-bad ignored */
+        assert_int_equal(c->config.log_level, LOG_INFO);              /* 10-a's, back to the default by 30-c */
+        assert_int_equal(c->diags.n, 1);
+        assert_true(endswith(c->diags.items[0].file, "/25-bad.conf"));
+        assert_int_equal(c->diags.items[0].line, 2);
+        assert_string_equal(c->diags.items[0].key, "KillWatermarkRatio");
+
+        /* memqos.conf's own keys stand when the directory is missing */
+        policy_diagnostics_done(&c->diags);
+        remove_dir(dir);
+        assert_int_equal(config_load(c->path, dir, &c->config, &unreadable, &c->diags), 0);
+        assert_int_equal(c->config.kill_watermark_ratio, 80);
+        assert_int_equal(c->config.reclaim_backend, BACKEND_INHERIT);
+}
+
+static void test_unreadable_dropin_is_an_error_with_defaults_naming_it(void **state) {
+        Conf *c = *state;
+        char dir[] = "/tmp/memqos-test-conf.d-XXXXXX";
+        _cleanup_(freep) char *unreadable = NULL, *big = NULL;
+        size_t size = 2 << 20; /* over policy_read_file()'s 1 MiB */
+
+        assert_non_null(mkdtemp(dir));
+        big = malloc(size + 1);
+        assert_non_null(big);
+        memset(big, '#', size);
+        big[size] = 0;
+        write_file(dir, "10-ok.conf", "[OOM]\nKillWatermarkRatio=50\n");
+        write_file(dir, "20-big.conf", big);
+
+        memset(&c->config, 0x55, sizeof(c->config));
+        assert_int_equal(config_load(c->path, dir, &c->config, &unreadable, &c->diags), -EFBIG);
+        assert_non_null(unreadable);
+        assert_true(endswith(unreadable, "/20-big.conf"));
+        assert_config_is_default(&c->config);
+        remove_dir(dir);
+}
+
 static void test_timespans_as_systemd_writes_them(void **state) {
         static const struct {
                 const char *s;
@@ -386,6 +471,8 @@ int main(void) {
                 CONF_TEST(test_rate_limit_may_be_turned_off),
                 CONF_TEST(test_garbage_and_long_lines_are_diagnosed),
                 CONF_TEST(test_unreadable_file_is_an_error_with_defaults),
+                CONF_TEST(test_dropins_override_in_lexical_order),
+                CONF_TEST(test_unreadable_dropin_is_an_error_with_defaults_naming_it),
                 cmocka_unit_test(test_timespans_as_systemd_writes_them),
                 cmocka_unit_test(test_backend_names_round_trip),
         };

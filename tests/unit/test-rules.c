@@ -354,7 +354,7 @@ static void test_repeated_section_is_a_rule_of_its_own(void **state) {
         assert_int_equal(p.watermark_ratio, 10);
 }
 
-static void test_conf_other_sections_quiet_dropin_other_sections_diagnosed(void **state) {
+static void test_other_sections_and_bad_lines_are_config_cs(void **state) {
         Fixture *f = *state;
 
         write_dropin(f, "10-x.conf",
@@ -368,13 +368,8 @@ static void test_conf_other_sections_quiet_dropin_other_sections_diagnosed(void 
              "[Nonsense]\nX=1\n"
              "[Group /b]\nMemoryPriority=1\n");
 
-        /* memqos.conf's are config.c's to report; the drop-in's are ours */
-        assert_int_equal(f->diags.n, 3);
-        assert_diag(f, 0, "10-x.conf", 1, "Stray", "Stray= is outside of any section, ignoring");
-        assert_diag(f, 1, "10-x.conf", 3, "LogLevel",
-                    "LogLevel= is in [Daemon], but drop-ins hold only [Group ...] sections; ignoring");
-        assert_diag(f, 2, "10-x.conf", 4, NULL,
-                    "Line is neither a [Section] header nor a Key=value assignment, ignoring");
+        /* config_load() reads the same files and says these, once */
+        assert_int_equal(f->diags.n, 0);
         assert_int_equal(f->rs.n, 2);
 }
 
@@ -513,7 +508,7 @@ int main(void) {
                 FIXTURE_TEST(test_bad_patterns_ignore_their_section_with_one_diagnostic),
                 FIXTURE_TEST(test_long_patterns_are_kept_whole),
                 FIXTURE_TEST(test_repeated_section_is_a_rule_of_its_own),
-                FIXTURE_TEST(test_conf_other_sections_quiet_dropin_other_sections_diagnosed),
+                FIXTURE_TEST(test_other_sections_and_bad_lines_are_config_cs),
                 FIXTURE_TEST(test_missing_files_are_no_rules_unreadable_ones_are_said),
                 FIXTURE_TEST(test_watch_roots_are_literal_prefixes_without_nesting),
                 cmocka_unit_test(test_unit_keys_win_over_rule_keys),
