@@ -65,6 +65,31 @@ install_dropin() {
         cat >"/etc/systemd/system/$unit.d/$name"
 }
 
+# memqosd_conf_add TEXT: TEXT appended to a drop-in of memqos.conf
+# (memqos.conf.d/90-scenario.conf: a later file wins), and memqosd, if it
+# runs, restarted, since a backend is chosen at start. memqosd_conf_restore
+# removes the drop-in (call it from the scenario's cleanup).
+MEMQOS_CONF_DROPIN=/etc/memqos/memqos.conf.d/90-scenario.conf
+memqosd_conf_add() {
+        mkdir -p "${MEMQOS_CONF_DROPIN%/*}"
+        printf '%s\n' "$1" >>"$MEMQOS_CONF_DROPIN"
+        systemctl try-restart memqosd.service
+}
+
+memqosd_conf_restore() {
+        [[ -e $MEMQOS_CONF_DROPIN ]] || return 0
+        rm -f "$MEMQOS_CONF_DROPIN"
+        systemctl try-restart memqosd.service
+}
+
+# A patched kernel reclaims at its own wmark and has its own priority OOM:
+# scenarios about memqosd's own work turn the kernel's backend off for
+# FEATURE (Reclaim or OOM) there.
+emulate_on_patched_kernel() {
+        kernel_has_priority || return 0
+        memqosd_conf_add "[$1]"$'\n'"Backend=emulate"
+}
+
 start_memqosd() {
         systemctl start memqosd.service
         assert_unit_state memqosd.service ActiveState=active

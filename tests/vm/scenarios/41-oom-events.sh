@@ -12,13 +12,10 @@ MSG_OOM_KILL=60bd26598cb147faaaf12615974afc84
 # The kernel's OOM is what this scenario reports on: memqosd's pre-emptive
 # kill (51-priority-kill) would stop the allocator before it, so it is off
 # here ([OOM] KillWatermarkRatio=0).
-conf=/etc/memqos/memqos.conf
-cp "$conf" "$conf.41-saved"
-printf '\n[OOM]\nKillWatermarkRatio=0\n' >>"$conf"
+memqosd_conf_add $'[OOM]\nKillWatermarkRatio=0'
 
 cleanup() {
-        mv "$conf.41-saved" "$conf"
-        systemctl reload memqosd.service 2>/dev/null || true
+        memqosd_conf_restore
         systemctl stop oomer.scope offline.slice 2>/dev/null || true
         rm -rf /etc/systemd/system/offline.slice.d /etc/systemd/system/oomer.scope.d \
                 /run/systemd/system.control/offline.slice.d

@@ -15,16 +15,12 @@ MSG_BACKEND=b170d7eae06c4c1180499c441bae1148
 MiB=1048576
 data=/var/tmp/memqos-emu
 run=/run/memqos-emu
-conf=/etc/memqos/memqos.conf
 
 cleanup() {
         systemctl stop emu-online.scope emu-offline.scope emu.slice 2>/dev/null || true
         rm -rf /etc/systemd/system/emu.slice.d /etc/systemd/system/emu-online.scope.d \
                 /etc/systemd/system/emu-offline.scope.d "$data" "$run"
-        if [[ -e $run.conf ]]; then
-                mv "$run.conf" "$conf"
-                systemctl restart memqosd
-        fi
+        memqosd_conf_restore
         systemctl daemon-reload
 }
 trap cleanup EXIT
@@ -58,12 +54,7 @@ fresh() {
 
 step "set-up: emu.slice (256M, WatermarkRatio=80, scale 1000), two prioritized scopes in it"
 mkdir -p "$data" "$run"
-if kernel_has_priority; then
-        # A patched kernel reclaims at its own wmark too: keep to memqosd's work.
-        cp "$conf" "$run.conf"
-        printf '\n[Reclaim]\nBackend=emulate\n' >>"$conf"
-        systemctl restart memqosd
-fi
+emulate_on_patched_kernel Reclaim
 install_dropin emu.slice 50-memqos.conf <<'CONF'
 [Slice]
 MemoryMax=256M

@@ -13,16 +13,12 @@ MSG_PRIORITY_KILL=e237dcbd89ba4291bc83c314199d80eb
 MSG_OOM_KILL=60bd26598cb147faaaf12615974afc84
 MiB=1048576
 run=/run/memqos-emu
-conf=/etc/memqos/memqos.conf
 
 cleanup() {
         systemctl stop emu-online.scope emu-offline.scope emu-outside.scope emu.slice 2>/dev/null || true
         rm -rf /etc/systemd/system/emu.slice.d /etc/systemd/system/emu-online.scope.d \
                 /etc/systemd/system/emu-offline.scope.d "$run"
-        if [[ -e $run.conf ]]; then
-                mv "$run.conf" "$conf"
-                systemctl restart memqosd
-        fi
+        memqosd_conf_restore
         systemctl daemon-reload
 }
 trap cleanup EXIT
@@ -55,12 +51,7 @@ hold() {
 }
 
 step "set-up: emu.slice (384M, UsePriorityOOM=yes), offline (1) and online (10) scopes"
-if kernel_has_priority; then
-        # A patched kernel has its own priority OOM: keep to memqosd's work.
-        cp "$conf" "$run.conf"
-        printf '\n[OOM]\nBackend=emulate\n' >>"$conf"
-        systemctl restart memqosd
-fi
+emulate_on_patched_kernel OOM
 install_dropin emu.slice 50-memqos.conf <<'CONF'
 [Slice]
 MemoryMax=384M

@@ -20,6 +20,7 @@ run=/run/memqos-emu
 cleanup() {
         systemctl stop emu-a.scope emu-b.scope emu.slice 2>/dev/null || true
         rm -rf /etc/systemd/system/emu.slice.d "$run" /var/tmp/memqos-emu.data
+        memqosd_conf_restore
         systemctl daemon-reload
         systemctl start memqosd 2>/dev/null || true
 }
@@ -32,6 +33,7 @@ MemoryMax=64M
 WatermarkRatio=50
 CONF
 systemctl daemon-reload
+emulate_on_patched_kernel Reclaim
 start_memqosd
 systemctl start emu.slice
 wait_state emu.slice LIMIT_BYTES $((64 * MiB))
