@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# kernels: stock
 # systemd-analyze verify is silent on every unit file meson installed, and on
 # every drop-in meson installed, verified on its unit with the drop-in in
 # place (and seen in the unit's DropInPaths).
 # layouts: v1 v2
+# kernels: stock (it does not depend on the kernel's memcg files)
 . "$MEMQOS_VM_LIB"
 
 types='service|slice|socket|scope|timer|target|path|mount'

@@ -1,5 +1,6 @@
 #!/bin/bash
 # layouts: v1 v2
+# kernels: stock
 # MemoryThresholds= become journal events when usage crosses them, up and
 # down, visible with journalctl -u, MESSAGE_ID= and -x (catalog text).
 . "$MEMQOS_VM_LIB"

@@ -1,5 +1,6 @@
 #!/bin/bash
 # layouts: v1 v2
+# kernels: stock
 # Scopes that come and go with thresholds: memqosd's watches are released
 # with their cgroups (no fd growth over 50 start/stop cycles; 1,000 cycles of the watch
 # itself run on the host in tests/host/test-watch-host).
