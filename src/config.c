@@ -19,11 +19,7 @@ static const char *const backend_names[_BACKEND_MAX] = {
         [BACKEND_OFF] = "off",
 };
 
-const char *backend_to_string(Backend b) {
-        if ((unsigned) b >= _BACKEND_MAX)
-                return NULL;
-        return backend_names[b];
-}
+DEFINE_STRING_TABLE_TO_STRING(backend, Backend, backend_names)
 
 Backend backend_from_string(const char *s) {
         for (Backend b = 0; b < _BACKEND_MAX; b++)

@@ -62,11 +62,7 @@ int log_level_from_string(const char *s) {
         return -EINVAL;
 }
 
-const char *log_level_to_string(int level) {
-        if (level < 0 || (size_t) level >= ELEMENTSOF(level_names))
-                return NULL;
-        return level_names[level];
-}
+DEFINE_STRING_TABLE_TO_STRING(log_level, int, level_names)
 
 static int log_to_stderr(int level, const char *unit, const char *cgroup, const char *message_id,
                          char *const *fields, const char *message) {

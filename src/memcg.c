@@ -25,11 +25,7 @@ static const char *const layout_table[] = {
         [MEMCG_LAYOUT_V2] = "v2",
 };
 
-const char *memcg_layout_to_string(MemcgLayout l) {
-        if ((unsigned) l >= ELEMENTSOF(layout_table))
-                return NULL;
-        return layout_table[l];
-}
+DEFINE_STRING_TABLE_TO_STRING(memcg_layout, MemcgLayout, layout_table)
 
 static const char *const apply_state_table[_APPLY_STATE_MAX] = {
         [APPLY_UNSET] = "unset",
@@ -40,11 +36,7 @@ static const char *const apply_state_table[_APPLY_STATE_MAX] = {
         [APPLY_EMULATED] = "emulated",
 };
 
-const char *apply_state_to_string(ApplyState s) {
-        if ((unsigned) s >= _APPLY_STATE_MAX)
-                return NULL;
-        return apply_state_table[s];
-}
+DEFINE_STRING_TABLE_TO_STRING(apply_state, ApplyState, apply_state_table)
 
 static const struct {
         const char *file;

@@ -288,11 +288,7 @@ static const char *const policy_key_names[_POLICY_KEY_MAX] = {
         [POLICY_MEMORY_THRESHOLDS] = "MemoryThresholds",
 };
 
-const char *policy_key_to_string(PolicyKey k) {
-        if ((unsigned) k >= _POLICY_KEY_MAX)
-                return NULL;
-        return policy_key_names[k];
-}
+DEFINE_STRING_TABLE_TO_STRING(policy_key, PolicyKey, policy_key_names)
 
 PolicyKey policy_key_from_string(const char *s) {
         for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)

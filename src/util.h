@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,15 @@
 #define _sentinel_ __attribute__((sentinel))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+/* Defines `const char *name##_to_string(type i)`: table[i], or NULL when i is
+ * outside the table (a negative i too, by the conversion) or a hole in it. */
+#define DEFINE_STRING_TABLE_TO_STRING(name, type, table)        \
+        const char *name##_to_string(type i) {                  \
+                if ((uintmax_t) i >= ELEMENTSOF(table))         \
+                        return NULL;                            \
+                return table[i];                                \
+        }
 
 /* Hand ownership on: returns the pointer and leaves NULL behind, so the
  * _cleanup_ of the old owner does nothing. */

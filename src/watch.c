@@ -53,11 +53,7 @@ static const char *const direction_table[] = {
         [THRESHOLD_DOWN] = "down",
 };
 
-const char *threshold_direction_to_string(ThresholdDirection d) {
-        if ((size_t) d >= ELEMENTSOF(direction_table))
-                return NULL;
-        return direction_table[d];
-}
+DEFINE_STRING_TABLE_TO_STRING(threshold_direction, ThresholdDirection, direction_table)
 
 size_t threshold_evaluate(const uint64_t *thresholds, ThresholdSide *sides, size_t n,
                           uint64_t usage, ThresholdCrossing *ret) {
