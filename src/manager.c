@@ -815,6 +815,20 @@ static void group_rematch(const char *cgroup, void *userdata) {
         manager_group_update(userdata, cgroup);
 }
 
+/* One CONFIG_INVALID event per diagnostic of memqos.conf or a drop-in,
+ * naming file, line and key; suffix says what becomes of the setting. */
+static void log_config_diagnostics(const PolicyDiagnostics *d, int level, const char *suffix) {
+        for (size_t i = 0; i < d->n; i++) {
+                _cleanup_(fields_done) Fields f = {};
+                (void) fields_add(&f, "MEMQOS_FILE", "%s", d->items[i].file);
+                (void) fields_add(&f, "MEMQOS_LINE", "%u", d->items[i].line);
+                if (d->items[i].key)
+                        (void) fields_add(&f, "MEMQOS_KEY", "%s", d->items[i].key);
+                log_full(level, 0, NULL, NULL, MEMQOS_MESSAGE_CONFIG_INVALID, f.v, "%s:%u: %s%s",
+                         d->items[i].file, d->items[i].line, d->items[i].message, suffix);
+        }
+}
+
 /* Loads the [Group] rules; at start, or on reload (where unreadable rule files
  * keep the rules in force). */
 int manager_load_rules(Manager *m, bool reload) {
@@ -826,15 +840,7 @@ int manager_load_rules(Manager *m, bool reload) {
         if (asprintf(&dropin_dir, "%s.d", m->config_path) < 0)
                 return -ENOMEM;
         r = rules_load(m->config_path, dropin_dir, &rs, &d);
-        for (size_t i = 0; i < d.n; i++) {
-                _cleanup_(fields_done) Fields f = {};
-                (void) fields_add(&f, "MEMQOS_FILE", "%s", d.items[i].file);
-                (void) fields_add(&f, "MEMQOS_LINE", "%u", d.items[i].line);
-                if (d.items[i].key)
-                        (void) fields_add(&f, "MEMQOS_KEY", "%s", d.items[i].key);
-                log_full(LOG_WARNING, 0, NULL, NULL, MEMQOS_MESSAGE_CONFIG_INVALID, f.v, "%s:%u: %s",
-                         d.items[i].file, d.items[i].line, d.items[i].message);
-        }
+        log_config_diagnostics(&d, LOG_WARNING, "");
         policy_diagnostics_done(&d);
         if (r < 0) {
                 ruleset_done(&rs);
@@ -890,16 +896,7 @@ int manager_load_config(Manager *m, bool reload) {
         if (asprintf(&dropin_dir, "%s.d", m->config_path) < 0)
                 return -ENOMEM;
         r = config_load(m->config_path, dropin_dir, &c, &unreadable, &d);
-        for (size_t i = 0; i < d.n; i++) {
-                _cleanup_(fields_done) Fields f = {};
-                (void) fields_add(&f, "MEMQOS_FILE", "%s", d.items[i].file);
-                (void) fields_add(&f, "MEMQOS_LINE", "%u", d.items[i].line);
-                if (d.items[i].key)
-                        (void) fields_add(&f, "MEMQOS_KEY", "%s", d.items[i].key);
-                log_full(LOG_ERR, 0, NULL, NULL, MEMQOS_MESSAGE_CONFIG_INVALID, f.v, "%s:%u: %s%s",
-                         d.items[i].file, d.items[i].line, d.items[i].message,
-                         reload ? "; keeping the configuration in force" : "; using the default");
-        }
+        log_config_diagnostics(&d, LOG_ERR, reload ? "; keeping the configuration in force" : "; using the default");
         if (r < 0) {
                 log_error_errno(r, "Cannot read %s: %m%s", unreadable ?: m->config_path,
                                 reload ? "; keeping the configuration in force" : "; using defaults");
