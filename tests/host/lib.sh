@@ -1,6 +1,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Shell helpers shared by the host tests that run memqosd in the foreground
-# (test-daemon.sh, test-emulate.sh). Sourced; defines functions only.
+# (test-daemon.sh, test-emulate.sh). Sourced; defines $v1 and functions.
+
+v1=/sys/fs/cgroup/memory
+
+# Exits 77 (skip) unless this runs as root with the cgroup v1 memory
+# hierarchy at $v1.
+require_root_and_v1() {
+        [[ $(id -u) -eq 0 && -w $v1/cgroup.procs ]] || { echo "skip: needs root and $v1"; exit 77; }
+}
 
 remove_tree() {
         local dir=$1 sub pid

@@ -14,8 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 memqosd=$1
 case_name=$2
-v1=/sys/fs/cgroup/memory
-[[ $(id -u) -eq 0 && -w $v1/cgroup.procs ]] || { echo "skip: needs root and $v1"; exit 77; }
+require_root_and_v1
 
 top=memqos-test-$$-daemon
 root=$v1/$top

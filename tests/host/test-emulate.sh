@@ -17,8 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 memqosd=$1
 case_name=$2
-v1=/sys/fs/cgroup/memory
-[[ $(id -u) -eq 0 && -w $v1/cgroup.procs ]] || { echo "skip: needs root and $v1"; exit 77; }
+require_root_and_v1
 command -v perl >/dev/null || { echo "skip: needs perl (the allocator)"; exit 77; }
 
 top=memqos-test-$$-emu
