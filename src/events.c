@@ -32,7 +32,7 @@ static int event_pass(Manager *m, const char *unit, const char *what, unsigned *
         int r;
 
         *folded = 0;
-        if (!m->ratelimit || asprintf(&key, "%s/%s", unit, what) < 0)
+        if (!m->ratelimit || asprintf(&key, "%s" EVENT_KEY_SEP "%s", unit, what) < 0)
                 return 1;
         r = ratelimit_test(m->ratelimit, key, now_usec(), folded);
         return r != 0;
@@ -169,7 +169,7 @@ static const char *size_str(char *buf, size_t size, uint64_t v) {
         return buf;
 }
 
-void event_reclaim(Manager *m, Unit *u, const EventReclaim *ev) {
+bool event_reclaim(Manager *m, Unit *u, const EventReclaim *ev) {
         _cleanup_(fields_done) Fields f = {};
         _cleanup_free_ char *steps = NULL;
         size_t len = 0;
@@ -179,12 +179,16 @@ void event_reclaim(Manager *m, Unit *u, const EventReclaim *ev) {
 
         /* Under a steady writer a pass runs each time usage climbs back over
          * wmark_high: the journal gets the first ones and the count of the rest. */
-        if (!event_pass(m, u->name, "reclaim", &folded))
-                return;
+        if (!event_pass(m, u->name, "reclaim", &folded)) {
+                log_debug("%s: reclaimed %s in %" PRIu64 " ms (%s), usage %s -> %s; event folded.", ev->cgroup,
+                          size_str(b1, sizeof(b1), reclaimed), ev->duration_usec / 1000, ev->method,
+                          size_str(b2, sizeof(b2), ev->usage_before), size_str(b3, sizeof(b3), ev->usage_after));
+                return false;
+        }
 
         FILE *s = open_memstream(&steps, &len);
         if (!s)
-                return;
+                return true; /* out of memory: the pass is lost, not the sum */
         for (size_t i = 0; i < ev->n_taken; i++)
                 fprintf(s, "%s%s:%u:%" PRIu64, i ? " " : "", ev->steps[i].cgroup, ev->steps[i].priority,
                         ev->steps[i].bytes);
@@ -199,6 +203,10 @@ void event_reclaim(Manager *m, Unit *u, const EventReclaim *ev) {
         (void) fields_add(&f, "MEMQOS_METHOD", "%s", ev->method);
         (void) fields_add(&f, "MEMQOS_RECLAIM_STEPS", "%s", steps ?: "");
         (void) fields_add(&f, "MEMQOS_FOLDED", "%u", folded);
+        if (folded > 0) {
+                add_bytes(&f, "MEMQOS_FOLDED_RECLAIMED_BYTES", ev->folded_reclaimed);
+                (void) fields_add(&f, "MEMQOS_FOLDED_DURATION_USEC", "%" PRIu64, ev->folded_duration_usec);
+        }
 
         log_full(LOG_INFO, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_RECLAIM, f.v,
                  "Reclaimed %s from %s in %zu steps, %" PRIu64 " ms (%s): usage %s -> %s.%s",
@@ -206,6 +214,27 @@ void event_reclaim(Manager *m, Unit *u, const EventReclaim *ev) {
                  ev->n_steps, ev->duration_usec / 1000, ev->method, size_str(b2, sizeof(b2), ev->usage_before),
                  size_str(b3, sizeof(b3), ev->usage_after),
                  folded > 0 ? " (more passes were folded, see MEMQOS_FOLDED)" : "");
+        return true;
+}
+
+void event_reclaim_folded(Manager *m, Unit *u, const char *cgroup, uint64_t reclaimed, uint64_t duration_usec) {
+        _cleanup_(fields_done) Fields f = {};
+        _cleanup_free_ char *key = NULL;
+        unsigned folded;
+        char b[32];
+
+        if (!m->ratelimit || asprintf(&key, "%s" EVENT_KEY_SEP "reclaim", u->name) < 0)
+                return;
+        folded = ratelimit_take_folded(m->ratelimit, key);
+        if (folded == 0)
+                return;
+
+        (void) fields_add(&f, "MEMQOS_FOLDED", "%u", folded);
+        add_bytes(&f, "MEMQOS_FOLDED_RECLAIMED_BYTES", reclaimed);
+        (void) fields_add(&f, "MEMQOS_FOLDED_DURATION_USEC", "%" PRIu64, duration_usec);
+        log_full(LOG_INFO, 0, unit_object(u), cgroup, MEMQOS_MESSAGE_RECLAIM_FOLDED, f.v,
+                 "%u more reclaim passes, folded: %s reclaimed in %" PRIu64 " ms in all.", folded,
+                 size_str(b, sizeof(b), reclaimed), duration_usec / 1000);
 }
 
 void event_priority_kill(Manager *m, Unit *u, const EventPriorityKill *ev) {

@@ -19,8 +19,15 @@
 #define MEMQOS_MESSAGE_PRIORITY_KILL    "e237dcbd89ba4291bc83c314199d80eb"
 #define MEMQOS_MESSAGE_BACKEND          "b170d7eae06c4c1180499c441bae1148"
 #define MEMQOS_MESSAGE_LIMIT_RESTORED   "8f82f42ea5d245c8af662cbc3660f4c2"
+#define MEMQOS_MESSAGE_RECLAIM_FOLDED   "1513b272178a419bab43da197d86af0d"
 
 #include "manager.h"
+
+/* The rate-limit keys of a unit's events are "<unit name>" EVENT_KEY_SEP
+ * "<what>": a newline, which neither a unit name nor a cgroup path (the
+ * name of a [Group] unit) has, so that a unit's prefix never matches another
+ * unit's keys (a group "/a" and its child "/a/b"). */
+#define EVENT_KEY_SEP "\n"
 
 /* Journal events for what the watches (watch.c, kmsg.c) report. Each is rate
  * limited per unit and threshold (memqos.conf EventRateLimit*=); the next
@@ -47,9 +54,19 @@ typedef struct EventReclaim {
         size_t n_steps;                  /* writes made */
         const EventReclaimStep *steps;   /* per cgroup, in the order taken */
         size_t n_taken;
+        /* The passes folded since the last event that passed, in sum. */
+        uint64_t folded_reclaimed, folded_duration_usec;
 } EventReclaim;
 
-void event_reclaim(Manager *m, Unit *u, const EventReclaim *ev);
+/* One reclaim pass. Rate limited per unit like the others; a folded pass is
+ * logged at debug level, and the next event that passes carries the sum of
+ * the folded ones. Returns true when this pass had an event of its own. */
+bool event_reclaim(Manager *m, Unit *u, const EventReclaim *ev);
+
+/* The passes of a reclaim episode (wmark_high down to wmark_low) that were
+ * folded and not yet carried by an event: said once the episode ends, so
+ * that every pass is in the journal, by itself or in a sum. */
+void event_reclaim_folded(Manager *m, Unit *u, const char *cgroup, uint64_t reclaimed, uint64_t duration_usec);
 
 /* memqosd's pre-emptive priority kill: to the pressured unit and the victim's. */
 typedef struct EventPriorityKill {

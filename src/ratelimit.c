@@ -123,6 +123,17 @@ unsigned ratelimit_folded(const RateLimit *rl, const char *key) {
         return e ? e->folded : 0;
 }
 
+unsigned ratelimit_take_folded(RateLimit *rl, const char *key) {
+        RateLimitEntry *e = entry_find(rl, key);
+        unsigned folded;
+
+        if (!e)
+                return 0;
+        folded = e->folded;
+        e->folded = 0;
+        return folded;
+}
+
 void ratelimit_forget(RateLimit *rl, const char *key) {
         RateLimitEntry *e = entry_find(rl, key);
 
@@ -132,6 +143,48 @@ void ratelimit_forget(RateLimit *rl, const char *key) {
         tdelete(e, &rl->entries, entry_compare);
         entry_free(e);
         rl->n_entries--;
+}
+
+typedef struct PrefixMatch {
+        const char *prefix;
+        size_t len;
+        RateLimitEntry **found;
+        size_t n, allocated;
+        bool oom;
+} PrefixMatch;
+
+static void collect_prefix(const void *node, VISIT which, void *userdata) {
+        RateLimitEntry *e = *(RateLimitEntry *const *) node;
+        PrefixMatch *pm = userdata;
+
+        if ((which != postorder && which != leaf) || pm->oom || strncmp(e->key, pm->prefix, pm->len) != 0)
+                return;
+        if (pm->n == pm->allocated) {
+                size_t a = pm->allocated ? pm->allocated * 2 : 8;
+                RateLimitEntry **l = reallocarray(pm->found, a, sizeof(*l));
+                if (!l) {
+                        pm->oom = true;
+                        return;
+                }
+                pm->found = l;
+                pm->allocated = a;
+        }
+        pm->found[pm->n++] = e;
+}
+
+void ratelimit_forget_prefix(RateLimit *rl, const char *prefix) {
+        PrefixMatch pm = { .prefix = prefix, .len = strlen(prefix) };
+
+        if (!rl)
+                return;
+        twalk_r(rl->entries, collect_prefix, &pm);
+        /* Out of memory: those found are forgotten, the rest stay (harmless). */
+        for (size_t i = 0; i < pm.n; i++) {
+                tdelete(pm.found[i], &rl->entries, entry_compare);
+                entry_free(pm.found[i]);
+                rl->n_entries--;
+        }
+        free(pm.found);
 }
 
 size_t ratelimit_size(const RateLimit *rl) {

@@ -31,8 +31,17 @@ int ratelimit_test(RateLimit *rl, const char *key, uint64_t now_usec, unsigned *
  * the caller flush a summary when a flapping key falls silent. */
 unsigned ratelimit_folded(const RateLimit *rl, const char *key);
 
+/* The same, and the count restarts at 0: the caller has reported them in a
+ * summary of its own. */
+unsigned ratelimit_take_folded(RateLimit *rl, const char *key);
+
 /* Forgets a key (its unit went away); the folded count is dropped. */
 void ratelimit_forget(RateLimit *rl, const char *key);
+
+/* Forgets every key that starts with prefix (a unit that went away: see
+ * EVENT_KEY_SEP in events.h), so that units that come and go do not grow
+ * the table. */
+void ratelimit_forget_prefix(RateLimit *rl, const char *prefix);
 
 /* Number of keys tracked (tests, and to bound memory). */
 size_t ratelimit_size(const RateLimit *rl);

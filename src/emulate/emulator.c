@@ -34,6 +34,8 @@ struct Emulator {
         uint64_t backoff_until;  /* no reclaim pass before (a pass found nothing to take) */
         uint64_t backoff_usec;   /* doubles while passes find nothing, up to EMU_BACKOFF_MAX_USEC */
         bool reclaiming;         /* crossed wmark_high, not yet below wmark_low */
+        unsigned folded_passes;  /* passes without an event of their own... */
+        uint64_t folded_reclaimed, folded_usec; /* ...and what they took, in sum */
 
         int victim_pidfd;        /* the last victim until it is gone */
         sd_event_source *victim_source;
@@ -302,8 +304,26 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
                 .n_steps = steps,
                 .steps = taken,
                 .n_taken = n_taken,
+                .folded_reclaimed = e->folded_reclaimed,
+                .folded_duration_usec = e->folded_usec,
         };
-        event_reclaim(e->manager, e->unit, &ev);
+        if (event_reclaim(e->manager, e->unit, &ev)) {
+                e->folded_passes = 0;
+                e->folded_reclaimed = e->folded_usec = 0;
+        } else {
+                e->folded_passes++;
+                e->folded_reclaimed += usage > after ? usage - after : 0;
+                e->folded_usec += ev.duration_usec;
+        }
+}
+
+/* No episode under way: the passes folded since the last event, in sum. */
+static void emulator_reclaim_done(Emulator *e) {
+        if (e->folded_passes == 0)
+                return;
+        event_reclaim_folded(e->manager, e->unit, e->cgroup, e->folded_reclaimed, e->folded_usec);
+        e->folded_passes = 0;
+        e->folded_reclaimed = e->folded_usec = 0;
 }
 
 /* ---- kill ---- */
@@ -531,6 +551,8 @@ static void emulator_check(Emulator *e) {
                 if (usage < low)
                         e->reclaiming = false;
         }
+        if (!e->reclaiming)
+                emulator_reclaim_done(e);
 
         if ((entry != MEMCG_UNLIMITED && usage >= entry) || e->reclaiming) {
                 if (!e->tick) {
@@ -588,6 +610,7 @@ int emulator_new(Manager *m, Unit *u, Emulator **ret) {
 Emulator *emulator_free(Emulator *e) {
         if (!e)
                 return NULL;
+        emulator_reclaim_done(e); /* passes folded and not yet said */
         memcg_watch_free(e->watch);
         sd_event_source_disable_unref(e->tick);
         sd_event_source_disable_unref(e->victim_source);

@@ -6,7 +6,7 @@
 # processes: page cache read inside the groups, anonymous memory held by perl.
 #
 #   test-emulate.sh MEMQOSD CASE
-#   CASE: reclaim-order | reclaim-at-start | reclaim-spills-up | reclaim-bounds |
+#   CASE: reclaim-order | reclaim-at-start | reclaim-spills-up | reclaim-bounds | reclaim-folded |
 #         priority-kill | kill-order | squeeze-restore
 #
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
@@ -33,6 +33,7 @@ daemon=
 MSG_RECLAIM=f99e65c964d04a11858d91ab2dda1358
 MSG_PRIORITY_KILL=e237dcbd89ba4291bc83c314199d80eb
 MSG_LIMIT_RESTORED=8f82f42ea5d245c8af662cbc3660f4c2
+MSG_RECLAIM_FOLDED=1513b272178a419bab43da197d86af0d
 MSG_BACKEND=b170d7eae06c4c1180499c441bae1148
 UNLIMITED=9223372036854771712
 MiB=1048576
@@ -402,6 +403,53 @@ PERL
         [[ $order == *offline* ]] || fail "offline was never squeezed, the case proves nothing: $order"
         echo "reclaim-bounds: $(events "$MSG_RECLAIM" | wc -l) passes, steps: $order"
         echo "reclaim-bounds: ok"
+        ;;
+reclaim-folded)
+        # Every pass is in the journal, by itself or in a sum. One event an
+        # hour is allowed: the first pass has its RECLAIM event, each later
+        # one is folded (a debug line each), and when an episode (wmark_high
+        # down to wmark_low) ends, RECLAIM_FOLDED says how many passes and
+        # how much they took. Four episodes, offline reading 16M past
+        # wmark_high each time.
+        reclaim_cgroups
+        reclaim_conf
+        sed -i 's/^EventRateLimitBurst=0$/EventRateLimitIntervalSec=1h\nEventRateLimitBurst=1/' "$work/memqos.conf"
+        printf '[Daemon]\nLogLevel=debug\n' >>"$work/memqos.conf"
+        start_daemon
+        wait_followed "/$top" "/$top/online" "/$top/offline"
+        make_file "$work/offline.base" 150
+        read_in "$root/offline" "$work/offline.base"
+        for round in 1 2 3 4; do
+                make_file "$work/offline.$round" $(((HIGH - $(usage_of "$root")) / MiB + 16))
+                read_in "$root/offline" "$work/offline.$round"
+                # (a read still going on after the pass may leave usage
+                # between the watermarks: no new pass until wmark_high)
+                wait_for 30 bash -c "(( \$(cat '$root/memory.usage_in_bytes') < $HIGH ))" ||
+                        fail "round $round: usage $(usage_of "$root") not below wmark_high $HIGH"
+                rm -f "$work/offline.$round"
+        done
+        folded_lines() { grep -c "^debug .*event folded" "$log"; }
+        folded_said() {
+                local n=0 l
+                while read -r l; do
+                        [[ -n $l ]] && n=$((n + $(field "$l" MEMQOS_FOLDED)))
+                done <<<"$(events "$MSG_RECLAIM_FOLDED")"
+                echo $n
+        }
+        wait_for 10 bash -c "[[ \$(grep -c '^debug .*event folded' '$log') -gt 0 ]]" ||
+                fail "no pass was folded: the case proves nothing"
+        [[ $(events "$MSG_RECLAIM" | wc -l) -eq 1 ]] ||
+                fail "$(events "$MSG_RECLAIM" | wc -l) RECLAIM events with one an hour allowed"
+        sleep 1
+        [[ $(folded_said) -eq $(folded_lines) ]] ||
+                fail "$(folded_lines) passes folded, RECLAIM_FOLDED events say $(folded_said)"
+        while read -r l; do
+                (($(bytes "$l" MEMQOS_FOLDED_RECLAIMED) > 0)) || fail "a summary without the bytes: $l"
+                [[ -n $(field "$l" MEMQOS_FOLDED_DURATION_USEC) ]] || fail "a summary without the time: $l"
+                [[ $(field "$l" MEMQOS_CGROUP) == "/$top" ]] || fail "a summary not for the parent: $l"
+        done <<<"$(events "$MSG_RECLAIM_FOLDED")"
+        echo "reclaim-folded: 1 RECLAIM event, $(folded_lines) passes folded, $(events "$MSG_RECLAIM_FOLDED" | wc -l) RECLAIM_FOLDED events saying $(folded_said)"
+        echo "reclaim-folded: ok"
         ;;
 priority-kill|kill-order)
         # A 384M parent with UsePriorityOOM=yes: kill watermark 95% = 364.8M.

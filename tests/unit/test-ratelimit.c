@@ -127,6 +127,50 @@ static void test_many_keys_are_kept_apart_and_freed(void **state) {
         assert_null(ratelimit_free(rl));
 }
 
+static void test_take_folded_reports_once(void **state) {
+        RateLimit *rl = NULL;
+        unsigned folded = 99;
+
+        assert_int_equal(ratelimit_new(SEC, 1, &rl), 0);
+        assert_int_equal(ratelimit_take_folded(rl, "a.slice/reclaim"), 0); /* unknown key */
+        assert_int_equal(ratelimit_test(rl, "a.slice/reclaim", 0, NULL), 1);
+        assert_int_equal(ratelimit_test(rl, "a.slice/reclaim", 1, NULL), 0);
+        assert_int_equal(ratelimit_test(rl, "a.slice/reclaim", 2, NULL), 0);
+        assert_int_equal(ratelimit_take_folded(rl, "a.slice/reclaim"), 2);
+        assert_int_equal(ratelimit_take_folded(rl, "a.slice/reclaim"), 0);
+        /* the window is unchanged: still folding, and the next one that passes
+         * counts only what was folded after the take */
+        assert_int_equal(ratelimit_test(rl, "a.slice/reclaim", 3, NULL), 0);
+        assert_int_equal(ratelimit_test(rl, "a.slice/reclaim", SEC + 1, &folded), 1);
+        assert_int_equal(folded, 1);
+        assert_null(ratelimit_free(rl));
+}
+
+static void test_forget_prefix_forgets_one_units_keys(void **state) {
+        RateLimit *rl = NULL;
+        static const char *const keys[] = {
+                "a.slice/reclaim", "a.slice/oom", "a.slice/64M", "a.slice-b.slice/oom", "a.slicex/oom", "b.slice/oom",
+        };
+
+        assert_int_equal(ratelimit_new(SEC, 1, &rl), 0);
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                assert_int_equal(ratelimit_test(rl, keys[i], 0, NULL), 1);
+                assert_int_equal(ratelimit_test(rl, keys[i], 1, NULL), 0);
+        }
+        ratelimit_forget_prefix(rl, "a.slice/");
+        assert_int_equal(ratelimit_size(rl), 3);
+        assert_int_equal(ratelimit_folded(rl, "a.slice/reclaim"), 0);
+        assert_int_equal(ratelimit_folded(rl, "a.slice-b.slice/oom"), 1);
+        assert_int_equal(ratelimit_folded(rl, "a.slicex/oom"), 1);
+        assert_int_equal(ratelimit_folded(rl, "b.slice/oom"), 1);
+        ratelimit_forget_prefix(rl, "nothing/");
+        assert_int_equal(ratelimit_size(rl), 3);
+        ratelimit_forget_prefix(rl, "");
+        assert_int_equal(ratelimit_size(rl), 0);
+        ratelimit_forget_prefix(NULL, "a/");
+        assert_null(ratelimit_free(rl));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_burst_passes_then_folds_and_reports_the_count),
@@ -135,6 +179,8 @@ int main(void) {
                 cmocka_unit_test(test_clock_going_backwards_does_not_suppress_forever),
                 cmocka_unit_test(test_zero_interval_or_burst_disables_limiting),
                 cmocka_unit_test(test_many_keys_are_kept_apart_and_freed),
+                cmocka_unit_test(test_take_folded_reports_once),
+                cmocka_unit_test(test_forget_prefix_forgets_one_units_keys),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
