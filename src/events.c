@@ -209,9 +209,9 @@ bool event_reclaim(Manager *m, Unit *u, const EventReclaim *ev) {
         }
 
         log_full(LOG_INFO, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_RECLAIM, f.v,
-                 "Reclaimed %s from %s in %zu steps, %" PRIu64 " ms (%s): usage %s -> %s.%s",
+                 "Reclaimed %s from %s in %zu step%s, %" PRIu64 " ms (%s): usage %s -> %s.%s",
                  size_str(b1, sizeof(b1), reclaimed), ev->n_taken > 0 ? ev->steps[0].cgroup : ev->cgroup,
-                 ev->n_steps, ev->duration_usec / 1000, ev->method, size_str(b2, sizeof(b2), ev->usage_before),
+                 ev->n_steps, ev->n_steps == 1 ? "" : "s", ev->duration_usec / 1000, ev->method, size_str(b2, sizeof(b2), ev->usage_before),
                  size_str(b3, sizeof(b3), ev->usage_after),
                  folded > 0 ? " (more passes were folded, see MEMQOS_FOLDED)" : "");
         return true;
@@ -233,8 +233,8 @@ void event_reclaim_folded(Manager *m, Unit *u, const char *cgroup, uint64_t recl
         add_bytes(&f, "MEMQOS_FOLDED_RECLAIMED_BYTES", reclaimed);
         (void) fields_add(&f, "MEMQOS_FOLDED_DURATION_USEC", "%" PRIu64, duration_usec);
         log_full(LOG_INFO, 0, unit_object(u), cgroup, MEMQOS_MESSAGE_RECLAIM_FOLDED, f.v,
-                 "%u more reclaim passes, folded: %s reclaimed in %" PRIu64 " ms in all.", folded,
-                 size_str(b, sizeof(b), reclaimed), duration_usec / 1000);
+                 "%u more reclaim pass%s, folded: %s reclaimed in %" PRIu64 " ms in all.", folded,
+                 folded == 1 ? "" : "es", size_str(b, sizeof(b), reclaimed), duration_usec / 1000);
 }
 
 void event_priority_kill(Manager *m, Unit *u, const EventPriorityKill *ev) {

@@ -63,9 +63,10 @@ typedef struct EventReclaim {
  * the folded ones. Returns true when this pass had an event of its own. */
 bool event_reclaim(Manager *m, Unit *u, const EventReclaim *ev);
 
-/* The passes of a reclaim episode (wmark_high down to wmark_low) that were
- * folded and not yet carried by an event: said once the episode ends, so
- * that every pass is in the journal, by itself or in a sum. */
+/* The reclaim passes that were folded and not yet carried by an event, in
+ * sum: said (by the emulator) one rate-limit interval after the first of
+ * them at the latest, or when the unit goes away, so that every pass is in
+ * the journal, by itself or in a sum. */
 void event_reclaim_folded(Manager *m, Unit *u, const char *cgroup, uint64_t reclaimed, uint64_t duration_usec);
 
 /* memqosd's pre-emptive priority kill: to the pressured unit and the victim's. */

@@ -34,6 +34,7 @@ struct Emulator {
         uint64_t backoff_until;  /* no reclaim pass before (a pass found nothing to take) */
         uint64_t backoff_usec;   /* doubles while passes find nothing, up to EMU_BACKOFF_MAX_USEC */
         bool reclaiming;         /* crossed wmark_high, not yet below wmark_low */
+        sd_event_source *summary_timer; /* says the folded passes, once an interval */
         unsigned folded_passes;  /* passes without an event of their own... */
         uint64_t folded_reclaimed, folded_usec; /* ...and what they took, in sum */
 
@@ -241,6 +242,35 @@ static void emulator_backoff(Emulator *e, bool found_nothing) {
         e->backoff_until = now_usec() + e->backoff_usec;
 }
 
+/* The passes folded since the last RECLAIM event, in sum: one event. */
+static void emulator_say_folded(Emulator *e) {
+        e->summary_timer = sd_event_source_disable_unref(e->summary_timer);
+        if (e->folded_passes == 0)
+                return;
+        event_reclaim_folded(e->manager, e->unit, e->cgroup, e->folded_reclaimed, e->folded_usec);
+        e->folded_passes = 0;
+        e->folded_reclaimed = e->folded_usec = 0;
+}
+
+static int on_summary_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        emulator_say_folded(userdata);
+        return 0;
+}
+
+/* A pass was folded: its sum is said one rate-limit interval later at the
+ * latest (a RECLAIM event that passes before carries it instead), so that
+ * a steady writer gives one summary an interval, not one per episode, and
+ * a unit that falls quiet still has all its passes in the journal. */
+static void emulator_arm_summary(Emulator *e) {
+        uint64_t interval = e->manager->config.ratelimit_interval_usec;
+
+        if (e->summary_timer)
+                return;
+        if (sd_event_add_time_relative(e->manager->event, &e->summary_timer, CLOCK_MONOTONIC,
+                                       interval > 0 ? interval : 1000000ULL /* 1 s */, 0, on_summary_timer, e) < 0)
+                emulator_say_folded(e); /* no timer: say it now rather than never */
+}
+
 static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, uint64_t low, bool swap) {
         _cleanup_(snapshot_freep) Snapshot *s = NULL;
         EmuReclaimStep plan[RECLAIM_STEPS_MAX];
@@ -310,20 +340,12 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
         if (event_reclaim(e->manager, e->unit, &ev)) {
                 e->folded_passes = 0;
                 e->folded_reclaimed = e->folded_usec = 0;
-        } else {
-                e->folded_passes++;
-                e->folded_reclaimed += usage > after ? usage - after : 0;
-                e->folded_usec += ev.duration_usec;
-        }
-}
-
-/* No episode under way: the passes folded since the last event, in sum. */
-static void emulator_reclaim_done(Emulator *e) {
-        if (e->folded_passes == 0)
                 return;
-        event_reclaim_folded(e->manager, e->unit, e->cgroup, e->folded_reclaimed, e->folded_usec);
-        e->folded_passes = 0;
-        e->folded_reclaimed = e->folded_usec = 0;
+        }
+        e->folded_passes++;
+        e->folded_reclaimed += usage > after ? usage - after : 0;
+        e->folded_usec += ev.duration_usec;
+        emulator_arm_summary(e);
 }
 
 /* ---- kill ---- */
@@ -551,8 +573,6 @@ static void emulator_check(Emulator *e) {
                 if (usage < low)
                         e->reclaiming = false;
         }
-        if (!e->reclaiming)
-                emulator_reclaim_done(e);
 
         if ((entry != MEMCG_UNLIMITED && usage >= entry) || e->reclaiming) {
                 if (!e->tick) {
@@ -610,7 +630,7 @@ int emulator_new(Manager *m, Unit *u, Emulator **ret) {
 Emulator *emulator_free(Emulator *e) {
         if (!e)
                 return NULL;
-        emulator_reclaim_done(e); /* passes folded and not yet said */
+        emulator_say_folded(e); /* passes folded and not yet said */
         memcg_watch_free(e->watch);
         sd_event_source_disable_unref(e->tick);
         sd_event_source_disable_unref(e->victim_source);
