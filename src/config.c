@@ -348,7 +348,7 @@ int config_load(const char *path, const char *dropin_dir, Config *ret, char **re
         r = config_parse_one(path, ret, diags);
         if (r >= 0 && dropin_dir) {
                 failed = dropin_dir;
-                r = conf_dropins_list(dropin_dir, &dropins, &n);
+                r = policy_list_dropins(dropin_dir, &dropins, &n);
         }
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 failed = dropins[i];

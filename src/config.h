@@ -69,7 +69,7 @@ FeatureMode config_feature_mode(Backend feature, Backend daemon, bool kernel_has
 int config_parse_file(const char *path, Config *ret, PolicyDiagnostics *diags);
 
 /* The same for path and then, over it, every drop-in of dropin_dir (NULL or
- * missing: none; see conf_dropins_list()) in lexical order: a key set in a
+ * missing: none; see policy_list_dropins()) in lexical order: a key set in a
  * later file wins, "Key=" puts it back to the default, as in systemd. The
  * [Group] sections are rules.c's. When a file exists but cannot be read
  * (or dropin_dir cannot be listed), returns its negative errno with ret at

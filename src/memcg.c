@@ -681,10 +681,6 @@ bool memcg_oom_group(const MemcgRoot *r, int dirfd) {
         return r->layout == MEMCG_LAYOUT_V2 && memcg_read_u64(dirfd, "memory.oom.group", &v) >= 0 && v == 1;
 }
 
-static int compare_strings(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 int memcg_list_children(int dirfd, char ***ret) {
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_strv_free_ char **names = NULL;
@@ -721,7 +717,7 @@ int memcg_list_children(int dirfd, char ***ret) {
                 if (!names)
                         return -ENOMEM;
         }
-        qsort(names, n, sizeof(char *), compare_strings);
+        qsort(names, n, sizeof(char *), strcmp_ptr);
         *ret = TAKE_PTR(names);
         return 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -676,6 +677,48 @@ int policy_read_file(const char *path, char **ret, size_t *ret_size) {
         buf[size] = 0;
         *ret = TAKE_PTR(buf);
         *ret_size = size;
+        return 0;
+}
+
+int policy_list_dropins(const char *dir, char ***ret, size_t *ret_n) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        size_t n = 0;
+        struct dirent *de;
+
+        names = calloc(1, sizeof(char *));
+        if (!names)
+                return -ENOMEM;
+        if (dir) {
+                d = opendir(dir);
+                if (!d && errno != ENOENT)
+                        return -errno;
+        }
+        while (d && (de = readdir(d))) {
+                struct stat st;
+                char **l;
+
+                if (de->d_name[0] == '.' || !endswith(de->d_name, ".conf"))
+                        continue;
+                /* symlinks are followed, as systemd does: one to /dev/null masks */
+                if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || S_ISDIR(st.st_mode))
+                        continue;
+                l = reallocarray(names, n + 2, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+                names = l;
+                names[n + 1] = NULL;
+                if (asprintf(&names[n], "%s/%s", dir, de->d_name) < 0) {
+                        names[n] = NULL;
+                        return -ENOMEM;
+                }
+                n++;
+        }
+
+        /* same directory, so comparing the paths compares the names */
+        qsort(names, n, sizeof(char *), strcmp_ptr);
+        *ret = TAKE_PTR(names);
+        *ret_n = n;
         return 0;
 }
 

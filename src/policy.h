@@ -140,6 +140,12 @@ int policy_ini_parse(const char *text, size_t size, const char *file, const char
  * open() and read() said. */
 int policy_read_file(const char *path, char **ret, size_t *ret_size);
 
+/* The drop-ins of dir (memqos.conf.d): every "*.conf" not starting with "."
+ * that is not a directory (a symlink to /dev/null masks one, as in systemd),
+ * as paths sorted by name (strcmp()), NULL-terminated. A missing or NULL dir
+ * has none. 0, -ENOMEM, or the negative errno of opendir(). */
+int policy_list_dropins(const char *dir, char ***ret, size_t *ret_n);
+
 /* Writes s into buf (size > 0) for quoting in a message: at most 64
  * characters, control characters and non-ASCII as \xNN, "..." when cut. */
 const char *policy_escape_value(const char *s, char *buf, size_t size);

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
-#include <dirent.h>
 #include <fnmatch.h>
 #include <stddef.h>
-#include <sys/stat.h>
 
 #include "memcg.h"
 #include "rules.h"
@@ -162,10 +160,6 @@ bool cgroup_path_is_below(const char *path, const char *ancestor) {
         if (streq(ancestor, "/"))
                 return true;
         return strncmp(path, ancestor, l) == 0 && (path[l] == 0 || path[l] == '/');
-}
-
-static int strcmp_ptr(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 int cgroup_paths_minimize(char *const *paths, size_t n, char ***ret) {
@@ -554,54 +548,12 @@ int rules_parse_files(const char *config_path, char *const *dropins, size_t n_dr
         return 0;
 }
 
-int conf_dropins_list(const char *dir, char ***ret, size_t *ret_n) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        _cleanup_strv_free_ char **names = NULL;
-        size_t n = 0;
-        struct dirent *de;
-
-        names = calloc(1, sizeof(char *));
-        if (!names)
-                return -ENOMEM;
-        if (dir) {
-                d = opendir(dir);
-                if (!d && errno != ENOENT)
-                        return -errno;
-        }
-        while (d && (de = readdir(d))) {
-                struct stat st;
-                char **l;
-
-                if (de->d_name[0] == '.' || !endswith(de->d_name, ".conf"))
-                        continue;
-                /* symlinks are followed, as systemd does: one to /dev/null masks */
-                if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || S_ISDIR(st.st_mode))
-                        continue;
-                l = reallocarray(names, n + 2, sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-                names = l;
-                names[n + 1] = NULL;
-                if (asprintf(&names[n], "%s/%s", dir, de->d_name) < 0) {
-                        names[n] = NULL;
-                        return -ENOMEM;
-                }
-                n++;
-        }
-
-        /* same directory, so comparing the paths compares the names */
-        qsort(names, n, sizeof(char *), strcmp_ptr);
-        *ret = TAKE_PTR(names);
-        *ret_n = n;
-        return 0;
-}
-
 int rules_load(const char *config_path, const char *dropin_dir, RuleSet *ret, PolicyDiagnostics *diags) {
         _cleanup_strv_free_ char **dropins = NULL;
         size_t n = 0;
         int r;
 
-        r = conf_dropins_list(dropin_dir, &dropins, &n);
+        r = policy_list_dropins(dropin_dir, &dropins, &n);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {

@@ -62,20 +62,14 @@ bool rules_section_is_group(const char *section);
 int rules_glob_validate(const char *glob);
 
 /* Reads the [Group] sections of config_path (NULL or missing: none), then of
- * every regular "*.conf" in dropin_dir (NULL or missing: none) in lexical
- * order (strcmp() of the names). 0 or -ENOMEM; everything else is a
- * diagnostic. */
+ * every drop-in of dropin_dir (policy_list_dropins()) in lexical order.
+ * 0 or -ENOMEM; everything else is a diagnostic. */
 int rules_load(const char *config_path, const char *dropin_dir, RuleSet *ret, PolicyDiagnostics *diags);
-
-/* The drop-ins of dir: every "*.conf" not starting with "." that is not a
- * directory (a symlink to /dev/null masks one, as in systemd), as paths
- * sorted by name (strcmp()), NULL-terminated. A missing or NULL dir has
- * none. 0, -ENOMEM, or the negative errno of opendir(). */
-int conf_dropins_list(const char *dir, char ***ret, size_t *ret_n);
 
 /* The same on explicit files. The other sections of every file, and
  * malformed lines, are config.c's to report (config_load() reads the same
- * files), so only [Group] problems are diagnosed here. A missing file is skipped silently; a file that cannot be read otherwise
+ * files), so only [Group] problems are diagnosed here. A missing file is
+ * skipped silently; a file that cannot be read otherwise
  * is a diagnostic (line 0) and counts in ret->n_unreadable, and the rules of
  * the others are loaded, so that the caller can choose to keep its old
  * rules instead. 0 or -ENOMEM. */

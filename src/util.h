@@ -117,6 +117,11 @@ static inline bool endswith(const char *s, const char *suffix) {
 }
 
 /* NULL-terminated string vectors (as sd-bus hands them out). */
+/* qsort() comparison of two char * elements, by strcmp(). */
+static inline int strcmp_ptr(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
 static inline void strv_free(char **l) {
         if (!l)
                 return;
