@@ -26,13 +26,29 @@ static const char *bytes_str(char *buf, size_t size, uint64_t v) {
         return buf;
 }
 
+/* The rate-limit key of a unit's events of one kind: "<unit>\n<what>". A
+ * newline is in neither a unit name nor a cgroup path (a [Group] unit's
+ * name), so that one unit's prefix never matches another unit's keys (a
+ * group "/a" and its child "/a/b"). NULL when out of memory. */
+static char *event_key(const char *unit, const char *what) {
+        char *key;
+        return asprintf(&key, "%s\n%s", unit, what) < 0 ? NULL : key;
+}
+
+void events_forget_unit(Manager *m, const Unit *u) {
+        _cleanup_free_ char *prefix = event_key(u->name, "");
+
+        if (m->ratelimit && prefix)
+                ratelimit_forget_prefix(m->ratelimit, prefix);
+}
+
 /* 1 to emit (with *folded set), 0 to fold. Out of memory: emit. */
 static int event_pass(Manager *m, const char *unit, const char *what, unsigned *folded) {
         _cleanup_free_ char *key = NULL;
         int r;
 
         *folded = 0;
-        if (!m->ratelimit || asprintf(&key, "%s" EVENT_KEY_SEP "%s", unit, what) < 0)
+        if (!m->ratelimit || !(key = event_key(unit, what)))
                 return 1;
         r = ratelimit_test(m->ratelimit, key, now_usec(), folded);
         return r != 0;
@@ -223,7 +239,7 @@ void event_reclaim_folded(Manager *m, Unit *u, const char *cgroup, uint64_t recl
         unsigned folded;
         char b[32];
 
-        if (!m->ratelimit || asprintf(&key, "%s" EVENT_KEY_SEP "reclaim", u->name) < 0)
+        if (!m->ratelimit || !(key = event_key(u->name, "reclaim")))
                 return;
         folded = ratelimit_take_folded(m->ratelimit, key);
         if (folded == 0)

@@ -23,11 +23,9 @@
 
 #include "manager.h"
 
-/* The rate-limit keys of a unit's events are "<unit name>" EVENT_KEY_SEP
- * "<what>": a newline, which neither a unit name nor a cgroup path (the
- * name of a [Group] unit) has, so that a unit's prefix never matches another
- * unit's keys (a group "/a" and its child "/a/b"). */
-#define EVENT_KEY_SEP "\n"
+/* A unit went away: its events' rate-limit state goes too, so that units
+ * that come and go (pods, transient scopes) do not grow it. */
+void events_forget_unit(Manager *m, const Unit *u);
 
 /* Journal events for what the watches (watch.c, kmsg.c) report. Each is rate
  * limited per unit and threshold (memqos.conf EventRateLimit*=); the next

@@ -52,11 +52,8 @@ static Unit *unit_free(Unit *u) {
         systemd_unit_cancel(u);
         memcg_watch_free(u->watch);
         emulator_free(u->emulator); /* may still say its folded passes */
-        if (u->manager && u->name) {
-                _cleanup_free_ char *prefix = NULL;
-                if (asprintf(&prefix, "%s" EVENT_KEY_SEP, u->name) >= 0)
-                        ratelimit_forget_prefix(u->manager->ratelimit, prefix);
-        }
+        if (u->manager && u->name)
+                events_forget_unit(u->manager, u);
         free(u->name);
         free(u->active_state);
         free(u->control_group);

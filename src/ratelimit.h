@@ -38,9 +38,8 @@ unsigned ratelimit_take_folded(RateLimit *rl, const char *key);
 /* Forgets a key (its unit went away); the folded count is dropped. */
 void ratelimit_forget(RateLimit *rl, const char *key);
 
-/* Forgets every key that starts with prefix (a unit that went away: see
- * EVENT_KEY_SEP in events.h), so that units that come and go do not grow
- * the table. */
+/* Forgets every key that starts with prefix (all of a unit's keys: see
+ * events_forget_unit()). */
 void ratelimit_forget_prefix(RateLimit *rl, const char *prefix);
 
 /* Number of keys tracked (tests, and to bound memory). */

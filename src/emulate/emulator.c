@@ -35,8 +35,9 @@ struct Emulator {
         uint64_t backoff_usec;   /* doubles while passes find nothing, up to EMU_BACKOFF_MAX_USEC */
         bool reclaiming;         /* crossed wmark_high, not yet below wmark_low */
         sd_event_source *summary_timer; /* says the folded passes, once an interval */
-        unsigned folded_passes;  /* passes without an event of their own... */
-        uint64_t folded_reclaimed, folded_usec; /* ...and what they took, in sum */
+        /* What the passes without an event of their own took, in sum (how
+         * many there were is the rate limiter's count). */
+        uint64_t folded_reclaimed, folded_usec;
 
         int victim_pidfd;        /* the last victim until it is gone */
         sd_event_source *victim_source;
@@ -245,10 +246,7 @@ static void emulator_backoff(Emulator *e, bool found_nothing) {
 /* The passes folded since the last RECLAIM event, in sum: one event. */
 static void emulator_say_folded(Emulator *e) {
         e->summary_timer = sd_event_source_disable_unref(e->summary_timer);
-        if (e->folded_passes == 0)
-                return;
         event_reclaim_folded(e->manager, e->unit, e->cgroup, e->folded_reclaimed, e->folded_usec);
-        e->folded_passes = 0;
         e->folded_reclaimed = e->folded_usec = 0;
 }
 
@@ -257,17 +255,16 @@ static int on_summary_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* A pass was folded: its sum is said one rate-limit interval later at the
- * latest (a RECLAIM event that passes before carries it instead), so that
- * a steady writer gives one summary an interval, not one per episode, and
- * a unit that falls quiet still has all its passes in the journal. */
+/* A pass was folded (so rate limiting is on: the interval is not 0): its
+ * sum is said one interval later at the latest (a RECLAIM event that passes
+ * before carries it instead), so that a steady writer gives one summary an
+ * interval, not one per episode, and a unit that falls quiet still has all
+ * its passes in the journal. */
 static void emulator_arm_summary(Emulator *e) {
-        uint64_t interval = e->manager->config.ratelimit_interval_usec;
-
         if (e->summary_timer)
                 return;
         if (sd_event_add_time_relative(e->manager->event, &e->summary_timer, CLOCK_MONOTONIC,
-                                       interval > 0 ? interval : 1000000ULL /* 1 s */, 0, on_summary_timer, e) < 0)
+                                       e->manager->config.ratelimit_interval_usec, 0, on_summary_timer, e) < 0)
                 emulator_say_folded(e); /* no timer: say it now rather than never */
 }
 
@@ -338,11 +335,9 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
                 .folded_duration_usec = e->folded_usec,
         };
         if (event_reclaim(e->manager, e->unit, &ev)) {
-                e->folded_passes = 0;
                 e->folded_reclaimed = e->folded_usec = 0;
                 return;
         }
-        e->folded_passes++;
         e->folded_reclaimed += usage > after ? usage - after : 0;
         e->folded_usec += ev.duration_usec;
         emulator_arm_summary(e);
@@ -547,8 +542,11 @@ static void emulator_check(Emulator *e) {
                         e->entry = entry;
         }
 
-        /* Read once per check: both the kill and the reclaim pass need it. */
-        bool swap = have_swap();
+        /* Only a check under pressure (kill watermark, or the reclaim zone)
+         * needs to know, and then the kill and the pass read it once. */
+        bool pressured = (kill_wm != MEMCG_UNLIMITED && usage >= kill_wm) ||
+                         (e->s.reclaim && high != MEMCG_UNLIMITED && usage >= low);
+        bool swap = pressured && have_swap();
 
         if (kill_wm != MEMCG_UNLIMITED && usage >= kill_wm) {
                 MemcgStat st;
