@@ -14,6 +14,7 @@
 #include "watch.h"
 #include "log.h"
 #include "manager.h"
+#include "state-dir.h"
 #include "state.h"
 #include "systemd.h"
 
@@ -161,8 +162,8 @@ static bool unit_has_prioritized_child(Manager *m, Unit *u) {
         return c.found;
 }
 
-static const char *unit_state_dir(Manager *m, Unit *u) {
-        return u->kind == UNIT_KIND_GROUP ? m->group_state_dir : m->unit_state_dir;
+static int unit_state_fd(Manager *m, Unit *u) {
+        return u->kind == UNIT_KIND_GROUP ? m->group_state_fd : m->unit_state_fd;
 }
 
 static const char *unit_state_name(Unit *u) {
@@ -172,7 +173,7 @@ static const char *unit_state_name(Unit *u) {
 static void unit_remove_state(Manager *m, Unit *u) {
         if (!u->has_state_file)
                 return;
-        (void) state_remove(unit_state_dir(m, u), unit_state_name(u));
+        (void) state_remove(unit_state_fd(m, u), unit_state_name(u));
         u->has_state_file = false;
 }
 
@@ -544,6 +545,7 @@ static void unit_update_emulation(Manager *m, Unit *u) {
                 .kill_ratio = m->config.kill_watermark_ratio,
                 .step_size = m->config.reclaim_step_size,
                 .interval_usec = m->config.pressure_interval_usec,
+                .page_size = m->page_size,
         };
         int r;
 
@@ -699,7 +701,7 @@ static void unit_apply(Manager *m, Unit *u) {
                         sources[n++] = *p;
                 st.sources = sources;
         }
-        r = state_write(unit_state_dir(m, u), unit_state_name(u), &st);
+        r = state_write(unit_state_fd(m, u), unit_state_name(u), &st);
         if (r < 0)
                 log_unit_warning_errno(unit_object(u), u->control_group, r, "Cannot write the state file: %m");
         else
@@ -721,7 +723,7 @@ static void unit_cgroup_gone(Manager *m, Unit *u) {
         UnitState st = { .unit = unit_object(u), .active = false, .policy = &u->policy, .desired = &u->desired,
                          .applied = &u->applied, .limit = MEMCG_UNLIMITED, .wmark_high = MEMCG_UNLIMITED,
                          .wmark_low = MEMCG_UNLIMITED };
-        (void) state_write(unit_state_dir(m, u), unit_state_name(u), &st);
+        (void) state_write(unit_state_fd(m, u), unit_state_name(u), &st);
 }
 
 /* The parent's use_priority_oom may depend on this child's priority. */
@@ -995,15 +997,45 @@ static void manager_setup_backends(Manager *m) {
                             has_priority, m->oom_mode, m->config.oom_backend);
 }
 
-static void on_limit_restored(const SqueezeRecord *rec, int result, void *userdata) {
+static void on_limit_restored(const char *name, const SqueezeRecord *rec, int result, void *userdata) {
         _cleanup_(fields_done) Fields f = {};
+        Manager *m = userdata;
+        const char *cgroup = rec ? rec->cgroup : NULL;
         char b[32];
 
-        if (result == 0)
+        switch (result) {
+        case -EBADMSG:
+                log_error("Squeeze record %s/%s is not a record memqosd writes; it is kept and no limit is changed. "
+                          "Check the memory limit it was about and remove the file.", m->squeeze_dir, name);
                 return;
-        if (result < 0) {
-                log_unit_error_errno(NULL, rec->cgroup, result,
-                                     "Cannot put back the memory limit squeezed before memqosd stopped: %m");
+        case -EINVAL:
+        case -EXDEV:
+                log_unit_full(LOG_ERR, 0, NULL, cgroup,
+                               "Squeeze record %s/%s (cgroup %s, limit %" PRIu64 ", squeezed %" PRIu64
+                               ") is not one memqosd could have written (a squeeze only lowers a limit, the file is "
+                               "named after its cgroup, the cgroup lies below the memory hierarchy); it is kept "
+                               "and no limit is changed. Check the cgroup's memory limit and remove the file.",
+                               m->squeeze_dir, name, strna(cgroup), rec ? rec->limit : 0, rec ? rec->squeezed : 0);
+                return;
+        case -ELOOP:
+        case -EBADFD:
+                log_error("Squeeze record %s/%s is not a regular file; it is kept and not followed.", m->squeeze_dir,
+                          name);
+                return;
+        case SQUEEZE_NOT_SQUEEZED:
+        case SQUEEZE_GONE:
+                return;
+        case SQUEEZE_CHANGED:
+                log_unit_full(LOG_NOTICE, 0, NULL, cgroup,
+                              "The memory limit of %s was changed by someone else since memqosd squeezed it to %" PRIu64
+                              " bytes; it is left as it is.", cgroup, rec->squeezed);
+                return;
+        case SQUEEZE_PUT_BACK:
+                break;
+        default:
+                log_unit_error_errno(NULL, cgroup, result,
+                                     "Cannot put back the memory limit squeezed before memqosd stopped "
+                                     "(record %s/%s, kept for the next try): %m", m->squeeze_dir, name);
                 return;
         }
         if (rec->limit == MEMCG_UNLIMITED)
@@ -1015,6 +1047,59 @@ static void on_limit_restored(const SqueezeRecord *rec, int result, void *userda
         log_full(LOG_NOTICE, 0, NULL, rec->cgroup, MEMQOS_MESSAGE_LIMIT_RESTORED, f.v,
                  "Put the memory limit of %s back to %s bytes: memqosd had squeezed it to %" PRIu64
                  " bytes and stopped before restoring it.", rec->cgroup, b, rec->squeezed);
+}
+
+/* The state directory, refused unless nobody else can write there
+ * (state-dir.h). */
+static int manager_open_state_dir(Manager *m) {
+        _cleanup_free_ char *component = NULL;
+        StateDirProblem problem;
+        int fd;
+
+        if (m->state_dir_fd >= 0)
+                return 0;
+        fd = state_dir_open(m->state_dir, geteuid(), &problem, &component);
+        if (fd >= 0) {
+                m->state_dir_fd = fd;
+                return 0;
+        }
+        if (fd == -EPERM)
+                return log_error_errno(fd, "Refusing the state directory %s: %s is %s. It must belong to memqosd's "
+                                           "user and be writable by nobody else (and every directory above it "
+                                           "belong to root, or be sticky when others may write there).",
+                                       m->state_dir, strna(component), state_dir_problem_to_string(problem));
+        if (fd == -ELOOP)
+                return log_error_errno(fd, "Refusing the state directory %s: %s is a symlink; give the real path.",
+                                       m->state_dir, strna(component));
+        if (fd == -EINVAL)
+                return log_error_errno(fd, "Refusing the state directory %s: it must be an absolute path below /, "
+                                           "without \"..\".", m->state_dir);
+        return log_error_errno(fd, "Cannot open the state directory %s%s%s: %m", m->state_dir,
+                               component ? " at " : "", component ?: "");
+}
+
+/* Opens name below the state directory into *fd; *path gets its path for messages. */
+static int manager_open_state_subdir(Manager *m, const char *name, int *fd, char **path) {
+        StateDirProblem problem;
+        int r;
+
+        if (!*path && asprintf(path, "%s/%s", m->state_dir, name) < 0)
+                return log_oom();
+        if (*fd >= 0)
+                return 0;
+        r = manager_open_state_dir(m);
+        if (r < 0)
+                return r;
+        r = state_dir_open_sub(m->state_dir_fd, name, geteuid(), &problem);
+        if (r == -EPERM)
+                return log_error_errno(r, "Refusing the state directory %s: it is %s.", *path,
+                                       state_dir_problem_to_string(problem));
+        if (r == -ELOOP)
+                return log_error_errno(r, "Refusing the state directory %s: it is a symlink.", *path);
+        if (r < 0)
+                return log_error_errno(r, "Cannot open the state directory %s: %m", *path);
+        *fd = r;
+        return 0;
 }
 
 static int manager_open_memcg_root(Manager *m) {
@@ -1033,13 +1118,36 @@ static int manager_open_memcg_root(Manager *m) {
 
 int manager_restore_limits(Manager *m) {
         int r;
-        (void) manager_open_memcg_root(m);
-        if (!m->squeeze_dir && asprintf(&m->squeeze_dir, "%s/squeeze", m->state_dir) < 0)
-                return log_oom();
-        r = squeeze_restore_all(m->memcg_root, m->squeeze_dir, on_limit_restored, m);
+
+        r = manager_open_state_subdir(m, "squeeze", &m->squeeze_fd, &m->squeeze_dir);
         if (r < 0)
-                return log_warning_errno(r, "Cannot read %s: %m", m->squeeze_dir);
-        return r > 0 ? -EIO : 0;
+                return r;
+        (void) manager_open_memcg_root(m);
+        r = squeeze_restore_all(m->memcg_root, m->squeeze_fd, m->page_size, on_limit_restored, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read %s: %m", m->squeeze_dir);
+        if (r > 0)
+                return log_error_errno(-EIO, "%d squeeze record%s in %s could not be acted on; see above.", r,
+                                       r == 1 ? "" : "s", m->squeeze_dir);
+        return 0;
+}
+
+/* The state files say what a running memqosd does: at a stop each is
+ * marked ACTIVE=no with the time (state.h). */
+static void manager_mark_state_stopped(Manager *m) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t now = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+        int fds[] = { m->unit_state_fd, m->group_state_fd };
+
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
+                if (fds[i] < 0)
+                        continue;
+                int r = state_mark_all_stopped(fds[i], now);
+                if (r != 0)
+                        log_warning_errno(r < 0 ? r : -EIO, "Cannot mark every state file in %s/%s as stopped: %m",
+                                          m->state_dir, i == 0 ? "units" : "groups");
+        }
 }
 
 /* --- lifecycle ---------------------------------------------------------------------------- */
@@ -1050,6 +1158,7 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
         Manager *m = userdata;
         (void) sd_notify(false, "STOPPING=1");
         log_info("Stopping on %s.", si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+        manager_mark_state_stopped(m);
         return sd_event_exit(m->event, 0);
 }
 
@@ -1101,6 +1210,9 @@ int manager_new(Manager **ret) {
         m->config_path = strdup(CONFIG_PATH);
         m->sysfs_cgroup = strdup("/sys/fs/cgroup");
         m->state_dir = strdup("/run/memqos");
+        m->state_dir_fd = m->unit_state_fd = m->group_state_fd = m->squeeze_fd = -1;
+        long page_size = sysconf(_SC_PAGESIZE);
+        m->page_size = page_size > 0 ? (uint64_t) page_size : 4096;
         m->follow_systemd = true;
         if (!m->config_path || !m->sysfs_cgroup || !m->state_dir)
                 return -ENOMEM;
@@ -1110,26 +1222,6 @@ int manager_new(Manager **ret) {
                 return r;
 
         *ret = TAKE_PTR(m);
-        return 0;
-}
-
-#define FOREACH_STATE_DIR(d, m) \
-        for (const char *const *_i = (const char *const[]) { (m)->unit_state_dir, (m)->group_state_dir, NULL }, *d; \
-             (d = *_i); _i++)
-
-static int mkdir_parents(const char *path) {
-        _cleanup_free_ char *p = strdup(path);
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++)
-                if (*s == '/') {
-                        *s = 0;
-                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                                return -errno;
-                        *s = '/';
-                }
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                return -errno;
         return 0;
 }
 
@@ -1181,14 +1273,19 @@ int manager_start(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "Cannot enable the watchdog: %m");
 
-        if (asprintf(&m->unit_state_dir, "%s/units", m->state_dir) < 0 ||
-            asprintf(&m->group_state_dir, "%s/groups", m->state_dir) < 0)
-                return log_oom();
-        FOREACH_STATE_DIR(d, m) {
-                r = mkdir_parents(d);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot create %s: %m; no state files will be written there.", d);
-        }
+        /* A state directory others could write to is refused: memqosd
+         * writes there as root (state-dir.h). The files an earlier memqosd
+         * left go; what is followed is written anew. */
+        _cleanup_free_ char *unit_dir = NULL, *group_dir = NULL;
+        r = manager_open_state_subdir(m, "units", &m->unit_state_fd, &unit_dir);
+        if (r >= 0)
+                r = manager_open_state_subdir(m, "groups", &m->group_state_fd, &group_dir);
+        if (r >= 0)
+                r = manager_open_state_subdir(m, "squeeze", &m->squeeze_fd, &m->squeeze_dir);
+        if (r < 0)
+                return r;
+        (void) state_remove_all(m->unit_state_fd);
+        (void) state_remove_all(m->group_state_fd);
 
         (void) manager_open_memcg_root(m);
 
@@ -1237,8 +1334,10 @@ Manager *manager_free(Manager *m) {
         free(m->sysfs_cgroup);
         free(m->cgroup_root);
         free(m->state_dir);
-        free(m->unit_state_dir);
-        free(m->group_state_dir);
+        safe_close(m->state_dir_fd);
+        safe_close(m->unit_state_fd);
+        safe_close(m->group_state_fd);
+        safe_close(m->squeeze_fd);
         free(m->squeeze_dir);
         free(m->backend_said[0]);
         free(m->backend_said[1]);

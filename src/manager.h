@@ -89,8 +89,10 @@ struct Manager {
         RuleSet rules;         /* [Group] rules of memqos.conf and memqos.conf.d/ */
         CgroupWatcher *cgroup_watcher; /* the cgroups below the rules' roots */
         MemcgRoot *memcg_root; /* NULL when there is no memory controller */
-        char *state_dir;       /* /run/memqos: units/ and groups/ below it */
-        char *unit_state_dir, *group_state_dir;
+        char *state_dir;       /* /run/memqos: units/, groups/ and squeeze/ below it */
+        int state_dir_fd;      /* it, opened and checked by state-dir.h; -1 until then */
+        int unit_state_fd, group_state_fd; /* units/ and groups/: -1 when not open */
+        uint64_t page_size;    /* the kernel's (sysconf(_SC_PAGESIZE)): it keeps limits in these */
 
         void *units;           /* tsearch() tree of Unit by name */
         size_t n_units;
@@ -111,7 +113,8 @@ struct Manager {
          * [Reclaim] and [OOM] Backend=, and what this kernel has). */
         FeatureMode reclaim_mode, oom_mode;
         char *backend_said[2]; /* the BACKEND event last sent per feature */
-        char *squeeze_dir;     /* <state dir>/squeeze: records of v1 limit squeezes */
+        char *squeeze_dir;     /* <state dir>/squeeze: records of v1 limit squeezes (for messages) */
+        int squeeze_fd;        /* it, open; -1 when not */
 
         bool feature_missing_said[_MEMCG_KNOB_MAX];
         bool feature_missing_pending[_MEMCG_KNOB_MAX];
@@ -130,7 +133,8 @@ int manager_load_rules(Manager *m, bool reload);
 int manager_start(Manager *m);
 int manager_reload(Manager *m);
 /* Puts back the v1 limits that a stopped memqosd left squeezed (emulate/squeeze.h).
- * 0, or -EIO when some could not be restored (their records stay). */
+ * 0, or -EIO when some records could not be acted on (they stay and are
+ * named), or the error of a state directory that is refused (state-dir.h). */
 int manager_restore_limits(Manager *m);
 
 /* The unit table. */

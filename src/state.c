@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "state.h"
 #include "util.h"
@@ -27,6 +29,7 @@ int state_format(const UnitState *s, FILE *f) {
         fprintf(f, "UNIT=%s\n", s->unit ?: "");
         fprintf(f, "CGROUP=%s\n", s->cgroup ?: "");
         fprintf(f, "ACTIVE=%s\n", s->active ? "yes" : "no");
+        fputs("STOPPED_AT=\n", f); /* memqosd runs: see state_text_mark_stopped() */
         fputs("SOURCES=", f);
         for (char *const *p = s->sources; p && *p; p++)
                 fprintf(f, "%s%s", p == s->sources ? "" : " ", *p);
@@ -82,42 +85,211 @@ int state_name_for_cgroup(const char *cgroup, char **ret) {
         return 0;
 }
 
-int state_write(const char *dir, const char *name, const UnitState *s) {
-        _cleanup_free_ char *path = NULL, *tmp = NULL;
+/* A state file is small; anything larger is not one of ours. */
+#define STATE_FILE_SIZE_MAX (64 * 1024)
+
+static bool startswith(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool state_name_valid(const char *name) {
+        return !isempty_str(name) && !strchr(name, '/') && name[0] != '.';
+}
+
+static void format_stop_time(uint64_t realtime_usec, char *buf, size_t size) {
+        time_t t = (time_t) (realtime_usec / 1000000);
+        struct tm tm;
+        if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(buf, size, "@%" PRIu64, realtime_usec / 1000000);
+}
+
+int state_text_mark_stopped(const char *text, uint64_t realtime_usec, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
         _cleanup_fclose_ FILE *f = NULL;
-        int r;
+        bool have_stopped = strstr(text, "\nSTOPPED_AT=") || startswith(text, "STOPPED_AT=");
+        char when[64];
 
-        if (strchr(name, '/') || streq(name, ".") || streq(name, ".."))
-                return -EINVAL;
-        if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp, "%s/.#%s", dir, name) < 0)
-                return -ENOMEM;
-
-        f = fopen(tmp, "we");
+        assert(text);
+        assert(ret);
+        format_stop_time(realtime_usec, when, sizeof(when));
+        f = open_memstream(&buf, &size);
         if (!f)
+                return -ENOMEM;
+        for (const char *line = text; *line;) {
+                const char *end = strchrnul(line, '\n');
+                int len = (int) (end - line);
+                if (startswith(line, "ACTIVE=")) {
+                        fputs("ACTIVE=no\n", f);
+                        if (!have_stopped)
+                                fprintf(f, "STOPPED_AT=%s\n", when);
+                } else if (startswith(line, "STOPPED_AT="))
+                        fprintf(f, "STOPPED_AT=%s\n", when);
+                else
+                        fprintf(f, "%.*s\n", len, line);
+                line = *end ? end + 1 : end;
+        }
+        bool failed = fflush(f) != 0 || ferror(f);
+        fclose(TAKE_PTR(f));
+        if (failed)
+                return -ENOMEM;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/* Writes text to dirfd/name by way of ".#name" and renameat(). */
+static int write_atomic(int dirfd, const char *name, int (*fill)(FILE *f, const void *userdata), const void *userdata) {
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        int fd, r;
+
+        if (asprintf(&tmp, ".#%s", name) < 0)
+                return -ENOMEM;
+        /* O_NOFOLLOW|O_EXCL after unlinking a leftover: never through a symlink. */
+        (void) unlinkat(dirfd, tmp, 0);
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
                 return -errno;
-        r = state_format(s, f);
-        if (r >= 0 && fflush(f) != 0)
+        f = fdopen(fd, "w");
+        if (!f) {
                 r = -errno;
-        if (r < 0) {
-                unlink(tmp);
+                close(fd);
+                (void) unlinkat(dirfd, tmp, 0);
                 return r;
         }
-        if (rename(tmp, path) < 0) {
+        r = fill(f, userdata);
+        if (r >= 0 && fflush(f) != 0)
                 r = -errno;
-                unlink(tmp);
+        if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlinkat(dirfd, tmp, 0);
+        return r;
+}
+
+static int fill_state(FILE *f, const void *userdata) {
+        return state_format(userdata, f);
+}
+
+int state_write(int dirfd, const char *name, const UnitState *s) {
+        assert(name);
+        assert(s);
+        if (dirfd < 0)
+                return -EBADF;
+        if (!state_name_valid(name))
+                return -EINVAL;
+        return write_atomic(dirfd, name, fill_state, s);
+}
+
+int state_remove(int dirfd, const char *name) {
+        assert(name);
+        if (dirfd < 0)
+                return -EBADF;
+        if (!state_name_valid(name))
+                return -EINVAL;
+        if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+static int fill_text(FILE *f, const void *userdata) {
+        fputs(userdata, f);
+        return ferror(f) ? -EIO : 0;
+}
+
+int state_read_file(int dirfd, const char *name, size_t size_max, char **ret) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        ssize_t n;
+
+        assert(name);
+        assert(ret);
+        fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if ((uint64_t) st.st_size > size_max)
+                return -EFBIG;
+        buf = malloc(size_max + 1);
+        if (!buf)
+                return -ENOMEM;
+        n = read(fd, buf, size_max);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        if (strlen(buf) != (size_t) n)
+                return -EBADMSG; /* a NUL byte: not text */
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int state_opendir(int dirfd, DIR **ret) {
+        int fd;
+
+        assert(ret);
+        if (dirfd < 0)
+                return -EBADF;
+        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret = fdopendir(fd);
+        if (!*ret) {
+                int r = -errno;
+                close(fd);
                 return r;
         }
         return 0;
 }
 
-int state_remove(const char *dir, const char *name) {
-        _cleanup_free_ char *path = NULL;
+typedef void (*state_file_fn)(int dirfd, const char *name, void *userdata);
 
-        if (strchr(name, '/'))
-                return -EINVAL;
-        if (asprintf(&path, "%s/%s", dir, name) < 0)
-                return -ENOMEM;
-        if (unlink(path) < 0 && errno != ENOENT)
-                return -errno;
+static int foreach_state_file(int dirfd, state_file_fn fn, void *userdata) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        int r = state_opendir(dirfd, &d);
+
+        if (r < 0)
+                return r;
+        for (struct dirent *de; (de = readdir(d));)
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        fn(dirfd, de->d_name, userdata);
         return 0;
+}
+
+typedef struct MarkContext {
+        uint64_t realtime_usec;
+        int failed;
+} MarkContext;
+
+static void mark_one(int dirfd, const char *name, void *userdata) {
+        MarkContext *c = userdata;
+        _cleanup_free_ char *text = NULL, *marked = NULL;
+
+        if (!state_name_valid(name))
+                return;
+        if (state_read_file(dirfd, name, STATE_FILE_SIZE_MAX, &text) < 0 || state_text_mark_stopped(text, c->realtime_usec, &marked) < 0 ||
+            write_atomic(dirfd, name, fill_text, marked) < 0)
+                c->failed++;
+}
+
+int state_mark_all_stopped(int dirfd, uint64_t realtime_usec) {
+        MarkContext c = { .realtime_usec = realtime_usec };
+        int r = foreach_state_file(dirfd, mark_one, &c);
+        return r < 0 ? r : c.failed;
+}
+
+static void remove_one(int dirfd, const char *name, void *userdata) {
+        int *failed = userdata;
+        /* state files and the ".#" temporaries of a write that never ended */
+        if ((state_name_valid(name) || startswith(name, ".#")) && unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+                (*failed)++;
+}
+
+int state_remove_all(int dirfd) {
+        int failed = 0;
+        int r = foreach_state_file(dirfd, remove_one, &failed);
+        return r < 0 ? r : failed;
 }

@@ -8,14 +8,22 @@
  *   UNIT=offline.slice
  *   CGROUP=/offline.slice
  *   ACTIVE=yes
+ *   STOPPED_AT=
  *   SOURCES=/etc/systemd/system/offline.slice /etc/.../50-memqos.conf
  *   MEMORY_PRIORITY=2
  *   MEMORY_PRIORITY_STATE=unsupported
  *   USE_PRIORITY_OOM=1
  *   ...
  *
- * A knob that is not wanted has an empty value and STATE=unset. */
+ * A knob that is not wanted has an empty value and STATE=unset.
+ *
+ * ACTIVE=yes: memqosd runs and the cgroup exists, the policy is in force.
+ * When memqosd stops, every file is marked ACTIVE=no with STOPPED_AT= the
+ * time of the stop (UTC, ISO 8601) and kept, as a record of what was last
+ * in force; the next memqosd removes them all at its start and writes anew
+ * what it follows. The files live in directories opened by state-dir.h. */
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +52,24 @@ int state_name_for_cgroup(const char *cgroup, char **ret);
 /* Pure: the file's text. */
 int state_format(const UnitState *s, FILE *f);
 
-/* Writes dir/<name> atomically (temporary file + rename). */
-int state_write(const char *dir, const char *name, const UnitState *s);
-int state_remove(const char *dir, const char *name);
+/* Pure: text (a state file) marked as memqosd stopped at realtime_usec
+ * (CLOCK_REALTIME): ACTIVE=no and STOPPED_AT= that time, every other line
+ * as it was (a file without STOPPED_AT= gets it after ACTIVE=). */
+int state_text_mark_stopped(const char *text, uint64_t realtime_usec, char **ret);
+
+/* Writes <dirfd>/<name> atomically (temporary ".#<name>" + renameat), never
+ * through a symlink. -EINVAL for a name with "/", ".", ".." or a leading ".". */
+int state_write(int dirfd, const char *name, const UnitState *s);
+int state_remove(int dirfd, const char *name);
+/* Reads the text file name below dirfd (at most size_max bytes), never
+ * through a symlink, never blocking on a FIFO: -ELOOP for a symlink,
+ * -EBADFD for what is not a regular file, -EFBIG when larger, -EBADMSG for
+ * a NUL byte. Also for squeeze records (emulate/squeeze.h). */
+int state_read_file(int dirfd, const char *name, size_t size_max, char **ret);
+/* A listing of dirfd's directory with an fd of its own (dirfd stays open). */
+int state_opendir(int dirfd, DIR **ret);
+/* Every state file in dirfd marked stopped (state_text_mark_stopped());
+ * returns the number that could not be, or a negative errno. */
+int state_mark_all_stopped(int dirfd, uint64_t realtime_usec);
+/* Removes every state file (and leftover temporary file) in dirfd. */
+int state_remove_all(int dirfd);

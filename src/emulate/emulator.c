@@ -75,7 +75,7 @@ uint64_t emulator_zone_entry(const EmulatorSettings *s, uint64_t limit) {
         if (s->reclaim)
                 entry = high;
         if (s->kill) {
-                uint64_t kw = emu_kill_watermark(limit, s->kill_ratio);
+                uint64_t kw = emu_kill_watermark(limit, s->kill_ratio, s->page_size);
                 if (kw != MEMCG_UNLIMITED && kw / 10 * 9 < entry)
                         entry = kw / 10 * 9;
         }
@@ -212,11 +212,16 @@ static uint64_t reclaim_from(Emulator *e, const char *path, uint64_t bytes, bool
                 *ret_method = "limit-squeeze";
                 if (!swap && memcg_read_stat(root, fd, &st) >= 0)
                         floor = before > st.file ? before - st.file : 0;
-                uint64_t squeezed = emu_squeeze_limit(before, bytes, floor);
+                uint64_t squeezed = emu_squeeze_limit(before, bytes, floor, e->s.page_size);
                 if (squeezed == 0)
                         return 0;
-                r = squeeze_run(e->manager->squeeze_dir, fd, path, squeezed, &old);
-                if (r < 0)
+                r = squeeze_run(e->manager->squeeze_fd, fd, path, squeezed, e->s.page_size, &old);
+                if (r == -ESTALE)
+                        log_unit_warning(unit_object(e->unit), path,
+                                         "The memory limit of %s is neither the %" PRIu64 " bytes it was nor the %" PRIu64
+                                         " memqosd squeezed it to; left as it is, the record stays in %s for the next start.",
+                                         path, old, squeezed, e->manager->squeeze_dir);
+                else if (r < 0)
                         log_unit_warning_errno(unit_object(e->unit), path, r,
                                                r == -EIO ? "Could not put the memory limit of %s back to %" PRIu64
                                                            " after a squeeze; it is recorded and restored at the next start: %m"
@@ -285,7 +290,7 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
          * of EMU_RECLAIM_MARGIN: a v1 squeeze stops at its limit, not below,
          * and the workload charges while the pass runs. */
         uint64_t aim = low > EMU_RECLAIM_MARGIN ? low - EMU_RECLAIM_MARGIN : 0;
-        n = emu_reclaim_plan(s->nodes, s->n, emu_reclaim_target(usage, aim, aim), swap, plan, RECLAIM_STEPS_MAX,
+        n = emu_reclaim_plan(s->nodes, s->n, emu_reclaim_target(usage, aim, aim, e->s.page_size), swap, plan, RECLAIM_STEPS_MAX,
                              &planned);
         if (n <= 0) {
                 emulator_backoff(e, true);
@@ -529,7 +534,7 @@ static void emulator_check(Emulator *e) {
         }
 
         emulator_watermarks(&e->s, limit, &high, &low);
-        kill_wm = e->s.kill ? emu_kill_watermark(limit, e->s.kill_ratio) : MEMCG_UNLIMITED;
+        kill_wm = e->s.kill ? emu_kill_watermark(limit, e->s.kill_ratio, e->s.page_size) : MEMCG_UNLIMITED;
         entry = emulator_zone_entry(&e->s, limit);
         if (entry != e->entry && e->watch) {
                 /* The zone's start, and the kill watermark itself: on v1 the

@@ -38,6 +38,7 @@ typedef struct EmulatorSettings {
         unsigned kill_ratio;         /* KillWatermarkRatio= */
         uint64_t step_size;          /* StepSize= */
         uint64_t interval_usec;      /* PressureIntervalSec= */
+        uint64_t page_size;          /* the kernel's: limits are whole pages of it */
 } EmulatorSettings;
 
 /* The watermarks memqosd reclaims at for a limit (plan.h's arithmetic over

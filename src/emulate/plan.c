@@ -7,7 +7,6 @@
 
 #include "util.h"
 
-#define PAGE UINT64_C(4096)
 #define UNLIMITED UINT64_MAX
 
 static uint64_t min_u64(uint64_t a, uint64_t b) {
@@ -27,10 +26,10 @@ static int snapshot_validate(const EmuNode *nodes, size_t n) {
         return 0;
 }
 
-uint64_t emu_reclaim_target(uint64_t usage, uint64_t high, uint64_t low) {
-        if (high == UNLIMITED || usage < high || usage <= low)
+uint64_t emu_reclaim_target(uint64_t usage, uint64_t high, uint64_t low, uint64_t page_size) {
+        if (high == UNLIMITED || usage < high || usage <= low || page_size == 0)
                 return 0;
-        return (usage - low + PAGE - 1) / PAGE * PAGE;
+        return (usage - low + page_size - 1) / page_size * page_size;
 }
 
 /* Children of node `parent` in the order they give and die: lowest priority
@@ -135,24 +134,26 @@ int emu_reclaim_plan(const EmuNode *nodes, size_t n, uint64_t need, bool swap, E
         return (int) c.n_steps;
 }
 
-uint64_t emu_squeeze_limit(uint64_t usage, uint64_t bytes, uint64_t floor) {
-        if (bytes == 0 || usage <= floor)
+uint64_t emu_squeeze_limit(uint64_t usage, uint64_t bytes, uint64_t floor, uint64_t page_size) {
+        if (bytes == 0 || usage <= floor || page_size == 0)
                 return 0;
         uint64_t target = sub_sat(usage, bytes);
         if (target < floor)
                 target = floor;
-        target = target / PAGE * PAGE;
+        /* The kernel keeps the limit in its own pages: a value rounded
+         * here is the value it reads back. */
+        target = target / page_size * page_size;
         return target < usage ? target : 0;
 }
 
-uint64_t emu_kill_watermark(uint64_t limit, unsigned ratio) {
-        if (limit == UNLIMITED || ratio == 0)
+uint64_t emu_kill_watermark(uint64_t limit, unsigned ratio, uint64_t page_size) {
+        if (limit == UNLIMITED || ratio == 0 || page_size == 0)
                 return UNLIMITED;
         if (ratio > 100)
                 ratio = 100;
         /* limit / 100 * ratio + the remainder's share, without overflow. */
         uint64_t w = limit / 100 * ratio + limit % 100 * ratio / 100;
-        return w / PAGE * PAGE;
+        return w / page_size * page_size;
 }
 
 bool emu_kill_needed(uint64_t usage, uint64_t file, uint64_t anon, bool swap, uint64_t kill_watermark) {
@@ -200,8 +201,9 @@ int emu_kill_pick_process(const EmuProc *procs, size_t n, uint64_t total, pid_t 
         for (size_t i = 0; i < n; i++) {
                 if (procs[i].pid <= 1 || procs[i].pid == self || procs[i].oom_score_adj <= -1000)
                         continue;
-                int64_t points = (int64_t) (procs[i].rss / PAGE) +
-                                 (int64_t) procs[i].oom_score_adj * (int64_t) (total / PAGE / 1000);
+                /* The kernel's oom_badness() in bytes rather than its pages:
+                 * the same order on any page size. */
+                int64_t points = (int64_t) procs[i].rss + (int64_t) procs[i].oom_score_adj * (int64_t) (total / 1000);
                 if (points < 1)
                         points = 1; /* as the kernel does: still a candidate */
                 if (best < 0 || points > best_points) {

@@ -46,8 +46,9 @@ typedef struct EmuReclaimStep {
 } EmuReclaimStep;
 
 /* How much reclaim should free for a cgroup at usage with the watermarks
- * high/low: 0 below high, else usage - low (rounded up to a page). */
-uint64_t emu_reclaim_target(uint64_t usage, uint64_t high, uint64_t low);
+ * high/low: 0 below high, else usage - low (rounded up to a page of
+ * page_size bytes, the kernel's: sysconf(_SC_PAGESIZE)). */
+uint64_t emu_reclaim_target(uint64_t usage, uint64_t high, uint64_t low, uint64_t page_size);
 
 /* The steps that free `need` bytes from nodes[0..n) in the order of the
  * rules above, at most max_steps of them, into ret. Returns the number of
@@ -61,15 +62,16 @@ int emu_reclaim_plan(const EmuNode *nodes, size_t n, uint64_t need, bool swap, E
 /* v1 has no memory.reclaim: the child's memory.limit_in_bytes is lowered to
  * make the kernel reclaim in our context, then put back. The squeezed limit
  * for taking `bytes` from a cgroup at `usage`: usage - bytes, never below
- * floor, rounded down to a page, and never above usage (0 when there is
- * nothing to take: no squeeze). */
-uint64_t emu_squeeze_limit(uint64_t usage, uint64_t bytes, uint64_t floor);
+ * floor, rounded down to a page of page_size bytes (the kernel's: it keeps
+ * limits in whole pages, so the value reads back as written), and never
+ * above usage (0 when there is nothing to take: no squeeze). */
+uint64_t emu_squeeze_limit(uint64_t usage, uint64_t bytes, uint64_t floor, uint64_t page_size);
 
 /* --- pre-emptive kill --- */
 
-/* limit * ratio / 100, page aligned; MEMCG_UNLIMITED (UINT64_MAX) when the
- * limit is unlimited or ratio is 0 (off). */
-uint64_t emu_kill_watermark(uint64_t limit, unsigned ratio);
+/* limit * ratio / 100, rounded down to a page of page_size bytes;
+ * MEMCG_UNLIMITED (UINT64_MAX) when the limit is unlimited or ratio is 0 (off). */
+uint64_t emu_kill_watermark(uint64_t limit, unsigned ratio, uint64_t page_size);
 
 /* True when what reclaim cannot take (usage - file; with swap the anonymous
  * memory counts as reclaimable too) has reached the kill watermark. */

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "squeeze.h"
 
+#include <assert.h>
 #include <dirent.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "policy.h"
 #include "state.h"
 #include "util.h"
 
@@ -85,60 +86,92 @@ int squeeze_record_parse(const char *text, SqueezeRecord *ret) {
         return 0;
 }
 
-static int record_path(const char *dir, const char *cgroup, char **ret) {
-        _cleanup_free_ char *name = NULL;
-        int r = state_name_for_cgroup(cgroup, &name);
-        if (r < 0)
-                return r;
-        if (asprintf(ret, "%s/%s", dir, name) < 0)
-                return -ENOMEM;
-        return 0;
+int squeeze_record_name(const char *cgroup, char **ret) {
+        assert(cgroup);
+        assert(ret);
+        return state_name_for_cgroup(cgroup, ret);
 }
 
-static int record_write(const char *dir, const SqueezeRecord *rec) {
-        _cleanup_free_ char *path = NULL, *tmp = NULL, *text = NULL;
+/* The smallest page size of any Linux kernel: every limit memqosd writes is
+ * whole pages of it. */
+#define PAGE_MIN UINT64_C(4096)
+
+bool squeeze_record_plausible(const SqueezeRecord *r) {
+        assert(r);
+        return r->squeezed > 0 && r->squeezed != MEMCG_UNLIMITED && r->squeezed % PAGE_MIN == 0 &&
+               r->squeezed < r->limit;
+}
+
+static uint64_t page_round_down(uint64_t v, uint64_t page_size) {
+        return v == MEMCG_UNLIMITED ? v : v / page_size * page_size;
+}
+
+int squeeze_record_verdict(const SqueezeRecord *r, uint64_t current, uint64_t page_size) {
+        assert(r);
+        if (page_size < PAGE_MIN || (page_size & (page_size - 1)) || !squeeze_record_plausible(r))
+                return -EINVAL;
+        uint64_t kept_squeezed = page_round_down(r->squeezed, page_size);
+        uint64_t kept_limit = page_round_down(r->limit, page_size);
+        if (current == kept_limit)
+                return SQUEEZE_NOT_SQUEEZED;
+        /* kept_squeezed < kept_limit here unless both round to the same page,
+         * which the test above took: putting back never lowers. */
+        if (current == kept_squeezed && kept_squeezed < kept_limit)
+                return SQUEEZE_PUT_BACK;
+        return SQUEEZE_CHANGED;
+}
+
+/* A record: CGROUP= with a path, two numbers. */
+#define RECORD_SIZE_MAX (PATH_MAX + 128)
+
+static int record_write(int records_fd, const SqueezeRecord *rec) {
+        _cleanup_free_ char *name = NULL, *tmp = NULL, *text = NULL;
         _cleanup_(closep) int fd = -1;
         int r;
 
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        r = record_path(dir, rec->cgroup, &path);
+        r = squeeze_record_name(rec->cgroup, &name);
         if (r < 0)
                 return r;
         r = squeeze_record_format(rec, &text);
         if (r < 0)
                 return r;
-        if (asprintf(&tmp, "%s.tmp", path) < 0)
+        if (asprintf(&tmp, ".#%s", name) < 0)
                 return -ENOMEM;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        (void) unlinkat(records_fd, tmp, 0);
+        fd = openat(records_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return -errno;
         size_t len = strlen(text);
         if (write(fd, text, len) != (ssize_t) len) {
                 r = errno ? -errno : -EIO;
-                (void) unlink(tmp);
+                (void) unlinkat(records_fd, tmp, 0);
                 return r;
         }
-        if (rename(tmp, path) < 0) {
+        if (renameat(records_fd, tmp, records_fd, name) < 0) {
                 r = -errno;
-                (void) unlink(tmp);
+                (void) unlinkat(records_fd, tmp, 0);
                 return r;
         }
         return 0;
 }
 
-static void record_remove(const char *dir, const char *cgroup) {
-        _cleanup_free_ char *path = NULL;
-        if (record_path(dir, cgroup, &path) >= 0)
-                (void) unlink(path);
+static void record_remove(int records_fd, const char *cgroup) {
+        _cleanup_free_ char *name = NULL;
+        if (squeeze_record_name(cgroup, &name) >= 0)
+                (void) unlinkat(records_fd, name, 0);
 }
 
-int squeeze_run(const char *dir, int dirfd, const char *cgroup, uint64_t squeezed, uint64_t *ret_old) {
+int squeeze_run(int records_fd, int cgroup_fd, const char *cgroup, uint64_t squeezed, uint64_t page_size,
+                uint64_t *ret_old) {
         SqueezeRecord rec = { .cgroup = (char *) cgroup, .squeezed = squeezed };
         uint64_t now;
         int r, k;
 
-        r = memcg_read_u64(dirfd, LIMIT_FILE, &rec.limit);
+        assert(cgroup);
+        assert(ret_old);
+        if (records_fd < 0)
+                return -EBADF; /* no squeeze without a record */
+        r = memcg_read_u64(cgroup_fd, LIMIT_FILE, &rec.limit);
         if (r < 0)
                 return r;
         *ret_old = rec.limit;
@@ -147,87 +180,113 @@ int squeeze_run(const char *dir, int dirfd, const char *cgroup, uint64_t squeeze
 
         /* No squeeze without a record: a crash between the writes must not
          * leave the limit low with nobody knowing what it was. */
-        r = record_write(dir, &rec);
+        r = record_write(records_fd, &rec);
         if (r < 0)
                 return r;
 
-        k = memcg_write_u64(dirfd, LIMIT_FILE, squeezed);
+        k = memcg_write_u64(cgroup_fd, LIMIT_FILE, squeezed);
 
         /* Put it back unless somebody else wrote a limit meanwhile. */
-        r = memcg_read_u64(dirfd, LIMIT_FILE, &now);
-        if (r >= 0 && now == squeezed) {
+        r = memcg_read_u64(cgroup_fd, LIMIT_FILE, &now);
+        if (r == -ENOENT || r == -ENODEV) {
+                record_remove(records_fd, cgroup); /* the cgroup went away */
+                return 0;
+        }
+        if (r < 0)
+                return -EIO;
+        r = squeeze_record_verdict(&rec, now, page_size);
+        if (r == SQUEEZE_PUT_BACK) {
                 for (int attempt = 0; attempt < 3; attempt++) {
-                        r = memcg_write_u64(dirfd, LIMIT_FILE, rec.limit);
+                        r = memcg_write_u64(cgroup_fd, LIMIT_FILE, rec.limit);
                         if (r != -EINTR)
                                 break;
                 }
                 if (r < 0)
                         return -EIO; /* the record stays: the next start puts it back */
-        } else if (r == -ENOENT || r == -ENODEV)
-                r = 0; /* the cgroup went away */
-        else if (r < 0)
-                return -EIO;
-        record_remove(dir, cgroup);
+        } else if (r != SQUEEZE_NOT_SQUEEZED)
+                /* Neither ours nor the old one (or a squeeze value no record
+                 * could hold): the record stays, and the next start decides. */
+                return -ESTALE;
+        record_remove(records_fd, cgroup);
 
         if (k < 0 && k != -EBUSY)
                 return k;
         return 0;
 }
 
-int squeeze_restore_all(const MemcgRoot *root, const char *dir, squeeze_restored_t cb, void *userdata) {
-        _cleanup_(closedirp) DIR *d = opendir(dir);
-        int failed = 0;
+/* One record: its verdict acted on; returns the result of squeeze_restored_t. */
+static int restore_one(const MemcgRoot *root, int records_fd, const char *name, uint64_t page_size,
+                       SqueezeRecord *rec) {
+        _cleanup_free_ char *text = NULL, *want_name = NULL;
+        _cleanup_close_ int fd = -1;
+        uint64_t now;
+        int r;
 
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
+        r = state_read_file(records_fd, name, RECORD_SIZE_MAX, &text);
+        if (r == -EFBIG)
+                return -EBADMSG;
+        if (r < 0)
+                return r;
+        if (squeeze_record_parse(text, rec) < 0)
+                return -EBADMSG;
+        /* The file is named after its cgroup: one record per cgroup. */
+        r = squeeze_record_name(rec->cgroup, &want_name);
+        if (r < 0)
+                return r;
+        if (!streq(want_name, name) || !squeeze_record_plausible(rec))
+                return -EINVAL;
+
+        if (!root)
+                return -ENOMEDIUM;
+        /* memcg_open() stays below the root (RESOLVE_BENEATH, no symlinks). */
+        fd = memcg_open(root, rec->cgroup);
+        if (fd == -ENOENT)
+                return SQUEEZE_GONE;
+        if (fd == -EXDEV)
+                return -EINVAL;
+        if (fd < 0)
+                return fd;
+        r = memcg_read_u64(fd, LIMIT_FILE, &now);
+        if (r == -ENOENT || r == -ENODEV)
+                return SQUEEZE_GONE;
+        if (r < 0)
+                return r;
+        r = squeeze_record_verdict(rec, now, page_size);
+        if (r == SQUEEZE_PUT_BACK) {
+                int k = memcg_write_u64(fd, LIMIT_FILE, rec->limit);
+                if (k < 0)
+                        return k;
+        }
+        return r;
+}
+
+int squeeze_restore_all(const MemcgRoot *root, int records_fd, uint64_t page_size, squeeze_restored_t cb,
+                        void *userdata) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        int failed = 0, r;
+
+        r = state_opendir(records_fd, &d);
+        if (r < 0)
+                return r;
 
         for (struct dirent *de; (de = readdir(d));) {
                 _cleanup_(squeeze_record_done) SqueezeRecord rec = {};
-                _cleanup_free_ char *path = NULL, *text = NULL;
-                _cleanup_(closep) int fd = -1;
-                size_t size;
-                uint64_t now;
-                int r;
 
-                if (de->d_name[0] == '.' || de->d_type != DT_REG)
-                        continue;
-                if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
-                        return -ENOMEM;
-                if (endswith(de->d_name, ".tmp")) {
-                        /* A record never completed: the squeeze never began. */
-                        (void) unlink(path);
+                if (de->d_name[0] == '.') {
+                        /* ".#NAME": a record never completed, so the squeeze never began. */
+                        if (de->d_name[1] == '#')
+                                (void) unlinkat(records_fd, de->d_name, 0);
                         continue;
                 }
-                r = policy_read_file(path, &text, &size);
-                if (r >= 0)
-                        r = squeeze_record_parse(text, &rec);
-                if (r < 0) {
-                        if (cb) {
-                                SqueezeRecord bad = { .cgroup = de->d_name };
-                                cb(&bad, r, userdata);
-                        }
-                        (void) unlink(path); /* nothing in it can be acted on */
-                        continue;
-                }
-
-                fd = root ? memcg_open(root, rec.cgroup) : -ENOMEDIUM;
-                if (fd == -ENOENT) {
-                        r = 0;
-                } else if (fd < 0) {
-                        r = fd;
-                } else if ((r = memcg_read_u64(fd, LIMIT_FILE, &now)) >= 0) {
-                        if (now == rec.squeezed) {
-                                r = memcg_write_u64(fd, LIMIT_FILE, rec.limit);
-                                r = r < 0 ? r : 1;
-                        } else
-                                r = 0;
-                }
+                r = restore_one(root, records_fd, de->d_name, page_size, &rec);
+                if (r == -ENOMEM)
+                        return r;
                 if (cb)
-                        cb(&rec, r, userdata);
+                        cb(de->d_name, rec.cgroup ? &rec : NULL, r, userdata);
                 if (r < 0)
                         failed++;
                 else
-                        (void) unlink(path);
+                        (void) unlinkat(records_fd, de->d_name, 0);
         }
         return failed;
 }

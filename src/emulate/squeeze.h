@@ -13,10 +13,23 @@
  *
  * So that no squeezed limit outlives memqosd, the old limit goes to a record
  * file in <state dir>/squeeze/ (a tmpfs: /run/memqos) before the first
- * write, and the record is removed after the restore. squeeze_restore_all()
- * runs at every start and as `memqosd --restore-limits` (the unit's
- * ExecStopPost=): every recorded limit still at its squeezed value is put
- * back; one that somebody else changed since is left as they wrote it. */
+ * write, and the record is removed only once the limit is known not to be
+ * squeezed any more. squeeze_restore_all() runs at every start and as
+ * `memqosd --restore-limits` (the unit's ExecStopPost=): every recorded
+ * limit still at its squeezed value is put back; one that somebody else
+ * changed since is left as they wrote it.
+ *
+ * The kernel keeps a limit in whole pages of its own size (4 KiB, 16 KiB,
+ * 64 KiB): a written value reads back rounded down to a page. Every
+ * comparison here takes the page size as an argument (sysconf(_SC_PAGESIZE)
+ * in the daemon) so that a squeezed limit is recognised on any kernel.
+ *
+ * The directory is opened by state-dir.h (nobody else can write there), and
+ * records are still checked before they are acted on: a record must be one
+ * memqosd could have written (the squeezed limit below the one to put back,
+ * whole 4 KiB pages), its file named after its cgroup, and its cgroup
+ * inside the memory hierarchy; a restore never lowers a limit. A record
+ * that fails a check is named in the journal and kept for the operator. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,19 +50,54 @@ void squeeze_record_done(SqueezeRecord *r);
 int squeeze_record_format(const SqueezeRecord *r, char **ret);
 int squeeze_record_parse(const char *text, SqueezeRecord *ret);
 
-/* Squeezes the child cgroup open at dirfd (path cgroup below r) to
- * `squeezed` and restores its limit, with the record in dir around it.
- * *ret_old gets the limit found. -EBUSY from the kernel (it could not get
- * below) still counts as done: what it reclaimed is reclaimed. Returns 0,
- * or a negative errno when the limit could not be read or squeezed; a
- * failed restore returns -EIO and leaves the record for the next start. */
-int squeeze_run(const char *dir, int dirfd, const char *cgroup, uint64_t squeezed, uint64_t *ret_old);
+/* Pure: the file name of a cgroup's record, state_name_for_cgroup()'s
+ * escaped path, which never starts with "."; a record being written is
+ * ".#<name>" until it is renamed into place, so no cgroup name (not even
+ * "x.tmp") can look like an unfinished record. */
+int squeeze_record_name(const char *cgroup, char **ret);
 
-typedef void (*squeeze_restored_t)(const SqueezeRecord *r, int result, void *userdata);
+/* Pure: whether memqosd could have written the record: the squeezed limit
+ * is whole 4 KiB pages (the smallest page size), above 0 and below the
+ * limit to put back (a squeeze only lowers). */
+bool squeeze_record_plausible(const SqueezeRecord *r);
 
-/* Puts back every recorded limit in dir (see above). For each record the
- * callback gets 1 (restored), 0 (nothing to do: the cgroup is gone or its
- * limit was changed by someone else) or a negative errno (the record stays).
- * Returns the number of records that could not be restored, or a negative
- * errno when dir cannot be read (a missing dir is no records: 0). */
-int squeeze_restore_all(const MemcgRoot *root, const char *dir, squeeze_restored_t cb, void *userdata);
+typedef enum SqueezeVerdict {
+        SQUEEZE_PUT_BACK,     /* the limit is still the squeezed one: write the record's */
+        SQUEEZE_NOT_SQUEEZED, /* the limit is the record's own (the squeeze never took, or was undone) */
+        SQUEEZE_CHANGED,      /* somebody else wrote a limit since: theirs stays */
+        SQUEEZE_GONE,         /* the cgroup is gone */
+} SqueezeVerdict;
+
+/* Pure: what to do with a plausible record when the cgroup's limit reads
+ * `current` on a kernel of page_size pages: the squeezed value and the
+ * record's limit are compared as the kernel keeps them, rounded down to a
+ * page. -EINVAL for a record that is not plausible or a page_size that is
+ * not a power of two of at least 4096. Never SQUEEZE_PUT_BACK when that
+ * would lower the limit. */
+int squeeze_record_verdict(const SqueezeRecord *r, uint64_t current, uint64_t page_size);
+
+/* Squeezes the child cgroup open at cgroup_fd (path cgroup below the root)
+ * to `squeezed` and restores its limit, with the record in the directory
+ * records_fd around it. *ret_old gets the limit found. -EBUSY from the
+ * kernel (it could not get below) still counts as done: what it reclaimed
+ * is reclaimed. Returns 0, or a negative errno when the limit could not be
+ * read or squeezed. The record stays for the next start whenever the limit
+ * is not known to be unsqueezed: -EIO when the restore failed, -ESTALE when
+ * the limit read back is neither the squeezed one nor the old one. */
+int squeeze_run(int records_fd, int cgroup_fd, const char *cgroup, uint64_t squeezed, uint64_t page_size,
+                uint64_t *ret_old);
+
+/* Called once per record: name is its file name; r is NULL when the file
+ * could not be read or parsed. result is a SqueezeVerdict (SQUEEZE_PUT_BACK:
+ * put back) and the record was removed, or a negative errno and the record
+ * stays: -EBADMSG not a record, -EINVAL a record memqosd could not have
+ * written (or named after another cgroup, or outside the hierarchy),
+ * -ELOOP/-EBADFD not a regular file, others: the limit could not be
+ * read or put back. */
+typedef void (*squeeze_restored_t)(const char *name, const SqueezeRecord *r, int result, void *userdata);
+
+/* Puts back every recorded limit in the directory records_fd (see above).
+ * Returns the number of records left (each one a negative result above),
+ * or a negative errno when the directory cannot be read. */
+int squeeze_restore_all(const MemcgRoot *root, int records_fd, uint64_t page_size, squeeze_restored_t cb,
+                        void *userdata);

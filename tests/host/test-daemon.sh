@@ -4,7 +4,8 @@
 # this machine's real cgroup v1 memory controller: [Group] rules, discovery,
 # thresholds and OOMs, read back from the daemon's own output.
 #
-#   test-daemon.sh MEMQOSD CASE     CASE: groups | burst | thresholds | oom | bad-rules | config-reload | backends
+#   test-daemon.sh MEMQOSD CASE     CASE: groups | burst | thresholds | oom | bad-rules | config-reload | backends |
+#                                         state-dir-foreign | state-stale
 #
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
 set -uo pipefail
@@ -298,6 +299,70 @@ CONF
         sleep 1
         [[ $(count_lines "MESSAGE_ID=$MSG_BACKEND") -eq 4 ]] || fail "an unchanged backend was said again"
         echo "backends: ok"
+        ;;
+state-dir-foreign)
+        # A state directory somebody else made: a symlink planted there must
+        # not make root write through it. memqosd refuses the directory (not
+        # its owner's, or writable by others) and says which.
+        mkdir -p "$root/g"
+        printf '[Group /%s/g]\nMemoryPriority=1\n' "$top" >"$work/memqos.conf"
+        victim=$work/victim
+        echo precious >"$victim"
+        sd=$work/foreign
+        name=$(basename "$(state_file "/$top/g")")
+        mkdir -p "$sd/groups" "$sd/units"
+        ln -s "$victim" "$sd/groups/.#$name"
+        ln -s "$victim" "$sd/groups/$name"
+        refused() { # WHY: memqosd must exit non-zero at once, naming $sd, the victim intact
+                local rc
+                timeout 10 "$memqosd" --no-systemd --log-target=stderr --config="$work/memqos.conf" \
+                        --state-dir="$sd" 2>"$log"
+                rc=$?
+                [[ $(cat "$victim") == precious ]] || fail "$1: root wrote through a symlink planted in $sd"
+                ((rc != 0 && rc != 124)) || fail "$1: memqosd accepted the state directory (exit $rc)"
+                grep -q -- "$sd" "$log" || fail "$1: the refusal does not name $sd"
+        }
+        chown -hR 65534:65534 "$sd"
+        refused "owned by uid 65534"
+        chown -hR 0:0 "$sd"
+        chmod 0777 "$sd"
+        refused "writable by everybody"
+        chmod 0775 "$sd"
+        chgrp 65534 "$sd"
+        refused "writable by group 65534"
+        chmod 0755 "$sd"
+        chgrp 0 "$sd"
+        chmod 0777 "$sd/groups"
+        refused "groups/ writable by everybody"
+        echo "state-dir-foreign: ok"
+        ;;
+state-stale)
+        # State files say what a running memqosd does: at a clean stop each is
+        # marked ACTIVE=no with the time of the stop; a file an earlier
+        # memqosd left behind (killed) is removed at the next start.
+        mkdir -p "$root/g"
+        printf '[Group /%s/g]\nMemoryPriority=1\n' "$top" >"$work/memqos.conf"
+        mkdir -p "$work/state/groups"
+        left=$(state_file "/$top/left")
+        printf 'UNIT=\nCGROUP=/%s/left\nACTIVE=yes\n' "$top" >"$left"
+        start_daemon
+        f=$(state_file "/$top/g")
+        wait_for 5 test -e "$f" || fail "group not followed"
+        grep -q "^ACTIVE=yes$" "$f" || fail "a followed group is not ACTIVE=yes"
+        grep -q "^STOPPED_AT=$" "$f" || fail "a running memqosd writes a stop time"
+        [[ ! -e $left ]] || fail "the state file of an earlier memqosd is still there"
+        kill -TERM "$daemon"
+        wait "$daemon"
+        rc=$?
+        daemon=
+        ((rc == 0)) || fail "memqosd exited $rc on SIGTERM"
+        grep -q "^ACTIVE=no$" "$f" || fail "ACTIVE=yes after memqosd stopped: $(cat "$f")"
+        grep -Eq "^STOPPED_AT=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$" "$f" || fail "no stop time: $(cat "$f")"
+        grep -q "^MEMORY_PRIORITY=1$" "$f" || fail "the stopped state lost what was wanted"
+        start_daemon
+        wait_for 5 grep -q "^ACTIVE=yes$" "$f" || fail "not ACTIVE=yes again after a restart"
+        grep -q "^STOPPED_AT=$" "$f" || fail "the stop time stays after a restart"
+        echo "state-stale: ok"
         ;;
 *)
         echo "unknown case $case_name"

@@ -7,7 +7,7 @@
 #
 #   test-emulate.sh MEMQOSD CASE
 #   CASE: reclaim-order | reclaim-at-start | reclaim-spills-up | reclaim-bounds | reclaim-folded |
-#         priority-kill | kill-order | squeeze-restore
+#         priority-kill | kill-order | squeeze-restore | squeeze-planted | squeeze-records
 #
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
 set -uo pipefail
@@ -608,6 +608,82 @@ squeeze-restore)
         rc=$?
         ((rc == 0)) || fail "memqosd --restore-limits without records exited $rc"
         echo "squeeze-restore: ok"
+        ;;
+squeeze-planted)
+        # A squeeze record memqosd could not have written: putting it "back"
+        # would lower a 1G limit to 400K. Neither a start nor --restore-limits
+        # may act on it: it is named, kept, and --restore-limits fails.
+        mkdir -p "$root/g"
+        echo $((1024 * MiB)) >"$root/g/memory.limit_in_bytes"
+        reclaim_conf
+        name=memqos\\x2dtest\\x2d$$\\x2demu-g
+        plant() { # STATE-DIR
+                mkdir -p "$1/squeeze"
+                printf 'CGROUP=/%s/g\nLIMIT=409600\nSQUEEZED=%s\n' "$top" $((1024 * MiB)) >"$1/squeeze/$name"
+        }
+        restore_limits() { # STATE-DIR: exit status of memqosd --restore-limits
+                timeout 30 "$memqosd" --restore-limits --no-systemd --log-target=stderr --config="$work/memqos.conf" \
+                        --state-dir="$1" 2>>"$log"
+        }
+        untouched() { [[ $(limit_of "$root/g") -eq $((1024 * MiB)) ]] || fail "$1: the 1G limit became $(limit_of "$root/g")"; }
+
+        plant "$work/state"
+        start_daemon
+        sleep 0.5
+        untouched "memqosd at start"
+        grep -q "$name" "$log" || fail "memqosd does not name the record it refused"
+        [[ -e $work/state/squeeze/$name ]] || fail "the refused record was removed"
+        kill "$daemon"
+        wait "$daemon"
+        daemon=
+        restore_limits "$work/state"
+        rc=$?
+        untouched "--restore-limits"
+        ((rc != 0)) || fail "--restore-limits exited 0 with a record it could not act on"
+
+        # The same record in a state directory another user made: refused as
+        # a whole, before any record is read.
+        plant "$work/foreign"
+        chown -R 65534:65534 "$work/foreign"
+        : >"$log"
+        restore_limits "$work/foreign"
+        rc=$?
+        untouched "--restore-limits in a foreign state directory"
+        ((rc != 0)) || fail "--restore-limits accepted a state directory owned by uid 65534"
+        grep -q "$work/foreign" "$log" || fail "the refusal does not name $work/foreign"
+        timeout 10 "$memqosd" --no-systemd --log-target=stderr --config="$work/memqos.conf" \
+                --state-dir="$work/foreign" 2>>"$log"
+        rc=$?
+        untouched "memqosd in a foreign state directory"
+        ((rc != 0 && rc != 124)) || fail "memqosd accepted a state directory owned by uid 65534 (exit $rc)"
+        echo "squeeze-planted: ok"
+        ;;
+squeeze-records)
+        # A cgroup whose name ends in .tmp is restored like any other; a
+        # corrupt record makes --restore-limits fail, names the record, and
+        # stays for the operator; the others are still put back.
+        mkdir -p "$root/x.tmp" "$root/y"
+        reclaim_conf
+        errors=()
+        check() { "${@:2}" || errors+=("$1"); }
+        mkdir -p "$work/state/squeeze"
+        for g in x.tmp y; do
+                printf 'CGROUP=/%s/%s\nLIMIT=%s\nSQUEEZED=%s\n' "$top" "$g" $((1024 * MiB)) $((50 * MiB)) \
+                        >"$work/state/squeeze/memqos\x2dtest\x2d$$\x2demu-$g"
+                echo $((50 * MiB)) >"$root/$g/memory.limit_in_bytes"
+        done
+        echo nonsense >"$work/state/squeeze/corrupt"
+        timeout 30 "$memqosd" --restore-limits --no-systemd --log-target=stderr --config="$work/memqos.conf" \
+                --state-dir="$work/state" 2>>"$log"
+        rc=$?
+        check "x.tmp's limit $(limit_of "$root/x.tmp") not put back to 1G" \
+                test "$(limit_of "$root/x.tmp")" -eq $((1024 * MiB))
+        check "y's limit $(limit_of "$root/y") not put back to 1G" test "$(limit_of "$root/y")" -eq $((1024 * MiB))
+        check "--restore-limits exited 0 with a corrupt record" test $rc -ne 0
+        check "the corrupt record is not named" grep -q "$work/state/squeeze/corrupt" "$log"
+        check "the corrupt record was removed" test -e "$work/state/squeeze/corrupt"
+        ((${#errors[@]} == 0)) || fail "$(printf '%s; ' "${errors[@]}")"
+        echo "squeeze-records: ok"
         ;;
 *)
         echo "unknown case $case_name"

@@ -10,6 +10,8 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +23,8 @@
 #include "util.h"
 
 #define M (UINT64_C(1024) * 1024)
+#define PAGE_4K UINT64_C(4096)
+#define PAGE_64K UINT64_C(65536)
 
 /* parent (usage 300M)
  *   online   priority 10, 60M cache
@@ -167,29 +171,43 @@ static void test_plan_malformed(void **state) {
 }
 
 static void test_reclaim_target(void **state) {
-        assert_int_equal(emu_reclaim_target(100 * M, 120 * M, 110 * M), 0);
-        assert_int_equal(emu_reclaim_target(120 * M, 120 * M, 110 * M), 10 * M);
-        assert_int_equal(emu_reclaim_target(130 * M + 1, 120 * M, 110 * M), 20 * M + 4096);
-        assert_int_equal(emu_reclaim_target(130 * M, UINT64_MAX, UINT64_MAX), 0);
+        assert_int_equal(emu_reclaim_target(100 * M, 120 * M, 110 * M, PAGE_4K), 0);
+        assert_int_equal(emu_reclaim_target(120 * M, 120 * M, 110 * M, PAGE_4K), 10 * M);
+        assert_int_equal(emu_reclaim_target(130 * M + 1, 120 * M, 110 * M, PAGE_4K), 20 * M + 4096);
+        assert_int_equal(emu_reclaim_target(130 * M, UINT64_MAX, UINT64_MAX, PAGE_4K), 0);
 }
 
 static void test_squeeze_limit(void **state) {
-        assert_int_equal(emu_squeeze_limit(100 * M, 16 * M, 0), 84 * M);
+        assert_int_equal(emu_squeeze_limit(100 * M, 16 * M, 0, PAGE_4K), 84 * M);
         /* Never below the floor (what the child cannot give). */
-        assert_int_equal(emu_squeeze_limit(100 * M, 16 * M, 90 * M), 90 * M);
-        assert_int_equal(emu_squeeze_limit(100 * M, 16 * M, 100 * M), 0);
-        assert_int_equal(emu_squeeze_limit(100 * M, 0, 0), 0);
+        assert_int_equal(emu_squeeze_limit(100 * M, 16 * M, 90 * M, PAGE_4K), 90 * M);
+        assert_int_equal(emu_squeeze_limit(100 * M, 16 * M, 100 * M, PAGE_4K), 0);
+        assert_int_equal(emu_squeeze_limit(100 * M, 0, 0, PAGE_4K), 0);
         /* Page aligned, downwards. */
-        assert_int_equal(emu_squeeze_limit(100 * M + 100, 16 * M, 0) % 4096, 0);
-        assert_int_equal(emu_squeeze_limit(10 * M, 16 * M, 0), 0); /* nothing left above 0 */
+        assert_int_equal(emu_squeeze_limit(100 * M + 100, 16 * M, 0, PAGE_4K) % 4096, 0);
+        assert_int_equal(emu_squeeze_limit(10 * M, 16 * M, 0, PAGE_4K), 0); /* nothing left above 0 */
+}
+
+/* A kernel with 64 KiB pages (arm64, ppc64le) keeps a limit in 64 KiB
+ * pages: the squeezed limit must be one it reads back unchanged. */
+static void test_squeeze_limit_in_64k_pages(void **state) {
+        uint64_t l = emu_squeeze_limit(100 * M + 100, 16 * M - 3 * PAGE_4K, 0, PAGE_64K);
+        assert_int_equal(l % PAGE_64K, 0);
+        assert_int_equal(l, 84 * M);
+        /* 100M + 5 pages of 4K, taking 3 of them: down to the 64K page below. */
+        assert_int_equal(emu_squeeze_limit(100 * M + 5 * PAGE_4K, 3 * PAGE_4K, 0, PAGE_64K), 100 * M);
+        /* The floor rounds down too: still a value the kernel keeps. */
+        assert_int_equal(emu_squeeze_limit(100 * M, 16 * M, 90 * M + PAGE_4K, PAGE_64K), 90 * M);
+        assert_int_equal(emu_reclaim_target(130 * M + 1, 120 * M, 110 * M, PAGE_64K), 20 * M + PAGE_64K);
+        assert_int_equal(emu_kill_watermark(1000 * PAGE_64K + PAGE_4K, 100, PAGE_64K), 1000 * PAGE_64K);
 }
 
 static void test_kill_watermark_and_need(void **state) {
-        assert_int_equal(emu_kill_watermark(1000 * 4096, 95), 950 * 4096);
-        assert_true(emu_kill_watermark(UINT64_MAX, 95) == UINT64_MAX);
-        assert_true(emu_kill_watermark(100 * M, 0) == UINT64_MAX);
+        assert_int_equal(emu_kill_watermark(1000 * 4096, 95, PAGE_4K), 950 * 4096);
+        assert_true(emu_kill_watermark(UINT64_MAX, 95, PAGE_4K) == UINT64_MAX);
+        assert_true(emu_kill_watermark(100 * M, 0, PAGE_4K) == UINT64_MAX);
         /* No overflow near the top. */
-        assert_true(emu_kill_watermark(UINT64_MAX - 1, 100) <= UINT64_MAX - 1);
+        assert_true(emu_kill_watermark(UINT64_MAX - 1, 100, PAGE_4K) <= UINT64_MAX - 1);
 
         uint64_t kw = 95 * M;
         assert_false(emu_kill_needed(100 * M, 10 * M, 90 * M, false, kw)); /* 90M unreclaimable */
@@ -309,6 +327,55 @@ static void test_squeeze_record(void **state) {
         assert_int_equal(squeeze_record_parse("garbage", &back), -EINVAL);
 }
 
+static void test_squeeze_record_plausible_only_when_it_lowers(void **state) {
+        SqueezeRecord r = { .cgroup = (char *) "/p/g", .limit = 1024 * M, .squeezed = 84 * M };
+        assert_true(squeeze_record_plausible(&r));
+        r.limit = UINT64_MAX; /* no limit before: still lowered */
+        assert_true(squeeze_record_plausible(&r));
+        /* What was planted to make memqosd set a 1G limit to 400K. */
+        r = (SqueezeRecord) { .cgroup = (char *) "/p/g", .limit = 400 * 1024, .squeezed = 1024 * M };
+        assert_false(squeeze_record_plausible(&r));
+        assert_int_equal(squeeze_record_verdict(&r, 1024 * M, PAGE_4K), -EINVAL);
+        r = (SqueezeRecord) { .cgroup = (char *) "/p/g", .limit = 84 * M, .squeezed = 84 * M };
+        assert_false(squeeze_record_plausible(&r)); /* not lowered */
+        r.squeezed = 0;
+        assert_false(squeeze_record_plausible(&r)); /* memqosd never squeezes to 0 */
+        r.squeezed = 4097;
+        assert_false(squeeze_record_plausible(&r)); /* not whole pages of any kernel */
+        r.squeezed = UINT64_MAX;
+        assert_false(squeeze_record_plausible(&r));
+}
+
+static void test_squeeze_verdict(void **state) {
+        SqueezeRecord r = { .cgroup = (char *) "/p/g", .limit = 1024 * M, .squeezed = 84 * M };
+        assert_int_equal(squeeze_record_verdict(&r, 84 * M, PAGE_4K), SQUEEZE_PUT_BACK);
+        assert_int_equal(squeeze_record_verdict(&r, 1024 * M, PAGE_4K), SQUEEZE_NOT_SQUEEZED);
+        assert_int_equal(squeeze_record_verdict(&r, 300 * M, PAGE_4K), SQUEEZE_CHANGED);
+        assert_int_equal(squeeze_record_verdict(&r, 84 * M, 1000), -EINVAL); /* not a page size */
+        r.limit = UINT64_MAX;
+        assert_int_equal(squeeze_record_verdict(&r, UINT64_MAX, PAGE_4K), SQUEEZE_NOT_SQUEEZED);
+        assert_int_equal(squeeze_record_verdict(&r, 84 * M, PAGE_4K), SQUEEZE_PUT_BACK);
+}
+
+/* A record of 4K pages (an older memqosd) on a kernel of 64K pages: the
+ * kernel kept the squeeze rounded down, and that is still ours to put back. */
+static void test_squeeze_verdict_in_64k_pages(void **state) {
+        SqueezeRecord r = { .cgroup = (char *) "/p/g", .limit = 1024 * M, .squeezed = 84 * M + PAGE_4K };
+        assert_int_equal(squeeze_record_verdict(&r, 84 * M, PAGE_64K), SQUEEZE_PUT_BACK);
+        assert_int_equal(squeeze_record_verdict(&r, 84 * M, PAGE_4K), SQUEEZE_CHANGED);
+        /* A limit that rounds to the squeezed page is not lowered by a restore. */
+        r = (SqueezeRecord) { .cgroup = (char *) "/p/g", .limit = 84 * M + 2 * PAGE_4K, .squeezed = 84 * M + PAGE_4K };
+        assert_int_equal(squeeze_record_verdict(&r, 84 * M, PAGE_64K), SQUEEZE_NOT_SQUEEZED);
+}
+
+static void test_squeeze_record_names(void **state) {
+        _cleanup_free_ char *a = NULL, *b = NULL;
+        assert_int_equal(squeeze_record_name("/p/x.tmp", &a), 0);
+        assert_string_equal(a, "p-x.tmp");
+        assert_int_equal(squeeze_record_name("/.hidden", &b), 0);
+        assert_true(b[0] != '.'); /* "." names are the temporary ".#" files */
+}
+
 static void write_text(const char *path, const char *text) {
         FILE *f = fopen(path, "we");
         assert_non_null(f);
@@ -323,66 +390,195 @@ static char *read_text(const char *path) {
         return text;
 }
 
-/* squeeze_run() and squeeze_restore_all() on a fixture tree of plain files
- * (memcg_root_open() takes a directory with memory.limit_in_bytes as v1);
- * the real cgroupfs is the host tests' part. */
+typedef struct Fixture {
+        char top[64];
+        MemcgRoot *root;
+        int records_fd;
+} Fixture;
+
+/* A fixture tree of plain files (memcg_root_open() takes a directory with
+ * memory.limit_in_bytes as v1) with the cgroups given, each at limit 8192000,
+ * and an empty records directory; the real cgroupfs is the host tests' part. */
+static void fixture_make(Fixture *f, const char *const *cgroups) {
+        char path[512];
+
+        snprintf(f->top, sizeof(f->top), "/tmp/memqos-test-squeeze.XXXXXX");
+        assert_non_null(mkdtemp(f->top));
+        snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", f->top);
+        write_text(path, "1000\n");
+        for (const char *const *c = cgroups; *c; c++) {
+                snprintf(path, sizeof(path), "%s%s", f->top, *c);
+                assert_int_equal(mkdir(path, 0755), 0);
+                snprintf(path, sizeof(path), "%s%s/memory.limit_in_bytes", f->top, *c);
+                write_text(path, "8192000\n");
+        }
+        snprintf(path, sizeof(path), "%s/records", f->top);
+        assert_int_equal(mkdir(path, 0755), 0);
+        f->records_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(f->records_fd >= 0);
+        assert_int_equal(memcg_root_open(f->top, &f->root), 0);
+}
+
+static void fixture_done(Fixture *f) {
+        char cmd[300];
+        close(f->records_fd);
+        memcg_root_free(f->root);
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", f->top);
+        assert_int_equal(system(cmd), 0);
+}
+
+static void fixture_write(Fixture *f, const char *rel, const char *text) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", f->top, rel);
+        write_text(path, text);
+}
+
+static char *fixture_read(Fixture *f, const char *rel) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", f->top, rel);
+        return read_text(path);
+}
+
+static bool fixture_exists(Fixture *f, const char *rel) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", f->top, rel);
+        return access(path, F_OK) == 0;
+}
+
+/* The record of cgroup /NAME (NAME's record name is NAME) and its limit as a
+ * crash between the writes leaves them: restored, and the record gone. */
+static void check_crash_restored(Fixture *f, const char *name) {
+        char rel[128], text[256];
+
+        snprintf(rel, sizeof(rel), "records/%s", name);
+        snprintf(text, sizeof(text), "CGROUP=/%s\nLIMIT=8192000\nSQUEEZED=4096000\n", name);
+        fixture_write(f, rel, text);
+        snprintf(rel, sizeof(rel), "%s/memory.limit_in_bytes", name);
+        fixture_write(f, rel, "4096000\n");
+        assert_int_equal(squeeze_restore_all(f->root, f->records_fd, PAGE_4K, NULL, NULL), 0);
+        _cleanup_free_ char *restored = fixture_read(f, rel);
+        assert_string_equal(restored, "8192000\n");
+        snprintf(rel, sizeof(rel), "records/%s", name);
+        assert_false(fixture_exists(f, rel));
+}
+
 static void test_squeeze_run_and_restore(void **state) {
-        char top[] = "/tmp/memqos-test-squeeze.XXXXXX", path[512], rec[128];
-        MemcgRoot *root = NULL;
+        Fixture f;
         uint64_t old = 0;
 
-        assert_non_null(mkdtemp(top));
-        snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", top);
-        write_text(path, "1000\n");
-        snprintf(path, sizeof(path), "%s/job", top);
-        assert_int_equal(mkdir(path, 0755), 0);
-        snprintf(path, sizeof(path), "%s/job/memory.limit_in_bytes", top);
-        write_text(path, "8192000\n");
-        snprintf(rec, sizeof(rec), "%s/records", top);
-        assert_int_equal(memcg_root_open(top, &root), 0);
+        fixture_make(&f, (const char *const[]) { "/job", NULL });
 
         /* A squeeze leaves the old limit and no record behind. */
-        int fd = memcg_open(root, "/job");
+        int fd = memcg_open(f.root, "/job");
         assert_true(fd >= 0);
-        assert_int_equal(squeeze_run(rec, fd, "/job", 4096000, &old), 0);
+        assert_int_equal(squeeze_run(f.records_fd, fd, "/job", 4096000, PAGE_4K, &old), 0);
         assert_int_equal(old, 8192000);
-        _cleanup_free_ char *after = read_text(path);
+        _cleanup_free_ char *after = fixture_read(&f, "job/memory.limit_in_bytes");
         assert_string_equal(after, "8192000\n");
-        snprintf(path, sizeof(path), "%s/job", rec);
-        assert_int_equal(access(path, F_OK), -1);
+        assert_false(fixture_exists(&f, "records/job"));
+        assert_false(fixture_exists(&f, "records/.#job"));
 
         /* A crash between the writes: the record and the squeezed limit stay;
          * restoring puts the old limit back and removes the record. */
-        write_text(path, "CGROUP=/job\nLIMIT=8192000\nSQUEEZED=4096000\n");
-        snprintf(path, sizeof(path), "%s/job/memory.limit_in_bytes", top);
-        write_text(path, "4096000\n");
-        assert_int_equal(squeeze_restore_all(root, rec, NULL, NULL), 0);
-        _cleanup_free_ char *restored = read_text(path);
-        assert_string_equal(restored, "8192000\n");
-        snprintf(path, sizeof(path), "%s/job", rec);
-        assert_int_equal(access(path, F_OK), -1);
+        check_crash_restored(&f, "job");
 
         /* Somebody changed the limit since: theirs stays, the record goes. */
-        write_text(path, "CGROUP=/job\nLIMIT=8192000\nSQUEEZED=4096000\n");
-        snprintf(path, sizeof(path), "%s/job/memory.limit_in_bytes", top);
-        write_text(path, "5000000\n");
-        assert_int_equal(squeeze_restore_all(root, rec, NULL, NULL), 0);
-        _cleanup_free_ char *theirs = read_text(path);
+        fixture_write(&f, "records/job", "CGROUP=/job\nLIMIT=8192000\nSQUEEZED=4096000\n");
+        fixture_write(&f, "job/memory.limit_in_bytes", "5000000\n");
+        assert_int_equal(squeeze_restore_all(f.root, f.records_fd, PAGE_4K, NULL, NULL), 0);
+        _cleanup_free_ char *theirs = fixture_read(&f, "job/memory.limit_in_bytes");
         assert_string_equal(theirs, "5000000\n");
+        assert_false(fixture_exists(&f, "records/job"));
 
-        /* A record for a cgroup that is gone, and a broken one: dropped. */
-        snprintf(path, sizeof(path), "%s/gone", rec);
-        write_text(path, "CGROUP=/gone\nLIMIT=1\nSQUEEZED=0\n");
-        snprintf(path, sizeof(path), "%s/broken", rec);
-        write_text(path, "nonsense\n");
-        assert_int_equal(squeeze_restore_all(root, rec, NULL, NULL), 0);
-        assert_int_equal(access(path, F_OK), -1);
+        /* A record for a cgroup that is gone: dropped. A temporary ".#" file
+         * of a record never completed: dropped, the squeeze never began. */
+        fixture_write(&f, "records/gone", "CGROUP=/gone\nLIMIT=8192\nSQUEEZED=4096\n");
+        fixture_write(&f, "records/.#job", "CGROUP=/job\nLIMIT=8192000\nSQUEEZED=4");
+        assert_int_equal(squeeze_restore_all(f.root, f.records_fd, PAGE_4K, NULL, NULL), 0);
+        assert_false(fixture_exists(&f, "records/gone"));
+        assert_false(fixture_exists(&f, "records/.#job"));
 
         close(fd);
-        memcg_root_free(root);
-        char cmd[300];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
-        assert_int_equal(system(cmd), 0);
+        fixture_done(&f);
+}
+
+typedef struct Outcome {
+        char name[64];
+        int result;
+} Outcome;
+
+static void record_outcome(const char *name, const SqueezeRecord *r, int result, void *userdata) {
+        Outcome *o = userdata;
+        for (; o->name[0]; o++)
+                ;
+        snprintf(o->name, sizeof(o->name), "%s", name);
+        o->result = result;
+}
+
+static int outcome_of(const Outcome *o, const char *name) {
+        for (; o->name[0]; o++)
+                if (streq(o->name, name))
+                        return o->result;
+        return INT_MIN;
+}
+
+/* A cgroup called x.tmp is restored like any other: only ".#" files are
+ * unfinished records. */
+static void test_squeeze_restore_of_a_cgroup_named_tmp(void **state) {
+        Fixture f;
+        uint64_t old = 0;
+
+        fixture_make(&f, (const char *const[]) { "/x.tmp", NULL });
+        check_crash_restored(&f, "x.tmp");
+
+        /* And squeezed and put back by squeeze_run() too. */
+        int fd = memcg_open(f.root, "/x.tmp");
+        assert_true(fd >= 0);
+        assert_int_equal(squeeze_run(f.records_fd, fd, "/x.tmp", 4096000, PAGE_4K, &old), 0);
+        _cleanup_free_ char *after = fixture_read(&f, "x.tmp/memory.limit_in_bytes");
+        assert_string_equal(after, "8192000\n");
+        close(fd);
+        fixture_done(&f);
+}
+
+/* Records that cannot be acted on are kept, named, and counted: a corrupt
+ * one, one that would lower a limit, one named after another cgroup, one
+ * whose cgroup lies outside the hierarchy, a symlink. The others are still
+ * put back. */
+static void test_squeeze_restore_keeps_and_counts_bad_records(void **state) {
+        Outcome seen[16] = {};
+        Fixture f;
+        char path[512];
+
+        fixture_make(&f, (const char *const[]) { "/job", "/g", NULL });
+        fixture_write(&f, "records/job", "CGROUP=/job\nLIMIT=8192000\nSQUEEZED=4096000\n");
+        fixture_write(&f, "job/memory.limit_in_bytes", "4096000\n");
+        fixture_write(&f, "records/broken", "nonsense\n");
+        fixture_write(&f, "records/g", "CGROUP=/g\nLIMIT=409600\nSQUEEZED=8192000\n");
+        fixture_write(&f, "records/other", "CGROUP=/job\nLIMIT=8192000\nSQUEEZED=4096000\n");
+        fixture_write(&f, "records/escape", "CGROUP=/../escape\nLIMIT=8192000\nSQUEEZED=4096000\n");
+        snprintf(path, sizeof(path), "%s/records/link", f.top);
+        assert_int_equal(symlink("job", path), 0);
+
+        assert_int_equal(squeeze_restore_all(f.root, f.records_fd, PAGE_4K, record_outcome, seen), 5);
+        assert_int_equal(outcome_of(seen, "job"), SQUEEZE_PUT_BACK);
+        assert_int_equal(outcome_of(seen, "broken"), -EBADMSG);
+        assert_int_equal(outcome_of(seen, "g"), -EINVAL);
+        assert_int_equal(outcome_of(seen, "other"), -EINVAL);
+        assert_int_equal(outcome_of(seen, "escape"), -EBADMSG);
+        assert_int_equal(outcome_of(seen, "link"), -ELOOP);
+        _cleanup_free_ char *g = fixture_read(&f, "g/memory.limit_in_bytes");
+        assert_string_equal(g, "8192000\n"); /* never lowered */
+        assert_false(fixture_exists(&f, "records/job"));
+        assert_true(fixture_exists(&f, "records/broken"));
+        assert_true(fixture_exists(&f, "records/g"));
+        assert_true(fixture_exists(&f, "records/other"));
+        assert_true(fixture_exists(&f, "records/escape"));
+
+        /* Still there at the next try, and still counted. */
+        memset(seen, 0, sizeof(seen));
+        assert_int_equal(squeeze_restore_all(f.root, f.records_fd, PAGE_4K, record_outcome, seen), 5);
+        fixture_done(&f);
 }
 
 static void test_feature_mode(void **state) {
@@ -422,6 +618,7 @@ int main(void) {
                 cmocka_unit_test(test_plan_malformed),
                 cmocka_unit_test(test_reclaim_target),
                 cmocka_unit_test(test_squeeze_limit),
+                cmocka_unit_test(test_squeeze_limit_in_64k_pages),
                 cmocka_unit_test(test_kill_watermark_and_need),
                 cmocka_unit_test(test_kill_walk),
                 cmocka_unit_test(test_kill_walk_hierarchy_beats_leaf_priority),
@@ -431,6 +628,12 @@ int main(void) {
                 cmocka_unit_test(test_parse_stat),
                 cmocka_unit_test(test_squeeze_record),
                 cmocka_unit_test(test_squeeze_run_and_restore),
+                cmocka_unit_test(test_squeeze_restore_of_a_cgroup_named_tmp),
+                cmocka_unit_test(test_squeeze_restore_keeps_and_counts_bad_records),
+                cmocka_unit_test(test_squeeze_record_plausible_only_when_it_lowers),
+                cmocka_unit_test(test_squeeze_verdict),
+                cmocka_unit_test(test_squeeze_verdict_in_64k_pages),
+                cmocka_unit_test(test_squeeze_record_names),
                 cmocka_unit_test(test_feature_mode),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

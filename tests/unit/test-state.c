@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "state.h"
 #include "util.h"
@@ -70,18 +73,106 @@ static void test_state_write_is_atomic_and_refuses_slashes(void **state) {
         char path[64];
 
         assert_non_null(mkdtemp(dir));
-        assert_int_equal(state_write(dir, "a.slice", &s), 0);
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(state_write(fd, "a.slice", &s), 0);
         snprintf(path, sizeof(path), "%s/a.slice", dir);
         assert_int_equal(access(path, R_OK), 0);
         snprintf(path, sizeof(path), "%s/.#a.slice", dir);
         assert_int_not_equal(access(path, F_OK), 0);
 
-        assert_int_equal(state_write(dir, "../escape", &s), -EINVAL);
-        assert_int_equal(state_write(dir, "..", &s), -EINVAL);
+        assert_int_equal(state_write(fd, "../escape", &s), -EINVAL);
+        assert_int_equal(state_write(fd, "..", &s), -EINVAL);
+        assert_int_equal(state_write(fd, ".#a.slice", &s), -EINVAL);
 
-        assert_int_equal(state_remove(dir, "a.slice"), 0);
-        assert_int_equal(state_remove(dir, "a.slice"), 0); /* gone already is fine */
+        assert_int_equal(state_remove(fd, "a.slice"), 0);
+        assert_int_equal(state_remove(fd, "a.slice"), 0); /* gone already is fine */
+        close(fd);
         assert_int_equal(rmdir(dir), 0);
+}
+
+/* A symlink where the temporary file or the state file goes is never
+ * written through: the file it points to stays as it was. */
+static void test_state_write_never_follows_a_symlink(void **state) {
+        char dir[] = "/tmp/test-state-XXXXXX", victim[128], link[128], buf[32] = "";
+        Policy p = {};
+        UnitState s = { .unit = "a.slice", .policy = &p, .limit = MEMCG_UNLIMITED };
+        struct stat st;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(victim, sizeof(victim), "%s/victim", dir);
+        FILE *f = fopen(victim, "we");
+        assert_non_null(f);
+        fputs("precious\n", f);
+        fclose(f);
+        snprintf(link, sizeof(link), "%s/.#a.slice", dir);
+        assert_int_equal(symlink(victim, link), 0);
+        snprintf(link, sizeof(link), "%s/a.slice", dir);
+        assert_int_equal(symlink(victim, link), 0);
+
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(state_write(fd, "a.slice", &s), 0);
+        f = fopen(victim, "re");
+        assert_non_null(f);
+        assert_non_null(fgets(buf, sizeof(buf), f));
+        fclose(f);
+        assert_string_equal(buf, "precious\n");
+        assert_int_equal(lstat(link, &st), 0);
+        assert_true(S_ISREG(st.st_mode)); /* the link was replaced, not followed */
+
+        close(fd);
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
+static void test_state_is_running_until_marked_stopped(void **state) {
+        Policy p = {};
+        UnitState s = { .unit = "a.slice", .cgroup = "/a.slice", .active = true, .policy = &p,
+                        .limit = MEMCG_UNLIMITED };
+        _cleanup_free_ char *text = format(&s), *marked = NULL, *again = NULL;
+
+        assert_non_null(strstr(text, "ACTIVE=yes\nSTOPPED_AT=\n"));
+        /* 2026-11-30 13:30:00 UTC */
+        assert_int_equal(state_text_mark_stopped(text, UINT64_C(1796045400) * 1000000 + 7, &marked), 0);
+        assert_non_null(strstr(marked, "\nACTIVE=no\nSTOPPED_AT=2026-11-30T13:30:00Z\n"));
+        assert_null(strstr(marked, "ACTIVE=yes"));
+        /* Every other line as it was. */
+        assert_non_null(strstr(marked, "UNIT=a.slice\nCGROUP=/a.slice\n"));
+        assert_non_null(strstr(marked, "LIMIT_BYTES=max\n"));
+        assert_int_equal(strlen(marked), strlen(text) - strlen("yes") + strlen("no") + strlen("2026-11-30T13:30:00Z"));
+
+        /* A file without STOPPED_AT= (an older memqosd's) gets one. */
+        assert_int_equal(state_text_mark_stopped("UNIT=b\nACTIVE=yes\nX=1\n", UINT64_C(1796045400) * 1000000, &again),
+                         0);
+        assert_string_equal(again, "UNIT=b\nACTIVE=no\nSTOPPED_AT=2026-11-30T13:30:00Z\nX=1\n");
+}
+
+static void test_state_dir_marked_stopped_and_cleared(void **state) {
+        char dir[] = "/tmp/test-state-XXXXXX", path[128];
+        Policy p = {};
+        UnitState s = { .unit = "a.slice", .active = true, .policy = &p, .limit = MEMCG_UNLIMITED };
+
+        assert_non_null(mkdtemp(dir));
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(state_write(fd, "a.slice", &s), 0);
+        assert_int_equal(state_write(fd, "b.slice", &s), 0);
+        assert_int_equal(state_mark_all_stopped(fd, UINT64_C(1796045400) * 1000000), 0);
+        snprintf(path, sizeof(path), "%s/b.slice", dir);
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        assert_int_equal(policy_read_file(path, &text, &size), 0);
+        assert_non_null(strstr(text, "ACTIVE=no\nSTOPPED_AT=2026-11-30T13:30:00Z\n"));
+
+        snprintf(path, sizeof(path), "%s/.#c.slice", dir); /* a write that never ended */
+        FILE *f = fopen(path, "we");
+        assert_non_null(f);
+        fclose(f);
+        assert_int_equal(state_remove_all(fd), 0);
+        close(fd);
+        assert_int_equal(rmdir(dir), 0); /* empty */
 }
 
 static void test_group_state_names_are_escaped_paths(void **state) {
@@ -106,6 +197,9 @@ int main(void) {
                 cmocka_unit_test(test_state_shows_desired_and_outcome_per_knob),
                 cmocka_unit_test(test_state_of_unlimited_inactive_unit),
                 cmocka_unit_test(test_state_write_is_atomic_and_refuses_slashes),
+                cmocka_unit_test(test_state_write_never_follows_a_symlink),
+                cmocka_unit_test(test_state_is_running_until_marked_stopped),
+                cmocka_unit_test(test_state_dir_marked_stopped_and_cleared),
                 cmocka_unit_test(test_group_state_names_are_escaped_paths),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
