@@ -631,7 +631,7 @@ squeeze-planted)
         start_daemon
         sleep 0.5
         untouched "memqosd at start"
-        grep -q "$name" "$log" || fail "memqosd does not name the record it refused"
+        grep -qF "$name" "$log" || fail "memqosd does not name the record it refused"
         [[ -e $work/state/squeeze/$name ]] || fail "the refused record was removed"
         kill "$daemon"
         wait "$daemon"
