@@ -378,7 +378,7 @@ static bool unit_watermarks(Manager *m, Unit *u, int dirfd, uint64_t *high, uint
         unsigned ratio = policy_has(&u->policy, POLICY_WATERMARK_RATIO) ? u->policy.watermark_ratio : 0;
         unsigned scale = policy_has(&u->policy, POLICY_WATERMARK_SCALE_FACTOR) ? u->policy.watermark_scale_factor
                                                                                 : 50;
-        memcg_watermarks(u->limit, ratio, scale, high, low);
+        memcg_watermarks(u->limit, ratio, scale, m->page_size, high, low);
         return false;
 }
 

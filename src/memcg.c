@@ -535,12 +535,12 @@ static uint64_t mul_frac(uint64_t x, uint64_t n, uint64_t d) {
         return (x / d) * n + (x % d) * n / d;
 }
 
-void memcg_watermarks(uint64_t limit, unsigned ratio, unsigned scale_factor,
+void memcg_watermarks(uint64_t limit, unsigned ratio, unsigned scale_factor, uint64_t page_size,
                       uint64_t *ret_high, uint64_t *ret_low) {
-        const uint64_t page = MEMCG_WMARK_PAGE_SIZE;
+        const uint64_t page = page_size;
         uint64_t high, low, gap, pages;
 
-        if (ratio == 0 || limit == MEMCG_UNLIMITED) {
+        if (ratio == 0 || limit == MEMCG_UNLIMITED || page == 0) {
                 high = low = MEMCG_UNLIMITED;
         } else {
                 /* In whole pages, as the kernel keeps its page counters: the

@@ -125,14 +125,14 @@ ApplyState memcg_plan_knob(bool want, uint64_t desired, int read_error, uint64_t
 void memcg_apply(int dirfd, const MemcgDesired *d, MemcgApplied *ret);
 
 /* Pure: the watermarks of kernel-abi.md, computed in whole pages of
- * MEMCG_WMARK_PAGE_SIZE bytes as the kernel keeps its page counters (the
- * limit, wmark_high and the gap each rounded down to pages), so that the
- * values are the ones a patched kernel prints. ratio 0 -> both
- * MEMCG_UNLIMITED; limit MEMCG_UNLIMITED -> both MEMCG_UNLIMITED. Exact for
- * any limit (no intermediate product overflows); ratio above 100 counts as
- * 100, scale_factor above 10000 as 10000; wmark_low never goes below 0. */
-#define MEMCG_WMARK_PAGE_SIZE UINT64_C(4096)
-void memcg_watermarks(uint64_t limit, unsigned ratio, unsigned scale_factor,
+ * page_size bytes (the kernel's, sysconf(_SC_PAGESIZE)) as the kernel keeps
+ * its page counters (the limit, wmark_high and the gap each rounded down to
+ * pages), so that the values are the ones a patched kernel prints. ratio 0
+ * -> both MEMCG_UNLIMITED; limit MEMCG_UNLIMITED or page_size 0 -> both
+ * MEMCG_UNLIMITED. Exact for any limit (no intermediate product
+ * overflows); ratio above 100 counts as 100, scale_factor above 10000 as
+ * 10000; wmark_low never goes below 0. */
+void memcg_watermarks(uint64_t limit, unsigned ratio, unsigned scale_factor, uint64_t page_size,
                       uint64_t *ret_high, uint64_t *ret_low);
 
 /* ---- for memqosd's own reclaim and kill (src/emulate/) ---- */

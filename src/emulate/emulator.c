@@ -56,7 +56,7 @@ static uint64_t now_usec(void) {
 void emulator_watermarks(const EmulatorSettings *s, uint64_t limit, uint64_t *ret_high, uint64_t *ret_low) {
         uint64_t high, low;
 
-        memcg_watermarks(limit, s->reclaim ? s->wmark_ratio : 0, s->wmark_scale_factor, &high, &low);
+        memcg_watermarks(limit, s->reclaim ? s->wmark_ratio : 0, s->wmark_scale_factor, s->page_size, &high, &low);
         if (s->ahead_of_kernel && high != MEMCG_UNLIMITED) {
                 /* One gap ahead of the kernel's own work, so that the lower
                  * priorities give before the kernel takes from everyone. */
@@ -322,7 +322,7 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
         uint64_t taken_total = 0;
         for (size_t i = 0; i < n_taken; i++)
                 taken_total += taken[i].bytes;
-        emulator_backoff(e, taken_total < MEMCG_WMARK_PAGE_SIZE);
+        emulator_backoff(e, taken_total < e->s.page_size);
         e->n_passes++;
 
         EventReclaim ev = {

@@ -204,7 +204,7 @@ static void test_plan_writes_only_what_differs(void **state) {
 static void test_watermarks_ratio_0_is_infinite(void **state) {
         uint64_t high = 0, low = 0;
 
-        memcg_watermarks(UINT64_C(1) << 30, 0, 50, &high, &low);
+        memcg_watermarks(UINT64_C(1) << 30, 0, 50, 4096, &high, &low);
         assert_true(high == MEMCG_UNLIMITED);
         assert_true(low == MEMCG_UNLIMITED);
 }
@@ -212,7 +212,7 @@ static void test_watermarks_ratio_0_is_infinite(void **state) {
 static void test_watermarks_without_limit_are_infinite(void **state) {
         uint64_t high = 0, low = 0;
 
-        memcg_watermarks(MEMCG_UNLIMITED, 80, 50, &high, &low);
+        memcg_watermarks(MEMCG_UNLIMITED, 80, 50, 4096, &high, &low);
         assert_true(high == MEMCG_UNLIMITED);
         assert_true(low == MEMCG_UNLIMITED);
 }
@@ -222,24 +222,33 @@ static void test_watermarks_80_percent_scale_50_of_1g(void **state) {
 
         /* 262144 pages * 80 / 100 = 209715.2 -> 209715 pages;
          * gap 262144 * 50 / 10000 = 1310.72 -> 1310 pages */
-        memcg_watermarks(UINT64_C(1) << 30, 80, 50, &high, &low);
+        memcg_watermarks(UINT64_C(1) << 30, 80, 50, 4096, &high, &low);
         assert_int_equal(high, UINT64_C(209715) * 4096);
         assert_int_equal(low, UINT64_C(208405) * 4096);
+}
+
+/* On a kernel of 64 KiB pages the page counters are 64 KiB pages. */
+static void test_watermarks_in_64k_pages(void **state) {
+        uint64_t high, low;
+
+        memcg_watermarks(99 * 65536 + 4096, 50, 1000, 65536, &high, &low); /* 49.5 -> 49, gap 9.9 -> 9 */
+        assert_int_equal(high, 49 * 65536);
+        assert_int_equal(low, 40 * 65536);
 }
 
 static void test_watermarks_round_down_to_pages(void **state) {
         uint64_t high, low;
 
         /* 99 pages and a bit: the bit does not count */
-        memcg_watermarks(99 * 4096 + 4000, 50, 1000, &high, &low); /* 49.5 -> 49, gap 9.9 -> 9 */
+        memcg_watermarks(99 * 4096 + 4000, 50, 1000, 4096, &high, &low); /* 49.5 -> 49, gap 9.9 -> 9 */
         assert_int_equal(high, 49 * 4096);
         assert_int_equal(low, 40 * 4096);
 
-        memcg_watermarks(4095, 100, 1, &high, &low);    /* less than a page */
+        memcg_watermarks(4095, 100, 1, 4096, &high, &low);    /* less than a page */
         assert_int_equal(high, 0);
         assert_int_equal(low, 0);
 
-        memcg_watermarks(10000 * 4096, 100, 1, &high, &low); /* exact */
+        memcg_watermarks(10000 * 4096, 100, 1, 4096, &high, &low); /* exact */
         assert_int_equal(high, 10000 * 4096);
         assert_int_equal(low, 9999 * 4096);
 }
@@ -248,7 +257,7 @@ static void test_watermarks_gap_wider_than_high_gives_low_0(void **state) {
         uint64_t high, low;
 
         /* ratio 1% with a 10% gap: wmark_low must not wrap around */
-        memcg_watermarks(UINT64_C(1) << 30, 1, 1000, &high, &low);
+        memcg_watermarks(UINT64_C(1) << 30, 1, 1000, 4096, &high, &low);
         assert_int_equal(high, UINT64_C(2621) * 4096);
         assert_int_equal(low, 0);
 }
@@ -256,7 +265,7 @@ static void test_watermarks_gap_wider_than_high_gives_low_0(void **state) {
 static void test_watermarks_out_of_range_inputs_are_clamped(void **state) {
         uint64_t high, low;
 
-        memcg_watermarks(1000 * 4096, 250, 50000, &high, &low);
+        memcg_watermarks(1000 * 4096, 250, 50000, 4096, &high, &low);
         assert_int_equal(high, 1000 * 4096);
         assert_int_equal(low, 0);
 }
@@ -285,7 +294,7 @@ static void test_watermarks_exact_for_huge_limits(void **state) {
                         for (size_t k = 0; k < ELEMENTSOF(factors); k++) {
                                 uint64_t high, low, want_high, want_gap, pages = limits[i] / 4096;
 
-                                memcg_watermarks(limits[i], ratios[j], factors[k], &high, &low);
+                                memcg_watermarks(limits[i], ratios[j], factors[k], 4096, &high, &low);
                                 want_high = reference_frac(pages, ratios[j], 100);
                                 want_gap = reference_frac(pages, factors[k], 10000);
                                 assert_true(high == want_high * 4096);
@@ -674,6 +683,7 @@ int main(void) {
                 cmocka_unit_test(test_watermarks_without_limit_are_infinite),
                 cmocka_unit_test(test_watermarks_80_percent_scale_50_of_1g),
                 cmocka_unit_test(test_watermarks_round_down_to_pages),
+                cmocka_unit_test(test_watermarks_in_64k_pages),
                 cmocka_unit_test(test_watermarks_gap_wider_than_high_gives_low_0),
                 cmocka_unit_test(test_watermarks_out_of_range_inputs_are_clamped),
                 cmocka_unit_test(test_watermarks_exact_for_huge_limits),
