@@ -18,6 +18,7 @@
 #include "watch.h"
 
 #define RECLAIM_STEPS_MAX 64
+#define KILL_PICK_ROUNDS 4
 #define EMU_BACKOFF_MAX_USEC (5 * 1000 * 1000ULL)
 #define EMU_RECLAIM_MARGIN (256 * 1024ULL)
 
@@ -45,6 +46,7 @@ struct Emulator {
 
         unsigned n_passes, n_kills;
         bool nothing_killable_said;
+        bool too_large_said;     /* a decision needed more of the subtree than EMU_TREE_NODES_MAX */
 };
 
 static uint64_t now_usec(void) {
@@ -82,22 +84,12 @@ uint64_t emulator_zone_entry(const EmulatorSettings *s, uint64_t limit) {
         return entry;
 }
 
-/* ---- snapshots of the subtree ---- */
+/* ---- the subtree, read as a decision needs it (plan.h's EmuTree) ---- */
 
-typedef struct Snapshot {
-        EmuNode nodes[EMU_NODES_MAX];
-        char *paths[EMU_NODES_MAX];
-        size_t n;
-} Snapshot;
-
-static void snapshot_free(Snapshot *s) {
-        if (!s)
-                return;
-        for (size_t i = 0; i < s->n; i++)
-                free(s->paths[i]);
-        free(s);
-}
-DEFINE_TRIVIAL_CLEANUP_FUNC(Snapshot *, snapshot_free);
+typedef struct TreeReader {
+        Emulator *e;
+        bool for_kill; /* the kill needs processes, reclaim memory.stat */
+} TreeReader;
 
 static unsigned priority_of(Manager *m, const char *cgroup) {
         Unit *u = manager_unit_for_cgroup(m, cgroup);
@@ -117,64 +109,72 @@ static size_t count_killable(int dirfd) {
         return killable;
 }
 
-static int snapshot_add(Emulator *e, Snapshot *s, char *path, size_t parent, bool with_procs) {
-        const MemcgRoot *root = e->manager->memcg_root;
-        _cleanup_free_ char *p = path;
-        _cleanup_(closep) int fd = -1;
+/* One cgroup as a node: -ENOENT when it went away while we looked. */
+static int tree_read_node(const TreeReader *tr, const char *path, EmuNode *ret) {
+        const MemcgRoot *root = tr->e->manager->memcg_root;
+        _cleanup_(closep) int fd = memcg_open(root, path);
         MemcgStat st = {};
-        EmuNode *nd;
 
-        if (s->n >= EMU_NODES_MAX)
-                return -E2BIG;
-        fd = memcg_open(root, p);
         if (fd < 0)
                 return fd;
-        nd = &s->nodes[s->n];
-        *nd = (EmuNode) { .parent = parent, .priority = priority_of(e->manager, p) };
-        if (memcg_read_usage(root, fd, &nd->usage) < 0 || memcg_read_stat(root, fd, &st) < 0)
-                return -ENOENT; /* went away while we looked */
-        nd->file = st.file;
-        nd->anon = st.anon;
-        (void) memcg_read_protection(root, fd, &nd->protection);
-        if (with_procs)
-                nd->n_procs = count_killable(fd);
-        nd->cgroup = p;
-        s->paths[s->n++] = TAKE_PTR(p);
+        *ret = (EmuNode) { .cgroup = path, .priority = priority_of(tr->e->manager, path) };
+        if (memcg_read_usage(root, fd, &ret->usage) < 0)
+                return -ENOENT;
+        if (tr->for_kill) {
+                ret->n_procs = count_killable(fd);
+                return 0;
+        }
+        if (memcg_read_stat(root, fd, &st) < 0)
+                return -ENOENT;
+        ret->file = st.file;
+        ret->anon = st.anon;
+        (void) memcg_read_protection(root, fd, &ret->protection);
         return 0;
 }
 
-/* Breadth first, so that every parent comes before its children. */
-static int snapshot_take(Emulator *e, bool with_procs, Snapshot **ret) {
-        _cleanup_(snapshot_freep) Snapshot *s = calloc(1, sizeof(Snapshot));
-        char *root_path;
-        int r;
+static int tree_expand(EmuTree *t, size_t node, void *userdata) {
+        const TreeReader *tr = userdata;
+        _cleanup_strv_free_ char **names = NULL;
+        /* A copy: adding children moves the tree's nodes. */
+        _cleanup_free_ char *path = strdup(emu_tree_node(t, node)->cgroup);
+        if (!path)
+                return -ENOMEM;
+        _cleanup_(closep) int fd = memcg_open(tr->e->manager->memcg_root, path);
+        if (fd < 0 || memcg_list_children(fd, &names) < 0)
+                return 0; /* gone meanwhile: no children */
+        for (char **name = names; *name; name++) {
+                _cleanup_free_ char *child = NULL;
+                EmuNode nd;
+                if (asprintf(&child, "%s/%s", streq(path, "/") ? "" : path, *name) < 0)
+                        return -ENOMEM;
+                if (tree_read_node(tr, child, &nd) < 0)
+                        continue; /* gone meanwhile */
+                int r = emu_tree_add_child(t, node, &nd);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
 
-        if (!s)
-                return -ENOMEM;
-        root_path = strdup(e->cgroup);
-        if (!root_path)
-                return -ENOMEM;
-        r = snapshot_add(e, s, root_path, EMU_NO_PARENT, with_procs);
+static int tree_open(Emulator *e, TreeReader *tr, EmuTree **ret) {
+        EmuNode root;
+        int r = tree_read_node(tr, e->cgroup, &root);
         if (r < 0)
                 return r;
+        return emu_tree_new(&root, tree_expand, tr, 0, ret);
+}
 
-        for (size_t i = 0; i < s->n; i++) {
-                _cleanup_strv_free_ char **names = NULL;
-                _cleanup_(closep) int fd = memcg_open(e->manager->memcg_root, s->paths[i]);
-                if (fd < 0 || memcg_list_children(fd, &names) < 0)
-                        continue;
-                for (char **name = names; *name; name++) {
-                        char *child;
-                        if (asprintf(&child, "%s/%s", streq(s->paths[i], "/") ? "" : s->paths[i], *name) < 0)
-                                return -ENOMEM;
-                        r = snapshot_add(e, s, child, i, with_procs);
-                        if (r == -E2BIG)
-                                goto done; /* the rest stays out of the plan: bounded work */
-                }
-        }
-done:
-        *ret = TAKE_PTR(s);
-        return 0;
+/* A decision that would read more of the subtree than a bound allows is
+ * not taken on a part of it: said loudly, once until one succeeds. */
+static void emulator_say_too_large(Emulator *e, const char *what, const EmuTree *t) {
+        if (e->too_large_said)
+                return;
+        e->too_large_said = true;
+        log_unit_full(LOG_ERR, 0, unit_object(e->unit), e->cgroup,
+                       "The subtree of %s is too large for memqosd's %s: %zu cgroups read, at most %u (and %u levels) "
+                       "are. Nothing done rather than a decision on part of it; the kernel's own OOM killer and "
+                       "reclaim remain.",
+                       e->cgroup, what, emu_tree_size(t), (unsigned) EMU_TREE_NODES_MAX, (unsigned) EMU_TREE_DEPTH_MAX);
 }
 
 static bool have_swap(void) {
@@ -274,7 +274,8 @@ static void emulator_arm_summary(Emulator *e) {
 }
 
 static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, uint64_t low, bool swap) {
-        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+        _cleanup_(emu_tree_freep) EmuTree *t = NULL;
+        TreeReader tr = { .e = e, .for_kill = false };
         EmuReclaimStep plan[RECLAIM_STEPS_MAX];
         EventReclaimStep taken[RECLAIM_STEPS_MAX];
         const MemcgRoot *root = e->manager->memcg_root;
@@ -283,15 +284,18 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
         size_t n_taken = 0, steps = 0;
         int n;
 
-        if (snapshot_take(e, false, &s) < 0)
+        if (tree_open(e, &tr, &t) < 0)
                 return;
         /* Down to below wmark_low from wherever this pass starts (a pass that
          * continues an earlier one may start under wmark_high), with a margin
          * of EMU_RECLAIM_MARGIN: a v1 squeeze stops at its limit, not below,
          * and the workload charges while the pass runs. */
         uint64_t aim = low > EMU_RECLAIM_MARGIN ? low - EMU_RECLAIM_MARGIN : 0;
-        n = emu_reclaim_plan(s->nodes, s->n, emu_reclaim_target(usage, aim, aim, e->s.page_size), swap, plan, RECLAIM_STEPS_MAX,
-                             &planned);
+        n = emu_tree_reclaim_plan(t, emu_reclaim_target(usage, aim, aim, e->s.page_size), swap, plan, RECLAIM_STEPS_MAX, &planned);
+        if (n == -E2BIG)
+                emulator_say_too_large(e, "reclaim", t);
+        else if (n >= 0)
+                e->too_large_said = false;
         if (n <= 0) {
                 emulator_backoff(e, true);
                 return;
@@ -301,7 +305,7 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
                 uint64_t left = plan[i].bytes, got_here = 0;
                 while (left > 0 && after >= low) {
                         uint64_t chunk = left < e->s.step_size ? left : e->s.step_size;
-                        uint64_t got = reclaim_from(e, s->paths[plan[i].node], chunk, swap, &method);
+                        uint64_t got = reclaim_from(e, emu_tree_node(t, plan[i].node)->cgroup, chunk, swap, &method);
                         got_here += got;
                         left -= chunk;
                         steps++;
@@ -311,8 +315,8 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
                 }
                 if (n_taken < RECLAIM_STEPS_MAX)
                         taken[n_taken++] = (EventReclaimStep) {
-                                .cgroup = s->paths[plan[i].node],
-                                .priority = s->nodes[plan[i].node].priority,
+                                .cgroup = emu_tree_node(t, plan[i].node)->cgroup,
+                                .priority = emu_tree_node(t, plan[i].node)->priority,
                                 .bytes = got_here,
                         };
                 if (now_usec() - start > EMU_PASS_BUDGET_USEC)
@@ -398,13 +402,36 @@ static void read_comm(pid_t pid, char *buf, size_t size) {
         buf[strcspn(buf, "\n")] = 0;
 }
 
+/* A pidfd for pid, confirmed to be the process chosen in the leaf at
+ * leaf_fd: opened first, then the leaf's processes read again, then the
+ * pidfd asked whether its process still lives (signal 0), so that a pid
+ * that died and was reused by a process elsewhere between our first read
+ * of cgroup.procs and pidfd_open is never signalled (plan.h,
+ * emu_kill_victim_confirmed). -ESRCH when it died or left the leaf: pick
+ * again. */
+static int victim_open(int leaf_fd, pid_t pid) {
+        _cleanup_free_ pid_t *now = NULL;
+        size_t n = 0;
+
+        _cleanup_(closep) int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0)
+                return -ESRCH;
+        if (memcg_read_procs(leaf_fd, &now, &n) < 0)
+                return -ESRCH;
+        bool alive = syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) >= 0;
+        if (!emu_kill_victim_confirmed(pid, now, n, alive))
+                return -ESRCH;
+        return TAKE_FD(pidfd);
+}
+
 /* Kills the chosen process of the leaf at fd; 0 with *ev filled, -ESRCH
  * when the leaf has nothing killable. */
-static int kill_in_leaf(Emulator *e, int fd, uint64_t total, EventPriorityKill *ev, int *ret_pidfd) {
+static int kill_in_leaf(Emulator *e, int fd, const char *leaf_path, uint64_t total, EventPriorityKill *ev,
+                        int *ret_pidfd) {
         _cleanup_free_ pid_t *pids = NULL;
         _cleanup_free_ EmuProc *procs = NULL;
         size_t n = 0;
-        int r, pick;
+        int r, pick, pidfd = -1;
 
         if (memcg_oom_group(e->manager->memcg_root, fd)) {
                 /* The leaf says it is one unit of work: all or nothing. */
@@ -417,25 +444,36 @@ static int kill_in_leaf(Emulator *e, int fd, uint64_t total, EventPriorityKill *
                 }
         }
 
-        r = memcg_read_procs(fd, &pids, &n);
-        if (r < 0)
-                return r;
-        procs = calloc(n ?: 1, sizeof(EmuProc));
-        if (!procs)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                uint64_t rss_pages = 0;
-                procs[i] = (EmuProc) { .pid = pids[i], .oom_score_adj = read_oom_score_adj(pids[i]) };
-                if (read_proc_u64(pids[i], "statm", 1, &rss_pages) >= 0)
-                        procs[i].rss = rss_pages * (uint64_t) sysconf(_SC_PAGESIZE);
-        }
-        pick = emu_kill_pick_process(procs, n, total, getpid());
-        if (pick < 0)
-                return -ESRCH;
+        /* The chosen one may die or move before we hold it: pick again among
+         * those left, a few times (a leaf whose processes come and go that
+         * fast is passed by, and the walk goes on). */
+        for (int round = 0; round < KILL_PICK_ROUNDS && pidfd < 0; round++) {
+                pids = mfree(pids);
+                procs = mfree(procs);
+                r = memcg_read_procs(fd, &pids, &n);
+                if (r < 0)
+                        return r;
+                procs = calloc(n ?: 1, sizeof(EmuProc));
+                if (!procs)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++) {
+                        uint64_t rss_pages = 0;
+                        procs[i] = (EmuProc) { .pid = pids[i], .oom_score_adj = read_oom_score_adj(pids[i]) };
+                        if (read_proc_u64(pids[i], "statm", 1, &rss_pages) >= 0)
+                                procs[i].rss = rss_pages * (uint64_t) sysconf(_SC_PAGESIZE);
+                }
+                pick = emu_kill_pick_process(procs, n, total, getpid());
+                if (pick < 0)
+                        return -ESRCH;
 
-        /* A pidfd, so that the signal reaches the process we chose even if
-         * its pid were reused meanwhile, and so that we learn when it is gone. */
-        int pidfd = (int) syscall(SYS_pidfd_open, procs[pick].pid, 0);
+                /* A pidfd, so that the signal reaches the process we chose and
+                 * no other, and so that we learn when it is gone. */
+                pidfd = victim_open(fd, procs[pick].pid);
+                if (pidfd < 0)
+                        log_unit_debug(unit_object(e->unit), leaf_path,
+                                       "Process %d died or left %s before it could be held; picking again.",
+                                       (int) procs[pick].pid, leaf_path);
+        }
         if (pidfd < 0)
                 return -ESRCH;
         read_comm(procs[pick].pid, ev->comm, sizeof(ev->comm));
@@ -459,8 +497,8 @@ static int kill_in_leaf(Emulator *e, int fd, uint64_t total, EventPriorityKill *
 }
 
 static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, uint64_t limit, uint64_t kill_wm) {
-        _cleanup_(snapshot_freep) Snapshot *s = NULL;
-        bool skip[EMU_NODES_MAX] = {};
+        _cleanup_(emu_tree_freep) EmuTree *t = NULL;
+        TreeReader tr = { .e = e, .for_kill = true };
         uint64_t start = now_usec();
 
         if (e->victim_pidfd >= 0 && start - e->victim_killed_usec < EMU_KILL_WAIT_USEC)
@@ -468,30 +506,36 @@ static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, u
         e->victim_source = sd_event_source_disable_unref(e->victim_source);
         e->victim_pidfd = safe_close(e->victim_pidfd);
 
-        if (snapshot_take(e, true, &s) < 0)
+        if (tree_open(e, &tr, &t) < 0)
                 return;
 
         for (int attempt = 0; attempt < 16; attempt++) {
                 EventPriorityKill ev = {};
                 int pidfd = -1;
-                int leaf = emu_kill_pick_node(s->nodes, s->n, skip);
+                int leaf = emu_tree_kill_pick(t);
+                if (leaf == -E2BIG) {
+                        emulator_say_too_large(e, "priority kill", t);
+                        return;
+                }
                 if (leaf < 0)
                         break;
-                _cleanup_(closep) int fd = memcg_open(e->manager->memcg_root, s->paths[leaf]);
-                if (fd < 0 || kill_in_leaf(e, fd, limit, &ev, &pidfd) < 0) {
-                        skip[leaf] = true; /* nothing killable after all: walk again */
+                const char *leaf_path = emu_tree_node(t, leaf)->cgroup;
+                _cleanup_(closep) int fd = memcg_open(e->manager->memcg_root, leaf_path);
+                if (fd < 0 || kill_in_leaf(e, fd, leaf_path, limit, &ev, &pidfd) < 0) {
+                        emu_tree_skip(t, leaf); /* nothing killable after all: walk again */
                         continue;
                 }
 
                 /* The priority that decided is the one of the unit's child on the
                  * way down (siblings compare), not the leaf's own. */
                 size_t branch = (size_t) leaf;
-                while (branch != 0 && s->nodes[branch].parent != 0)
-                        branch = s->nodes[branch].parent;
+                while (branch != 0 && emu_tree_node(t, branch)->parent != 0)
+                        branch = emu_tree_node(t, branch)->parent;
+                e->too_large_said = false;
                 ev.cgroup = e->cgroup;
-                ev.victim_cgroup = s->paths[leaf];
-                ev.victim_branch = s->paths[branch];
-                ev.victim_priority = s->nodes[branch].priority;
+                ev.victim_cgroup = leaf_path;
+                ev.victim_branch = emu_tree_node(t, branch)->cgroup;
+                ev.victim_priority = emu_tree_node(t, branch)->priority;
                 ev.usage = usage;
                 ev.unreclaimable = unreclaimable;
                 ev.limit = limit;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "plan.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,204 @@ static uint64_t sub_sat(uint64_t a, uint64_t b) {
         return a > b ? a - b : 0;
 }
 
+/* An array snapshot: every parent before its children, node 0 the root. */
 static int snapshot_validate(const EmuNode *nodes, size_t n) {
-        if (!nodes || n == 0 || n > EMU_NODES_MAX || nodes[0].parent != EMU_NO_PARENT)
+        if (!nodes || n == 0 || nodes[0].parent != EMU_NO_PARENT)
                 return -EINVAL;
         for (size_t i = 1; i < n; i++)
                 if (nodes[i].parent >= i)
                         return -EINVAL;
+        return 0;
+}
+
+/* ---- the lazily read tree ---- */
+
+typedef struct TreeEntry {
+        size_t first_child, n_children; /* the children are added together, so they are adjacent */
+        unsigned depth;
+        bool expanded;
+        bool skip;      /* tried, nothing killable */
+        bool exhausted; /* the kill walk found nothing killable in the subtree */
+} TreeEntry;
+
+struct EmuTree {
+        EmuNode *nodes;
+        TreeEntry *entries;
+        size_t n, allocated, max_nodes;
+        EmuTreeExpand expand;
+        void *userdata;
+        size_t expanding; /* the node whose expand runs: the only parent add_child accepts */
+};
+
+static int tree_append(EmuTree *t, const EmuNode *node, size_t parent, unsigned depth) {
+        if (t->n >= t->max_nodes || depth > EMU_TREE_DEPTH_MAX)
+                return -E2BIG;
+        if (t->n == t->allocated) {
+                size_t a = t->allocated ? t->allocated * 2 : 64;
+                EmuNode *nodes = realloc(t->nodes, a * sizeof(EmuNode));
+                if (!nodes)
+                        return -ENOMEM;
+                t->nodes = nodes;
+                TreeEntry *entries = realloc(t->entries, a * sizeof(TreeEntry));
+                if (!entries)
+                        return -ENOMEM;
+                t->entries = entries;
+                t->allocated = a;
+        }
+        char *cgroup = NULL;
+        if (node->cgroup && !(cgroup = strdup(node->cgroup)))
+                return -ENOMEM;
+        t->nodes[t->n] = *node;
+        t->nodes[t->n].parent = parent;
+        t->nodes[t->n].cgroup = cgroup;
+        t->entries[t->n] = (TreeEntry) { .depth = depth };
+        return (int) t->n++;
+}
+
+int emu_tree_new(const EmuNode *root, EmuTreeExpand expand, void *userdata, size_t max_nodes, EmuTree **ret) {
+        assert(root);
+        assert(expand);
+        assert(ret);
+        EmuTree *t = calloc(1, sizeof(EmuTree));
+        if (!t)
+                return -ENOMEM;
+        *t = (EmuTree) {
+                .max_nodes = max_nodes ?: EMU_TREE_NODES_MAX,
+                .expand = expand,
+                .userdata = userdata,
+                .expanding = EMU_NO_PARENT,
+        };
+        int r = tree_append(t, root, EMU_NO_PARENT, 0);
+        if (r < 0) {
+                emu_tree_free(t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+EmuTree *emu_tree_free(EmuTree *t) {
+        if (!t)
+                return NULL;
+        for (size_t i = 0; i < t->n; i++)
+                free((char *) t->nodes[i].cgroup);
+        free(t->nodes);
+        free(t->entries);
+        free(t);
+        return NULL;
+}
+
+int emu_tree_add_child(EmuTree *t, size_t parent, const EmuNode *child) {
+        assert(t);
+        assert(child);
+        if (parent != t->expanding || parent >= t->n)
+                return -EINVAL;
+        return tree_append(t, child, parent, t->entries[parent].depth + 1);
+}
+
+const EmuNode *emu_tree_node(const EmuTree *t, size_t i) {
+        assert(t);
+        assert(i < t->n);
+        return &t->nodes[i];
+}
+
+size_t emu_tree_size(const EmuTree *t) {
+        assert(t);
+        return t->n;
+}
+
+void emu_tree_skip(EmuTree *t, size_t i) {
+        assert(t);
+        assert(i < t->n);
+        t->entries[i].skip = true;
+}
+
+/* Reads the children of node i once. */
+static int tree_expand(EmuTree *t, size_t i) {
+        if (t->entries[i].expanded)
+                return 0;
+        size_t first = t->n;
+        t->expanding = i;
+        int r = t->expand(t, i, t->userdata);
+        t->expanding = EMU_NO_PARENT;
+        if (r < 0)
+                return r;
+        t->entries[i].first_child = first;
+        t->entries[i].n_children = t->n - first;
+        t->entries[i].expanded = true;
+        return 0;
+}
+
+/* An array snapshot as a tree: the children of each node in a table built
+ * once, and the tree index -> array index map to give answers back in the
+ * caller's numbering. */
+typedef struct ArraySource {
+        const EmuNode *nodes;
+        const bool *skip;
+        size_t *child_start; /* n + 1 offsets into children */
+        size_t *children;
+        size_t *array_index; /* by tree index */
+} ArraySource;
+
+static int array_expand(EmuTree *t, size_t node, void *userdata) {
+        ArraySource *a = userdata;
+        size_t from = a->array_index[node];
+        for (size_t k = a->child_start[from]; k < a->child_start[from + 1]; k++) {
+                size_t j = a->children[k];
+                int r = emu_tree_add_child(t, node, &a->nodes[j]);
+                if (r < 0)
+                        return r;
+                a->array_index[r] = j;
+                if (a->skip && a->skip[j])
+                        emu_tree_skip(t, (size_t) r);
+        }
+        return 0;
+}
+
+static void array_source_done(ArraySource *a) {
+        free(a->child_start);
+        free(a->children);
+        free(a->array_index);
+}
+
+static int array_tree_new(const EmuNode *nodes, size_t n, const bool *skip, ArraySource *a, EmuTree **ret) {
+        int r = snapshot_validate(nodes, n);
+        if (r < 0)
+                return r;
+        if (n > EMU_TREE_NODES_MAX)
+                return -E2BIG;
+        *a = (ArraySource) {
+                .nodes = nodes,
+                .skip = skip,
+                .child_start = calloc(n + 1, sizeof(size_t)),
+                .children = calloc(n, sizeof(size_t)),
+                .array_index = calloc(n, sizeof(size_t)),
+        };
+        if (!a->child_start || !a->children || !a->array_index) {
+                array_source_done(a);
+                return -ENOMEM;
+        }
+        /* Counting sort of the nodes by parent: children in array order. */
+        for (size_t i = 1; i < n; i++)
+                a->child_start[nodes[i].parent + 1]++;
+        for (size_t i = 0; i < n; i++)
+                a->child_start[i + 1] += a->child_start[i];
+        _cleanup_free_ size_t *fill = calloc(n, sizeof(size_t));
+        if (!fill) {
+                array_source_done(a);
+                return -ENOMEM;
+        }
+        for (size_t i = 1; i < n; i++) {
+                size_t p = nodes[i].parent;
+                a->children[a->child_start[p] + fill[p]++] = i;
+        }
+        r = emu_tree_new(&nodes[0], array_expand, a, n, ret);
+        if (r < 0) {
+                array_source_done(a);
+                return r;
+        }
+        if (skip && skip[0])
+                emu_tree_skip(*ret, 0);
         return 0;
 }
 
@@ -32,51 +225,71 @@ uint64_t emu_reclaim_target(uint64_t usage, uint64_t high, uint64_t low, uint64_
         return (usage - low + page_size - 1) / page_size * page_size;
 }
 
-/* Children of node `parent` in the order they give and die: lowest priority
+/* Children of a node in the order they give and die: lowest priority
  * first; then, for reclaim, most page cache first and for the kill the
- * largest usage first (the kernel's tie-break). */
+ * largest usage first (the kernel's tie-break). The keys are copied: the
+ * tree's arrays move while it grows. */
 typedef struct ChildOrder {
-        const EmuNode *nodes;
+        unsigned priority;
+        uint64_t file, usage;
         size_t index;
 } ChildOrder;
 
 static int child_compare(const void *a, const void *b) {
         const ChildOrder *x = a, *y = b;
-        const EmuNode *p = &x->nodes[x->index], *q = &y->nodes[y->index];
-        if (p->priority != q->priority)
-                return p->priority < q->priority ? -1 : 1;
-        if (p->file != q->file)
-                return p->file > q->file ? -1 : 1;
-        if (p->usage != q->usage)
-                return p->usage > q->usage ? -1 : 1;
+        if (x->priority != y->priority)
+                return x->priority < y->priority ? -1 : 1;
+        if (x->file != y->file)
+                return x->file > y->file ? -1 : 1;
+        if (x->usage != y->usage)
+                return x->usage > y->usage ? -1 : 1;
         return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static size_t children_sorted(const EmuNode *nodes, size_t n, size_t parent, ChildOrder *ret) {
-        size_t k = 0;
-        for (size_t i = parent + 1; i < n; i++)
-                if (nodes[i].parent == parent)
-                        ret[k++] = (ChildOrder) { .nodes = nodes, .index = i };
-        qsort(ret, k, sizeof(ChildOrder), child_compare);
-        return k;
+/* The children of node i (read first), sorted; NULL with *ret_n 0 for none. */
+static int children_sorted(EmuTree *t, size_t i, bool by_file, ChildOrder **ret, size_t *ret_n) {
+        int r = tree_expand(t, i);
+        if (r < 0)
+                return r;
+        size_t first = t->entries[i].first_child, k = t->entries[i].n_children;
+        *ret = NULL;
+        *ret_n = 0;
+        if (k == 0)
+                return 0;
+        ChildOrder *order = calloc(k, sizeof(ChildOrder));
+        if (!order)
+                return -ENOMEM;
+        for (size_t j = 0; j < k; j++) {
+                const EmuNode *c = &t->nodes[first + j];
+                order[j] = (ChildOrder) {
+                        .priority = c->priority,
+                        .file = by_file ? c->file : 0,
+                        .usage = c->usage,
+                        .index = first + j,
+                };
+        }
+        qsort(order, k, sizeof(ChildOrder), child_compare);
+        *ret = order;
+        *ret_n = k;
+        return 0;
 }
 
 typedef struct PlanContext {
-        const EmuNode *nodes;
-        size_t n;
+        EmuTree *t;
         bool swap;
         EmuReclaimStep *steps;
         size_t n_steps, max_steps;
+        int error; /* the first error of a read: the plan is void */
 } PlanContext;
 
 static uint64_t reclaimable(const PlanContext *c, size_t i) {
-        return c->nodes[i].file + (c->swap ? c->nodes[i].anon : 0);
+        return c->t->nodes[i].file + (c->swap ? c->t->nodes[i].anon : 0);
 }
 
 /* What a node's subtree can give in all: its reclaimable memory, never
  * below its floor. Each node is planned once, so nothing is taken twice. */
 static uint64_t subtree_available(const PlanContext *c, size_t i) {
-        return min_u64(reclaimable(c, i), sub_sat(c->nodes[i].usage, c->nodes[i].protection));
+        return min_u64(reclaimable(c, i), sub_sat(c->t->nodes[i].usage, c->t->nodes[i].protection));
 }
 
 static bool plan_add_step(PlanContext *c, size_t node, uint64_t bytes) {
@@ -92,20 +305,25 @@ static bool plan_add_step(PlanContext *c, size_t node, uint64_t bytes) {
 
 static uint64_t plan_subtree(PlanContext *c, size_t i, uint64_t need) {
         uint64_t avail = subtree_available(c, i), got = 0, children_reclaimable = 0;
+        _cleanup_free_ ChildOrder *order = NULL;
+        size_t k;
+
         need = min_u64(need, avail);
-        if (need == 0)
+        if (need == 0 || c->error < 0)
                 return 0;
 
-        ChildOrder *order = calloc(c->n, sizeof(ChildOrder));
-        if (!order)
+        /* Only now, with something to take here, are the children read. */
+        int r = children_sorted(c->t, i, true, &order, &k);
+        if (r < 0) {
+                c->error = r;
                 return 0;
-        size_t k = children_sorted(c->nodes, c->n, i, order);
+        }
         for (size_t j = 0; j < k; j++) {
                 children_reclaimable += reclaimable(c, order[j].index);
-                if (got < need)
+                /* With every step used the plan is complete: no more reads. */
+                if (got < need && c->n_steps < c->max_steps)
                         got += plan_subtree(c, order[j].index, need - got);
         }
-        free(order);
 
         /* Then the pages charged to this cgroup itself (v1 allows processes in
          * inner cgroups; pages also stay where a process that moved left them). */
@@ -115,23 +333,37 @@ static uint64_t plan_subtree(PlanContext *c, size_t i, uint64_t need) {
         return got;
 }
 
-int emu_reclaim_plan(const EmuNode *nodes, size_t n, uint64_t need, bool swap, EmuReclaimStep *ret,
-                     size_t max_steps, uint64_t *ret_planned) {
-        int r = snapshot_validate(nodes, n);
-        if (r < 0)
-                return r;
-
+int emu_tree_reclaim_plan(EmuTree *t, uint64_t need, bool swap, EmuReclaimStep *ret, size_t max_steps,
+                          uint64_t *ret_planned) {
+        assert(t);
+        assert(ret || max_steps == 0);
         PlanContext c = {
-                .nodes = nodes,
-                .n = n,
+                .t = t,
                 .swap = swap,
                 .steps = ret,
                 .max_steps = max_steps,
         };
         uint64_t got = plan_subtree(&c, 0, need);
+        if (c.error < 0)
+                return c.error;
         if (ret_planned)
                 *ret_planned = got;
         return (int) c.n_steps;
+}
+
+int emu_reclaim_plan(const EmuNode *nodes, size_t n, uint64_t need, bool swap, EmuReclaimStep *ret,
+                     size_t max_steps, uint64_t *ret_planned) {
+        ArraySource a;
+        EmuTree *t;
+        int r = array_tree_new(nodes, n, NULL, &a, &t);
+        if (r < 0)
+                return r;
+        r = emu_tree_reclaim_plan(t, need, swap, ret, max_steps, ret_planned);
+        for (int i = 0; i < r; i++)
+                ret[i].node = a.array_index[ret[i].node];
+        emu_tree_free(t);
+        array_source_done(&a);
+        return r;
 }
 
 uint64_t emu_squeeze_limit(uint64_t usage, uint64_t bytes, uint64_t floor, uint64_t page_size) {
@@ -163,36 +395,50 @@ bool emu_kill_needed(uint64_t usage, uint64_t file, uint64_t anon, bool swap, ui
         return sub_sat(usage, reclaimable) >= kill_watermark;
 }
 
-int emu_kill_pick_node(const EmuNode *nodes, size_t n, const bool *skip) {
-        int r = snapshot_validate(nodes, n);
+/* Depth first in kill order: the first child (lowest priority, then the
+ * largest usage) with anything killable in its subtree wins, and its walk
+ * goes on below it; the processes of node i itself only when no child has
+ * any. A subtree found empty is marked so that a walk after a skip does
+ * not read it again. */
+static int kill_walk(EmuTree *t, size_t i) {
+        _cleanup_free_ ChildOrder *order = NULL;
+        size_t k;
+
+        if (t->entries[i].exhausted)
+                return -ESRCH;
+        int r = children_sorted(t, i, false, &order, &k);
         if (r < 0)
                 return r;
-
-        _cleanup_free_ size_t *killable = calloc(n, sizeof(size_t));
-        if (!killable)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                killable[i] = skip && skip[i] ? 0 : nodes[i].n_procs;
-        for (size_t i = n - 1; i > 0; i--)
-                killable[nodes[i].parent] += killable[i];
-
-        size_t cur = 0;
-        if (killable[0] == 0)
-                return -ESRCH;
-        for (;;) {
-                size_t best = EMU_NO_PARENT;
-                for (size_t i = cur + 1; i < n; i++) {
-                        if (nodes[i].parent != cur || killable[i] == 0)
-                                continue;
-                        if (best == EMU_NO_PARENT || nodes[i].priority < nodes[best].priority ||
-                            (nodes[i].priority == nodes[best].priority && nodes[i].usage > nodes[best].usage))
-                                best = i;
-                }
-                if (best == EMU_NO_PARENT)
-                        /* No child with anything killable: the processes are here. */
-                        return (int) cur;
-                cur = best;
+        for (size_t j = 0; j < k; j++) {
+                r = kill_walk(t, order[j].index);
+                if (r != -ESRCH)
+                        return r; /* the leaf, or an error: no answer */
         }
+        if (!t->entries[i].skip && t->nodes[i].n_procs > 0)
+                return (int) i;
+        t->entries[i].exhausted = true;
+        return -ESRCH;
+}
+
+int emu_tree_kill_pick(EmuTree *t) {
+        assert(t);
+        /* Marks of empty subtrees stay true from walk to walk: a skip only
+         * ever removes candidates. */
+        return kill_walk(t, 0);
+}
+
+int emu_kill_pick_node(const EmuNode *nodes, size_t n, const bool *skip) {
+        ArraySource a;
+        EmuTree *t;
+        int r = array_tree_new(nodes, n, skip, &a, &t);
+        if (r < 0)
+                return r;
+        r = emu_tree_kill_pick(t);
+        if (r >= 0)
+                r = (int) a.array_index[r];
+        emu_tree_free(t);
+        array_source_done(&a);
+        return r;
 }
 
 int emu_kill_pick_process(const EmuProc *procs, size_t n, uint64_t total, pid_t self) {
@@ -212,4 +458,14 @@ int emu_kill_pick_process(const EmuProc *procs, size_t n, uint64_t total, pid_t 
                 }
         }
         return best;
+}
+
+bool emu_kill_victim_confirmed(pid_t pid, const pid_t *procs, size_t n, bool alive) {
+        assert(procs || n == 0);
+        if (!alive || pid <= 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (procs[i] == pid)
+                        return true;
+        return false;
 }

@@ -17,15 +17,28 @@
  *   memory.low on v2; its unreclaimable part everywhere).
  * - The kill walks down from the root to the lowest-priority child that has
  *   something killable (ties: the larger usage), to a leaf, as the patched
- *   kernel's priority OOM does. */
+ *   kernel's priority OOM does.
+ *
+ * A decision reads the subtree lazily (EmuTree): a node's children are read
+ * only when the decision descends into it, so that the kill reads one path
+ * down plus the siblings along it, and reclaim only the branches it takes
+ * from, whatever the size of the rest. Nothing is ever left out silently:
+ * a decision that would need more than the tree's bound of nodes (or depth)
+ * fails with -E2BIG, and the caller says so and does nothing rather than
+ * decide on part of the tree. */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#define EMU_NODES_MAX 512
 #define EMU_NO_PARENT SIZE_MAX
+/* The most cgroups one decision reads: about 160 bytes each (node, path),
+ * so 2.5 MiB at most; 5,000 cgroups cost a kill 6 ms (bench/README.md). */
+#define EMU_TREE_NODES_MAX 16384
+/* Deeper than any real hierarchy (systemd's deepest are ~10 levels); the
+ * walks recurse. */
+#define EMU_TREE_DEPTH_MAX 256
 
 typedef struct EmuNode {
         const char *cgroup;  /* for messages; not used by the decisions */
@@ -37,6 +50,37 @@ typedef struct EmuNode {
         uint64_t protection; /* bytes reclaim must leave (v2 max(memory.min, memory.low)) */
         size_t n_procs;      /* killable processes in this cgroup itself */
 } EmuNode;
+
+/* --- the lazily read subtree --- */
+
+typedef struct EmuTree EmuTree;
+
+/* Adds the children of `node` with emu_tree_add_child(t, node, ...), in any
+ * order, each once. Called at most once per node, the first time a decision
+ * needs them. A node that went away meanwhile simply has no children (return
+ * 0); a negative errno ends the decision with it. */
+typedef int (*EmuTreeExpand)(EmuTree *t, size_t node, void *userdata);
+
+/* A tree of `root` (copied, parent set to EMU_NO_PARENT) holding at most
+ * max_nodes nodes (0: EMU_TREE_NODES_MAX). -ENOMEM. */
+int emu_tree_new(const EmuNode *root, EmuTreeExpand expand, void *userdata, size_t max_nodes, EmuTree **ret);
+EmuTree *emu_tree_free(EmuTree *t);
+static inline void emu_tree_freep(EmuTree **t) {
+        emu_tree_free(*t);
+}
+
+/* Only from expand(t, parent): adds child (copied, its cgroup string too;
+ * its parent field is set to parent). Returns its index, -E2BIG beyond
+ * max_nodes or EMU_TREE_DEPTH_MAX, -EINVAL outside expand(parent). */
+int emu_tree_add_child(EmuTree *t, size_t parent, const EmuNode *child);
+
+/* Node i (valid until the next add) and the number of nodes read so far. */
+const EmuNode *emu_tree_node(const EmuTree *t, size_t i);
+size_t emu_tree_size(const EmuTree *t);
+
+/* Marks node i as tried and found with nothing killable (the kill walk then
+ * passes it by, as the kernel does). */
+void emu_tree_skip(EmuTree *t, size_t i);
 
 /* --- background reclaim --- */
 
@@ -58,6 +102,12 @@ uint64_t emu_reclaim_target(uint64_t usage, uint64_t high, uint64_t low, uint64_
  * child, n == 0 or above EMU_NODES_MAX). */
 int emu_reclaim_plan(const EmuNode *nodes, size_t n, uint64_t need, bool swap, EmuReclaimStep *ret,
                      size_t max_steps, uint64_t *ret_planned);
+
+/* The same over a lazily read tree; steps name tree indices. Reads only the
+ * children of nodes it takes from. -E2BIG when that needs more nodes than
+ * the tree may hold (then nothing is planned), or what expand returned. */
+int emu_tree_reclaim_plan(EmuTree *t, uint64_t need, bool swap, EmuReclaimStep *ret, size_t max_steps,
+                          uint64_t *ret_planned);
 
 /* v1 has no memory.reclaim: the child's memory.limit_in_bytes is lowered to
  * make the kernel reclaim in our context, then put back. The squeezed limit
@@ -83,6 +133,13 @@ bool emu_kill_needed(uint64_t usage, uint64_t file, uint64_t anon, bool swap, ui
  * killable, -EINVAL for a malformed snapshot. */
 int emu_kill_pick_node(const EmuNode *nodes, size_t n, const bool *skip);
 
+/* The same over a lazily read tree (skips: emu_tree_skip()): descends into
+ * the lowest-priority child first and reads a sibling's subtree only when
+ * everything before it had nothing killable. Returns the tree index,
+ * -ESRCH, -E2BIG when the walk needs more nodes than the tree may hold (no
+ * answer then: the caller must not kill), or what expand returned. */
+int emu_tree_kill_pick(EmuTree *t);
+
 typedef struct EmuProc {
         pid_t pid;
         uint64_t rss;      /* bytes */
@@ -94,3 +151,12 @@ typedef struct EmuProc {
  * never oom_score_adj -1000, never `self` (memqosd). Returns the index, or
  * -ESRCH when none qualifies. */
 int emu_kill_pick_process(const EmuProc *procs, size_t n, uint64_t total, pid_t self);
+
+/* Whether a pidfd opened for the chosen pid holds the process chosen in the
+ * leaf. The caller opens the pidfd, then reads the leaf's cgroup.procs again
+ * (procs[0..n)), then asks the pidfd whether its process lives (alive:
+ * pidfd_send_signal(pidfd, 0) succeeded). A pid the list still holds then
+ * cannot be another process's: a pid is not reused while the process the
+ * pidfd names exists. False (it died, or it moved, or its pid now names a
+ * process elsewhere): pick again. */
+bool emu_kill_victim_confirmed(pid_t pid, const pid_t *procs, size_t n, bool alive);

@@ -7,7 +7,7 @@
 #
 #   test-emulate.sh MEMQOSD CASE
 #   CASE: reclaim-order | reclaim-at-start | reclaim-spills-up | reclaim-bounds | reclaim-folded |
-#         priority-kill | kill-order | squeeze-restore | squeeze-planted | squeeze-records
+#         priority-kill | kill-order | kill-wide | squeeze-restore | squeeze-planted | squeeze-records
 #
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
 set -uo pipefail
@@ -71,9 +71,9 @@ fail() {
 # usage, cache, rss and limit of every cgroup of the test, for failure reports.
 show_tree() {
         local d
-        for d in "$root" "$root"/*/ "$root"/*/*/ "$outside"; do
+        for d in "$root" "$root"/*/ "$root"/*/*/ "$root"/*/*/*/ "$outside"; do
                 d=${d%/}
-                [[ -d $d ]] || continue
+                [[ -d $d && $d != */e[0-9][0-9][0-9] ]] || continue # kill-wide's empty ones
                 printf '  %-40s usage %6s cache %6s rss %6s limit %s failcnt %s oom_kill %s\n' \
                         "${d#"$v1"}" "$(mib "$(cat "$d/memory.usage_in_bytes")")" \
                         "$(mib "$(stat_of "$d" total_cache)")" "$(mib "$(stat_of "$d" total_rss)")" \
@@ -454,7 +454,7 @@ reclaim-folded)
         echo "reclaim-folded: $passes passes: $(events "$MSG_RECLAIM" | wc -l) RECLAIM events, $(folded_lines) folded, said by $(events "$MSG_RECLAIM_FOLDED" | wc -l) RECLAIM_FOLDED events ($(folded_said "$MSG_RECLAIM_FOLDED")) and RECLAIM events ($(folded_said "$MSG_RECLAIM"))"
         echo "reclaim-folded: ok"
         ;;
-priority-kill|kill-order)
+priority-kill|kill-order|kill-wide)
         # A 384M parent with UsePriorityOOM=yes: kill watermark 95% = 364.8M.
         # Anonymous memory only: reclaim cannot help, memqosd must kill the
         # lowest priority before the kernel's OOM does.
@@ -471,6 +471,8 @@ MemoryPriority=1
 MemoryPriority=1
 [Group /$top/offline/b]
 MemoryPriority=2
+[Group /$top/offline/batch]
+MemoryPriority=1
 [Group /$top/online]
 MemoryPriority=10
 CONF
@@ -478,6 +480,13 @@ CONF
         if [[ $case_name == kill-order ]]; then
                 mkdir -p "$root/offline/a" "$root/offline/b"
                 groups+=("/$top/offline/a" "/$top/offline/b")
+        elif [[ $case_name == kill-wide ]]; then
+                # A node with a few hundred pods: 600 empty cgroups beside the
+                # offline job, more than a bounded snapshot of the subtree
+                # (once 512 nodes, breadth first) holds before the job's level.
+                mkdir -p "$root/offline/batch/job"
+                for i in $(seq -w 0 599); do mkdir "$root/offline/e$i"; done
+                groups+=("/$top/offline/batch")
         fi
         start_daemon
         wait_followed "${groups[@]}"
@@ -491,6 +500,10 @@ CONF
                 alloc "$root/offline" offline 200 200 0
                 wait_for 30 test -e "$work/offline.done" || fail "offline's allocator did not finish"
                 victim_pid=$offline_pid victim_cg=/$top/offline victim_prio=1 online_total=250
+        elif [[ $case_name == kill-wide ]]; then
+                alloc "$root/offline/batch/job" offline 200 200 0
+                wait_for 30 test -e "$work/offline.done" || fail "offline's allocator did not finish"
+                victim_pid=$offline_pid victim_cg=/$top/offline/batch/job victim_prio=1 online_total=250
         else
                 # a (priority 1) 100M, b (priority 2) 120M: b is the larger, a the
                 # lower. With online's 200M: 420M; without a: ~330M, below 364.8M.
@@ -529,7 +542,7 @@ CONF
         if [[ $case_name == kill-order ]]; then
                 kill -0 "$b_pid" 2>/dev/null || fail "b (priority 2) was killed although a (priority 1) was the victim"
         fi
-        for d in "$root" "$root"/*/ "$root"/*/*/; do
+        for d in "$root" "$root"/*/ "$root"/*/*/ "$root"/*/*/*/; do
                 d=${d%/}
                 [[ -d $d ]] || continue
                 [[ $(oom_kills "$d") -eq 0 ]] || fail "the kernel's OOM killer killed in ${d#"$v1"}: oom_kill $(oom_kills "$d")"

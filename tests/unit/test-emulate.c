@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -267,6 +268,140 @@ static void test_kill_walk_inner_processes(void **state) {
                 { .parent = 1, .priority = 0 },
         };
         assert_int_equal(emu_kill_pick_node(n, 3, NULL), 1);
+}
+
+/* The issue #11 tree: parent / offline (1) / batch / job holds the only
+ * offline process, beside 600 empty cgroups in offline; online (10) holds
+ * the other. Breadth first, the job comes after 600 nodes. */
+#define WIDE_EMPTY 600
+#define WIDE_N (WIDE_EMPTY + 5)
+static void wide_tree(EmuNode n[WIDE_N]) {
+        n[0] = (EmuNode) { .parent = EMU_NO_PARENT, .usage = 300 * M, .file = 30 * M };
+        n[1] = (EmuNode) { .parent = 0, .priority = 10, .usage = 100 * M, .file = 20 * M, .n_procs = 1 };
+        n[2] = (EmuNode) { .parent = 0, .priority = 1, .usage = 200 * M, .file = 10 * M };
+        for (size_t i = 3; i < 3 + WIDE_EMPTY; i++)
+                n[i] = (EmuNode) { .parent = 2 }; /* no rule: priority 0, nothing in it */
+        n[WIDE_N - 2] = (EmuNode) { .parent = 2, .priority = 1, .usage = 200 * M, .file = 10 * M };
+        n[WIDE_N - 1] = (EmuNode) { .parent = WIDE_N - 2, .usage = 200 * M, .file = 10 * M, .n_procs = 1 };
+}
+
+static void test_kill_walk_600_empty_siblings_victim_from_priority_1(void **state) {
+        EmuNode n[WIDE_N];
+        wide_tree(n);
+        assert_int_equal(emu_kill_pick_node(n, WIDE_N, NULL), WIDE_N - 1);
+}
+
+static void test_plan_600_empty_siblings_low_branch_gives_first(void **state) {
+        EmuNode n[WIDE_N];
+        EmuReclaimStep s[8];
+        uint64_t planned = 0;
+        wide_tree(n);
+        int k = emu_reclaim_plan(n, WIDE_N, 8 * M, false, s, 8, &planned);
+        assert_int_equal(k, 1);
+        assert_int_equal(s[0].node, WIDE_N - 1);
+        assert_int_equal(planned, 8 * M);
+}
+
+/* A synthetic subtree read through the lazy tree: FANOUT children per node
+ * down to DEPTH levels, processes only in the leaves; child j has priority
+ * (j + 3) % 13, so child 10 is the lowest (0) at every level. */
+#define GEN_FANOUT 20
+#define GEN_DEPTH 3
+typedef struct Gen {
+        unsigned expands;
+} Gen;
+
+static int gen_expand(EmuTree *t, size_t node, void *userdata) {
+        Gen *g = userdata;
+        char parent[64], child[80];
+        g->expands++;
+        snprintf(parent, sizeof(parent), "%s", emu_tree_node(t, node)->cgroup);
+        size_t depth = 0;
+        for (const char *p = parent; *p; p++)
+                depth += *p == '/';
+        if (streq(parent, "/"))
+                depth = 0;
+        if (depth >= GEN_DEPTH)
+                return 0;
+        for (unsigned j = 0; j < GEN_FANOUT; j++) {
+                snprintf(child, sizeof(child), "%s/%u", depth == 0 ? "" : parent, j);
+                EmuNode c = {
+                        .cgroup = child,
+                        .priority = (j + 3) % 13,
+                        .usage = (j + 1) * M,
+                        .file = (j + 1) * M / 2,
+                        .n_procs = depth + 1 == GEN_DEPTH,
+                };
+                int r = emu_tree_add_child(t, node, &c);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static EmuTree *gen_tree(Gen *g, size_t max_nodes) {
+        EmuTree *t = NULL;
+        EmuNode root = { .cgroup = "/", .usage = 100 * M, .file = 50 * M };
+        assert_int_equal(emu_tree_new(&root, gen_expand, g, max_nodes, &t), 0);
+        return t;
+}
+
+static void test_tree_kill_reads_only_the_path_down(void **state) {
+        Gen g = {};
+        EmuTree *t = gen_tree(&g, 0);
+        int leaf = emu_tree_kill_pick(t);
+        assert_true(leaf > 0);
+        assert_string_equal(emu_tree_node(t, leaf)->cgroup, "/10/10/10");
+        /* 8,420 cgroups below the root; read: the root's, the chosen child's
+         * and grandchild's children, and the leaf found to have none. */
+        assert_int_equal(g.expands, 4);
+        assert_int_equal(emu_tree_size(t), 1 + 3 * GEN_FANOUT);
+
+        /* The leaf tried and empty: its lowest sibling next (priority 1, j 11). */
+        emu_tree_skip(t, leaf);
+        leaf = emu_tree_kill_pick(t);
+        assert_string_equal(emu_tree_node(t, leaf)->cgroup, "/10/10/11");
+        emu_tree_free(t);
+}
+
+static void test_tree_too_large_is_e2big_not_a_wrong_answer(void **state) {
+        Gen g = {};
+        EmuReclaimStep s[4];
+
+        /* Room for two levels, not for the leaves: no victim at all. */
+        EmuTree *t = gen_tree(&g, 1 + 2 * GEN_FANOUT);
+        assert_int_equal(emu_tree_kill_pick(t), -E2BIG);
+        emu_tree_free(t);
+
+        t = gen_tree(&g, 1 + 2 * GEN_FANOUT);
+        assert_int_equal(emu_tree_reclaim_plan(t, 4 * M, false, s, 4, NULL), -E2BIG);
+        emu_tree_free(t);
+}
+
+static void test_tree_reclaim_reads_only_the_branches_it_takes_from(void **state) {
+        Gen g = {};
+        EmuTree *t = gen_tree(&g, 0);
+        EmuReclaimStep s[4];
+        uint64_t planned = 0;
+
+        /* /10 has 5.5M of cache, /10/10 too (the generator's numbers are not
+         * hierarchical): 4M all from /10/10/10, the lowest leaf. */
+        assert_int_equal(emu_tree_reclaim_plan(t, 4 * M, false, s, 4, &planned), 1);
+        assert_string_equal(emu_tree_node(t, s[0].node)->cgroup, "/10/10/10");
+        assert_int_equal(planned, 4 * M);
+        assert_int_equal(g.expands, 4);
+        emu_tree_free(t);
+}
+
+static void test_victim_confirmed_only_alive_and_still_in_the_leaf(void **state) {
+        pid_t now[] = { 100, 200, 300 };
+        assert_true(emu_kill_victim_confirmed(200, now, 3, true));
+        /* Died after pidfd_open (its pid may be another process's by now). */
+        assert_false(emu_kill_victim_confirmed(200, now, 3, false));
+        /* Left the leaf, or died and its pid went to a process elsewhere. */
+        assert_false(emu_kill_victim_confirmed(400, now, 3, true));
+        assert_false(emu_kill_victim_confirmed(200, NULL, 0, true));
+        assert_false(emu_kill_victim_confirmed(0, now, 3, true));
 }
 
 static void test_kill_pick_process(void **state) {
@@ -624,6 +759,12 @@ int main(void) {
                 cmocka_unit_test(test_kill_walk_hierarchy_beats_leaf_priority),
                 cmocka_unit_test(test_kill_walk_ties_by_usage),
                 cmocka_unit_test(test_kill_walk_inner_processes),
+                cmocka_unit_test(test_kill_walk_600_empty_siblings_victim_from_priority_1),
+                cmocka_unit_test(test_plan_600_empty_siblings_low_branch_gives_first),
+                cmocka_unit_test(test_tree_kill_reads_only_the_path_down),
+                cmocka_unit_test(test_tree_too_large_is_e2big_not_a_wrong_answer),
+                cmocka_unit_test(test_tree_reclaim_reads_only_the_branches_it_takes_from),
+                cmocka_unit_test(test_victim_confirmed_only_alive_and_still_in_the_leaf),
                 cmocka_unit_test(test_kill_pick_process),
                 cmocka_unit_test(test_parse_stat),
                 cmocka_unit_test(test_squeeze_record),
