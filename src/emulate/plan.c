@@ -45,7 +45,10 @@ struct EmuTree {
         EmuTreeExpand expand;
         void *userdata;
         size_t expanding; /* the node whose expand runs: the only parent add_child accepts */
+        EmuArraySource *array; /* emu_tree_new_array()'s, freed with the tree */
 };
+
+static void array_source_free(EmuArraySource *a);
 
 static int tree_append(EmuTree *t, const EmuNode *node, size_t parent, unsigned depth) {
         if (t->n >= t->max_nodes || depth > EMU_TREE_DEPTH_MAX)
@@ -101,6 +104,7 @@ EmuTree *emu_tree_free(EmuTree *t) {
                 free((char *) t->nodes[i].cgroup);
         free(t->nodes);
         free(t->entries);
+        array_source_free(t->array);
         free(t);
         return NULL;
 }
@@ -148,17 +152,17 @@ static int tree_expand(EmuTree *t, size_t i) {
 
 /* An array snapshot as a tree: the children of each node in a table built
  * once, and the tree index -> array index map to give answers back in the
- * caller's numbering. */
-typedef struct ArraySource {
+ * caller's numbering. Owned by the tree. */
+struct EmuArraySource {
         const EmuNode *nodes;
         const bool *skip;
         size_t *child_start; /* n + 1 offsets into children */
         size_t *children;
         size_t *array_index; /* by tree index */
-} ArraySource;
+};
 
 static int array_expand(EmuTree *t, size_t node, void *userdata) {
-        ArraySource *a = userdata;
+        EmuArraySource *a = userdata;
         size_t from = a->array_index[node];
         for (size_t k = a->child_start[from]; k < a->child_start[from + 1]; k++) {
                 size_t j = a->children[k];
@@ -172,19 +176,31 @@ static int array_expand(EmuTree *t, size_t node, void *userdata) {
         return 0;
 }
 
-static void array_source_done(ArraySource *a) {
+static void array_source_free(EmuArraySource *a) {
+        if (!a)
+                return;
         free(a->child_start);
         free(a->children);
         free(a->array_index);
+        free(a);
 }
 
-static int array_tree_new(const EmuNode *nodes, size_t n, const bool *skip, ArraySource *a, EmuTree **ret) {
+int emu_tree_new_array(const EmuNode *nodes, size_t n, const bool *skip, size_t root, EmuTree **ret) {
+        assert(ret);
         int r = snapshot_validate(nodes, n);
         if (r < 0)
                 return r;
+        if (root >= n)
+                return -EINVAL;
         if (n > EMU_TREE_NODES_MAX)
                 return -E2BIG;
-        *a = (ArraySource) {
+        EmuArraySource *a = calloc(1, sizeof(EmuArraySource));
+        _cleanup_free_ size_t *fill = calloc(n, sizeof(size_t));
+        if (!a || !fill) {
+                free(a);
+                return -ENOMEM;
+        }
+        *a = (EmuArraySource) {
                 .nodes = nodes,
                 .skip = skip,
                 .child_start = calloc(n + 1, sizeof(size_t)),
@@ -192,7 +208,7 @@ static int array_tree_new(const EmuNode *nodes, size_t n, const bool *skip, Arra
                 .array_index = calloc(n, sizeof(size_t)),
         };
         if (!a->child_start || !a->children || !a->array_index) {
-                array_source_done(a);
+                array_source_free(a);
                 return -ENOMEM;
         }
         /* Counting sort of the nodes by parent: children in array order. */
@@ -200,23 +216,27 @@ static int array_tree_new(const EmuNode *nodes, size_t n, const bool *skip, Arra
                 a->child_start[nodes[i].parent + 1]++;
         for (size_t i = 0; i < n; i++)
                 a->child_start[i + 1] += a->child_start[i];
-        _cleanup_free_ size_t *fill = calloc(n, sizeof(size_t));
-        if (!fill) {
-                array_source_done(a);
-                return -ENOMEM;
-        }
         for (size_t i = 1; i < n; i++) {
                 size_t p = nodes[i].parent;
                 a->children[a->child_start[p] + fill[p]++] = i;
         }
-        r = emu_tree_new(&nodes[0], array_expand, a, n, ret);
+        a->array_index[0] = root;
+        r = emu_tree_new(&nodes[root], array_expand, a, n, ret);
         if (r < 0) {
-                array_source_done(a);
+                array_source_free(a);
                 return r;
         }
-        if (skip && skip[0])
+        (*ret)->array = a;
+        if (skip && skip[root])
                 emu_tree_skip(*ret, 0);
         return 0;
+}
+
+size_t emu_tree_array_index(const EmuTree *t, size_t i) {
+        assert(t);
+        assert(t->array);
+        assert(i < t->n);
+        return t->array->array_index[i];
 }
 
 uint64_t emu_reclaim_target(uint64_t usage, uint64_t high, uint64_t low, uint64_t page_size) {
@@ -353,16 +373,13 @@ int emu_tree_reclaim_plan(EmuTree *t, uint64_t need, bool swap, EmuReclaimStep *
 
 int emu_reclaim_plan(const EmuNode *nodes, size_t n, uint64_t need, bool swap, EmuReclaimStep *ret,
                      size_t max_steps, uint64_t *ret_planned) {
-        ArraySource a;
-        EmuTree *t;
-        int r = array_tree_new(nodes, n, NULL, &a, &t);
+        _cleanup_(emu_tree_freep) EmuTree *t = NULL;
+        int r = emu_tree_new_array(nodes, n, NULL, 0, &t);
         if (r < 0)
                 return r;
         r = emu_tree_reclaim_plan(t, need, swap, ret, max_steps, ret_planned);
         for (int i = 0; i < r; i++)
-                ret[i].node = a.array_index[ret[i].node];
-        emu_tree_free(t);
-        array_source_done(&a);
+                ret[i].node = emu_tree_array_index(t, ret[i].node);
         return r;
 }
 
@@ -428,17 +445,12 @@ int emu_tree_kill_pick(EmuTree *t) {
 }
 
 int emu_kill_pick_node(const EmuNode *nodes, size_t n, const bool *skip) {
-        ArraySource a;
-        EmuTree *t;
-        int r = array_tree_new(nodes, n, skip, &a, &t);
+        _cleanup_(emu_tree_freep) EmuTree *t = NULL;
+        int r = emu_tree_new_array(nodes, n, skip, 0, &t);
         if (r < 0)
                 return r;
         r = emu_tree_kill_pick(t);
-        if (r >= 0)
-                r = (int) a.array_index[r];
-        emu_tree_free(t);
-        array_source_done(&a);
-        return r;
+        return r >= 0 ? (int) emu_tree_array_index(t, (size_t) r) : r;
 }
 
 int emu_kill_pick_process(const EmuProc *procs, size_t n, uint64_t total, pid_t self) {

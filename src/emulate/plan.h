@@ -74,6 +74,17 @@ static inline void emu_tree_freep(EmuTree **t) {
  * max_nodes or EMU_TREE_DEPTH_MAX, -EINVAL outside expand(parent). */
 int emu_tree_add_child(EmuTree *t, size_t parent, const EmuNode *child);
 
+/* A tree over an array snapshot nodes[0..n) (every parent before its
+ * children, node 0 the top), rooted at nodes[root] (the subtree under
+ * pressure), with skip[i] marked (skip may be NULL); nodes and skip must
+ * outlive the tree. For the array API below, tests, the fuzzer and the
+ * benchmark. -EINVAL for a malformed snapshot, -E2BIG above
+ * EMU_TREE_NODES_MAX. */
+typedef struct EmuArraySource EmuArraySource;
+int emu_tree_new_array(const EmuNode *nodes, size_t n, const bool *skip, size_t root, EmuTree **ret);
+/* The array index of tree node i of a tree made by emu_tree_new_array(). */
+size_t emu_tree_array_index(const EmuTree *t, size_t i);
+
 /* Node i (valid until the next add) and the number of nodes read so far. */
 const EmuNode *emu_tree_node(const EmuTree *t, size_t i);
 size_t emu_tree_size(const EmuTree *t);
