@@ -286,12 +286,15 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
 
         if (tree_open(e, &tr, &t) < 0)
                 return;
+        uint64_t plan_start = now_usec();
         /* Down to below wmark_low from wherever this pass starts (a pass that
          * continues an earlier one may start under wmark_high), with a margin
          * of EMU_RECLAIM_MARGIN: a v1 squeeze stops at its limit, not below,
          * and the workload charges while the pass runs. */
         uint64_t aim = low > EMU_RECLAIM_MARGIN ? low - EMU_RECLAIM_MARGIN : 0;
         n = emu_tree_reclaim_plan(t, emu_reclaim_target(usage, aim, aim, e->s.page_size), swap, plan, RECLAIM_STEPS_MAX, &planned);
+        log_unit_debug(unit_object(e->unit), e->cgroup, "Reclaim plan: %d steps after %zu cgroups read, in %" PRIu64 " us.",
+                       n, emu_tree_size(t), now_usec() - plan_start);
         if (n == -E2BIG)
                 emulator_say_too_large(e, "reclaim", t);
         else if (n >= 0)
@@ -512,7 +515,12 @@ static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, u
         for (int attempt = 0; attempt < 16; attempt++) {
                 EventPriorityKill ev = {};
                 int pidfd = -1;
+                uint64_t decide_start = now_usec();
                 int leaf = emu_tree_kill_pick(t);
+                log_unit_debug(unit_object(e->unit), e->cgroup,
+                               "Kill decision: %s after %zu cgroups read, in %" PRIu64 " us.",
+                               leaf >= 0 ? emu_tree_node(t, leaf)->cgroup : strerror(-leaf), emu_tree_size(t),
+                               now_usec() - decide_start);
                 if (leaf == -E2BIG) {
                         emulator_say_too_large(e, "priority kill", t);
                         return;

@@ -73,7 +73,7 @@ show_tree() {
         local d
         for d in "$root" "$root"/*/ "$root"/*/*/ "$root"/*/*/*/ "$outside"; do
                 d=${d%/}
-                [[ -d $d && $d != */e[0-9][0-9][0-9] ]] || continue # kill-wide's empty ones
+                [[ -d $d && $d != */e[0-9][0-9][0-9]* ]] || continue # kill-wide's empty ones
                 printf '  %-40s usage %6s cache %6s rss %6s limit %s failcnt %s oom_kill %s\n' \
                         "${d#"$v1"}" "$(mib "$(cat "$d/memory.usage_in_bytes")")" \
                         "$(mib "$(stat_of "$d" total_cache)")" "$(mib "$(stat_of "$d" total_rss)")" \
@@ -83,8 +83,9 @@ show_tree() {
 
 start_daemon() {
         touch "$log"
+        # shellcheck disable=SC2086 # MEMQOSD_ARGS: extra words, e.g. --log-level=debug
         "$memqosd" --no-systemd --log-target=stderr --config="$work/memqos.conf" \
-                --state-dir="$work/state" "$@" 2>>"$log" &
+                --state-dir="$work/state" ${MEMQOSD_ARGS:-} "$@" 2>>"$log" &
         daemon=$!
         wait_for 10 grep -q "started:" "$log" || fail "memqosd did not start"
 }
@@ -485,7 +486,8 @@ CONF
                 # offline job, more than a bounded snapshot of the subtree
                 # (once 512 nodes, breadth first) holds before the job's level.
                 mkdir -p "$root/offline/batch/job"
-                for i in $(seq -w 0 599); do mkdir "$root/offline/e$i"; done
+                # (bench/kill-decision-host makes more: MEMQOS_KILL_WIDE_EMPTY.)
+                for i in $(seq -w 0 $((${MEMQOS_KILL_WIDE_EMPTY:-600} - 1))); do mkdir "$root/offline/e$i"; done
                 groups+=("/$top/offline/batch")
         fi
         start_daemon
@@ -548,6 +550,7 @@ CONF
                 [[ $(oom_kills "$d") -eq 0 ]] || fail "the kernel's OOM killer killed in ${d#"$v1"}: oom_kill $(oom_kills "$d")"
         done
         kill -0 "$daemon" || fail "memqosd died"
+        grep -h "Kill decision" "$log" || true # with MEMQOSD_ARGS=--log-level=debug
         echo "$case_name: killed $victim_pid in $victim_cg at usage $(mib "$(bytes "$line" MEMQOS_USAGE)"); parent failcnt $(cat "$root/memory.failcnt")"
         echo "$line"
         show_tree
