@@ -370,7 +370,9 @@ typedef struct IniReader {
         char *section;              /* the current one, whole: inih cuts names at 49 bytes */
         bool in_filter_section;
         bool skipping;              /* after a broken [header]: until the next good one */
+        bool starts_header;         /* the logical line just read starts with '[' */
         PolicyDiagnostics *diags;
+        PolicyIniSection on_section;
         PolicyIniAssignment assignment;
         void *userdata;
         int error;
@@ -398,6 +400,14 @@ static const char *skip_blanks(const char *s) {
         while (*s && isspace((unsigned char) *s))
                 s++;
         return s;
+}
+
+/* The first non-blank character of s (n bytes), or "" when there is none. */
+static const char *skip_blanks_n(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!isspace((unsigned char) s[i]))
+                        return s + i;
+        return "";
 }
 
 /* Takes the next physical line; returns its length without "\n" (and "\r"). */
@@ -447,6 +457,8 @@ static ssize_t ini_reader_logical(IniReader *r, char *buf, size_t max) {
                         buf[0] = 0;
                         return 0;
                 }
+                if (first)
+                        r->starts_header = *skip_blanks_n(s, n) == '[';
                 first = false;
 
                 continued = n > 0 && s[n - 1] == '\\';
@@ -515,6 +527,11 @@ static void ini_reader_header(IniReader *r, const char *s) {
                 r->in_filter_section = r->section_filter && strlen(r->section_filter) == len &&
                                        memcmp(name, r->section_filter, len) == 0;
                 r->skipping = false;
+                if (r->section && r->on_section) {
+                        int k = r->on_section(r->section, r->line, r->userdata);
+                        if (k < 0)
+                                ini_reader_fail(r, k);
+                }
                 return;
         }
 
@@ -546,7 +563,19 @@ static char *ini_reader_next(char *str, int num, void *stream) {
                 if (len < 0)
                         return NULL;
                 if ((size_t) len > max) {
-                        char m[96];
+                        char m[128];
+
+                        if (r->starts_header) {
+                                /* A header we cannot read still ends the section
+                                 * before it: its lines must not join that one. */
+                                snprintf(m, sizeof(m),
+                                         "Section header is longer than %zu characters, ignoring it and the lines up to the next section",
+                                         max);
+                                ini_reader_diagnose(r, m);
+                                r->in_filter_section = false;
+                                r->skipping = true;
+                                continue;
+                        }
                         snprintf(m, sizeof(m), "Line is longer than %zu characters, ignoring", max);
                         if (!r->skipping)
                                 ini_reader_diagnose(r, m);
@@ -607,6 +636,12 @@ static void ini_configure(void) {
 
 int policy_ini_parse(const char *text, size_t size, const char *file, const char *section,
                      PolicyIniAssignment assignment, void *userdata, PolicyDiagnostics *diags) {
+        return policy_ini_parse_sections(text, size, file, section, NULL, assignment, userdata, diags);
+}
+
+int policy_ini_parse_sections(const char *text, size_t size, const char *file, const char *section,
+                              PolicyIniSection on_section, PolicyIniAssignment assignment, void *userdata,
+                              PolicyDiagnostics *diags) {
         IniReader r = {
                 .text = text,
                 .size = size,
@@ -614,6 +649,7 @@ int policy_ini_parse(const char *text, size_t size, const char *file, const char
                 .file = file,
                 .section_filter = section,
                 .diags = diags,
+                .on_section = on_section,
                 .assignment = assignment,
                 .userdata = userdata,
         };

@@ -127,12 +127,24 @@ int policy_diagnostics_add(PolicyDiagnostics *d, const char *file, unsigned line
 typedef int (*PolicyIniAssignment)(const char *section, const char *key, const char *value, unsigned line,
                                    void *userdata);
 
+/* Called for each well-formed [Section] header, with the whole name and the
+ * line the header starts on, before the assignments below it. A broken
+ * header (also one longer than POLICY_LINE_MAX) is not a section: it is
+ * diagnosed, and the lines up to the next good header belong to none and
+ * reach neither callback. Returns 0 or a negative errno, as above. */
+typedef int (*PolicyIniSection)(const char *section, unsigned line, void *userdata);
+
 /* Parses text (size bytes) named file. Malformed lines produce diagnostics
  * only inside `section` (NULL: everywhere), because the other sections of a
  * unit file are systemd's to complain about. 0, or the first negative errno
  * of the callback, or -ENOMEM. */
 int policy_ini_parse(const char *text, size_t size, const char *file, const char *section,
                      PolicyIniAssignment assignment, void *userdata, PolicyDiagnostics *diags);
+
+/* The same, with a callback for each section header too (may be NULL). */
+int policy_ini_parse_sections(const char *text, size_t size, const char *file, const char *section,
+                              PolicyIniSection on_section, PolicyIniAssignment assignment, void *userdata,
+                              PolicyDiagnostics *diags);
 
 /* Reads a whole regular file (or character device, for /dev/null) of at
  * most POLICY_FILE_SIZE_MAX bytes. 0 or a negative errno: -EFBIG when

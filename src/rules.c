@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <fnmatch.h>
 #include <stddef.h>
@@ -230,55 +231,12 @@ int rules_watch_roots(const RuleSet *rs, char ***ret) {
 
 // ---- Reading ----
 //
-// policy_ini_parse() tells each assignment's section and line. Two things it
-// cannot do for us: libinih cuts section names at 49 characters, too short
-// for patterns like "/kubepods.slice/kubepods-besteffort.slice/*", so the
-// full header is looked up in the text by line (HeaderScan); and the values
-// of one [Group] section are handed to policy_parse_texts() as an
-// [X-MemQoS] section of their own, so that they are checked, and
-// diagnosed, exactly as in a unit.
-
-typedef struct HeaderScan {
-        const char *text;
-        size_t size, pos;
-        unsigned next_line; /* number of the physical line at pos */
-        bool continued;     /* the last line that was not a comment ended in a backslash */
-        const char *header; /* the name inside the last [header] seen, not NUL-terminated */
-        size_t header_len;
-        unsigned header_line;
-} HeaderScan;
-
-/* Reads physical lines up to (not including) line, remembering the last
- * section header, the way policy.c's reader assembles logical lines. */
-static void header_scan_to(HeaderScan *s, unsigned line) {
-        while (s->next_line < line && s->pos < s->size) {
-                const char *start = s->text + s->pos, *end, *p;
-                const char *eol = memchr(start, '\n', s->size - s->pos);
-                size_t n = eol ? (size_t) (eol - start) : s->size - s->pos;
-
-                s->pos += n + (eol ? 1 : 0);
-                if (s->next_line++ == 1 && n >= 3 && memcmp(start, "\xef\xbb\xbf", 3) == 0) {
-                        start += 3;
-                        n -= 3;
-                }
-                if (n > 0 && start[n - 1] == '\r')
-                        n--;
-                end = start + n;
-                for (p = start; p < end && isspace((unsigned char) *p); p++)
-                        ;
-                if (p < end && (*p == '#' || *p == ';'))
-                        continue; /* comments do not end a continuation */
-                if (!s->continued && p < end && *p == '[') {
-                        const char *close = memchr(p, ']', end - p);
-                        if (close) {
-                                s->header = p + 1;
-                                s->header_len = close - (p + 1);
-                                s->header_line = s->next_line - 1;
-                        }
-                }
-                s->continued = n > 0 && start[n - 1] == '\\';
-        }
-}
+// The same INI reader as memqos.conf's settings (policy_ini_parse_sections()),
+// so that both read the same sections from the same lines: each header
+// starts a draft, or ends the current one when it is not a [Group]; each
+// assignment goes to the current draft. The values of one [Group] section are
+// then handed to policy_parse_texts() as an [X-MemQoS] section of their own,
+// so that they are checked, and diagnosed, exactly as in a unit.
 
 typedef struct Assignment {
         char *key, *value;
@@ -295,10 +253,10 @@ typedef struct GroupDraft {
 
 typedef struct RulesParser {
         const char *file;
-        HeaderScan scan;
         PolicyDiagnostics *diags;
         GroupDraft *drafts;
         size_t n_drafts;
+        bool in_group; /* the current section is drafts[n_drafts - 1] */
 } RulesParser;
 
 static void group_draft_done(GroupDraft *d) {
@@ -316,21 +274,10 @@ static void rules_parser_done(RulesParser *rp) {
         free(rp->drafts);
 }
 
-/* The full name of the section of an assignment on line: the header in
- * the text when inih's (possibly cut) name is a prefix of it. */
-static char *rules_parser_section_name(RulesParser *rp, const char *section, unsigned line) {
-        size_t l = strlen(section);
-
-        header_scan_to(&rp->scan, line);
-        if (rp->scan.header && rp->scan.header_len >= l && memcmp(rp->scan.header, section, l) == 0)
-                return strndup(rp->scan.header, rp->scan.header_len);
-        return strdup(section);
-}
-
-/* Starts the draft of the section whose header is at rp->scan.header_line. */
-static int rules_parser_begin_group(RulesParser *rp, const char *name) {
+/* Starts the draft of the [Group] section whose header is on line. */
+static int rules_parser_begin_group(RulesParser *rp, const char *name, unsigned line) {
         char shown[POLICY_ESCAPE_BUF_SIZE];
-        GroupDraft d = { .line = rp->scan.header_line }, *drafts;
+        GroupDraft d = { .line = line }, *drafts;
         const char *glob = name + strlen(RULES_SECTION);
         size_t l;
 
@@ -381,24 +328,29 @@ static int group_draft_add(GroupDraft *d, const char *key, const char *value, un
         return 0;
 }
 
-static int rules_assignment(const char *section, const char *key, const char *value, unsigned line,
-                            void *userdata) {
-        _cleanup_free_ char *name = NULL;
+static int rules_section(const char *section, unsigned line, void *userdata) {
         RulesParser *rp = userdata;
-        int r;
+
+        assert(section);
+        assert(rp);
 
         /* the other sections, of memqos.conf and of its drop-ins, are config.c's */
-        if (!rules_section_is_group(section))
+        rp->in_group = rules_section_is_group(section);
+        if (!rp->in_group)
                 return 0;
+        return rules_parser_begin_group(rp, section, line);
+}
 
-        name = rules_parser_section_name(rp, section, line);
-        if (!name)
-                return -ENOMEM;
-        if (rp->n_drafts == 0 || rp->drafts[rp->n_drafts - 1].line != rp->scan.header_line) {
-                r = rules_parser_begin_group(rp, name);
-                if (r < 0)
-                        return r;
-        }
+static int rules_assignment(const char *section, const char *key, const char *value, unsigned line,
+                            void *userdata) {
+        RulesParser *rp = userdata;
+
+        assert(key);
+        assert(value);
+        assert(rp);
+
+        if (!rp->in_group)
+                return 0;
         if (!rp->drafts[rp->n_drafts - 1].glob) /* invalid pattern, said once */
                 return 0;
         return group_draft_add(&rp->drafts[rp->n_drafts - 1], key, value, line);
@@ -502,16 +454,16 @@ static int rules_parse_one(const char *path, RuleSet *rs, PolicyDiagnostics *dia
                                               r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
         }
 
-        rp.scan = (HeaderScan) { .text = text, .size = size, .next_line = 1 };
         /* malformed lines are config.c's to report, in every file */
-        r = policy_ini_parse(text, size, path, NULL, rules_assignment, &rp, NULL);
+        r = policy_ini_parse_sections(text, size, path, NULL, rules_section, rules_assignment, &rp, NULL);
         if (r < 0)
                 return r;
 
         for (size_t i = 0; i < rp.n_drafts; i++) {
                 GroupRule rule = {};
 
-                if (!rp.drafts[i].glob)
+                /* an empty section sets nothing: no rule, no cgroups followed */
+                if (!rp.drafts[i].glob || rp.drafts[i].n_assignments == 0)
                         continue;
                 rule.glob = TAKE_PTR(rp.drafts[i].glob);
                 rule.line = rp.drafts[i].line;

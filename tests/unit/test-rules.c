@@ -494,6 +494,42 @@ static void test_installed_example_parses(void **state) {
         assert_true(policy_has(&p, POLICY_MEMORY_PRIORITY));
 }
 
+/* A lone "\" joins the next line to it, and the INI reader reads that as
+ * the header of a section of its own: the rules must not see it otherwise. */
+static void test_lone_backslash_line_does_not_merge_two_rules(void **state) {
+        Fixture *f = *state;
+        Policy p;
+
+        load(f,
+             "[Group /a]\nMemoryPriority=1\n"
+             "\\\n"
+             "[Group /b]\nWatermarkRatio=20\n");
+        assert_int_equal(f->rs.n, 2);
+        assert_string_equal(f->rs.rules[0].glob, "/a");
+        assert_string_equal(f->rs.rules[1].glob, "/b");
+        assert_int_equal(rules_match(&f->rs, "/a", &p, NULL), 1);
+        assert_int_equal(p.set, POLICY_KEY_BIT(POLICY_MEMORY_PRIORITY));
+        assert_int_equal(rules_match(&f->rs, "/b", &p, NULL), 1);
+        assert_int_equal(p.set, POLICY_KEY_BIT(POLICY_WATERMARK_RATIO));
+}
+
+/* A header longer than a line may be is a broken header for every reader:
+ * its keys belong to no section, and become no rule. */
+static void test_overlong_header_makes_no_rule_of_its_keys(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *text = NULL;
+        char pattern[POLICY_LINE_MAX + 16];
+        Policy p;
+
+        memset(pattern, 'x', sizeof(pattern) - 1);
+        pattern[sizeof(pattern) - 1] = 0;
+        assert_true(asprintf(&text, "[Group /**]\nMemoryPriority=1\n[Group /%s]\nMemoryPriority=7\n", pattern) > 0);
+        load(f, text);
+        assert_int_equal(f->rs.n, 1);
+        assert_int_equal(rules_match(&f->rs, "/any", &p, NULL), 1);
+        assert_int_equal(p.memory_priority, 1);
+}
+
 #define FIXTURE_TEST(t) cmocka_unit_test_setup_teardown(t, fixture_setup, fixture_teardown)
 
 int main(void) {
@@ -508,6 +544,8 @@ int main(void) {
                 FIXTURE_TEST(test_bad_patterns_ignore_their_section_with_one_diagnostic),
                 FIXTURE_TEST(test_long_patterns_are_kept_whole),
                 FIXTURE_TEST(test_repeated_section_is_a_rule_of_its_own),
+                FIXTURE_TEST(test_lone_backslash_line_does_not_merge_two_rules),
+                FIXTURE_TEST(test_overlong_header_makes_no_rule_of_its_keys),
                 FIXTURE_TEST(test_other_sections_and_bad_lines_are_config_cs),
                 FIXTURE_TEST(test_missing_files_are_no_rules_unreadable_ones_are_said),
                 FIXTURE_TEST(test_watch_roots_are_literal_prefixes_without_nesting),
