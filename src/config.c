@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <stddef.h>
 #include <syslog.h>
@@ -277,6 +278,26 @@ static const ConfigItem *config_item_find(const char *section, const char *key, 
         return NULL;
 }
 
+/* Where key belongs when not in section: "[OOM]", "[Daemon], [Reclaim] or
+ * [OOM]", "a [Group PATTERN] section"; "" when it is nobody's key. */
+static void config_key_home(const char *section, const char *key, char *buf, size_t size) {
+        const char *homes[ELEMENTSOF(config_items)];
+        size_t n = 0, o = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(config_items); i++)
+                if (streq(key, config_items[i].key) && !streq(section, config_items[i].section))
+                        homes[n++] = config_items[i].section;
+        buf[0] = 0;
+        if (n == 0) {
+                if ((int) policy_key_from_string(key) >= 0)
+                        snprintf(buf, size, ", it belongs in a [" RULES_SECTION " PATTERN] section");
+                return;
+        }
+        for (size_t i = 0; i < n && o < size; i++)
+                o += snprintf(buf + o, size - o, "%s[%s]", i == 0 ? ", it belongs in " : i + 1 == n ? " or " : ", ",
+                              homes[i]);
+}
+
 typedef struct ConfigParser {
         Config *config;
         const char *file;
@@ -302,11 +323,14 @@ static int config_assignment(const char *section, const char *key, const char *v
 
         item = config_item_find(section, key, &section_known);
         if (!item) {
+                char home[128];
+
                 policy_escape_value(section, shown_section, sizeof(shown_section));
+                config_key_home(section, key, home, sizeof(home));
                 return policy_diagnostics_add(cp->diags, cp->file, line, key,
-                                              section_known ? "Unknown key %s= in [%s], ignoring"
-                                                            : "%s= is in unknown section [%s], ignoring",
-                                              shown_key, shown_section);
+                                              section_known ? "Unknown key %s= in [%s]%s%s ignoring"
+                                                            : "%s= is in unknown section [%s]%s%s ignoring",
+                                              shown_key, shown_section, home, *home ? ";" : ",");
         }
 
         if (!*value) { /* "Key=": back to the default, as in systemd */
@@ -369,4 +393,25 @@ int config_load(const char *path, const char *dropin_dir, Config *ret, char **re
 
 int config_parse_file(const char *path, Config *ret, PolicyDiagnostics *diags) {
         return config_load(path, NULL, ret, NULL, diags);
+}
+
+ConfigVerdict config_verdict(bool reload, const char *unreadable, const PolicyDiagnostics *settings,
+                             const PolicyDiagnostics *rules) {
+        ConfigVerdict v = {};
+
+        assert(settings);
+        assert(rules);
+
+        v.n_problems = (unreadable ? 1 : 0) + settings->n + rules->n;
+        v.take = !reload || v.n_problems == 0;
+        if (unreadable)
+                v.file = unreadable;
+        else if (settings->n > 0) {
+                v.file = settings->items[0].file;
+                v.line = settings->items[0].line;
+        } else if (rules->n > 0) {
+                v.file = rules->items[0].file;
+                v.line = rules->items[0].line;
+        }
+        return v;
 }

@@ -78,6 +78,27 @@ int config_parse_file(const char *path, Config *ret, PolicyDiagnostics *diags);
 int config_load(const char *path, const char *dropin_dir, Config *ret, char **ret_unreadable,
                 PolicyDiagnostics *diags);
 
+/* What becomes of a configuration just read (config_load() and
+ * rules_load(): settings and [Group] rules are one configuration). */
+typedef struct ConfigVerdict {
+        bool take;          /* put the new settings and rules in force */
+        size_t n_problems;  /* diagnostics and unreadable files */
+        const char *file;   /* when refused: where the first problem is */
+        unsigned line;      /* 0: the whole file */
+} ConfigVerdict;
+
+/* Pure. At start there is nothing to keep, so the configuration read is
+ * taken whatever its problems (a bad setting at its default, a bad rule key
+ * ignored, an unreadable file's settings at the defaults). On a reload it
+ * is all or nothing: any problem (a diagnostic of the settings or of the
+ * rules, or a file that cannot be read, `unreadable`, may be NULL) refuses
+ * the whole new configuration, settings and rules, and the verdict names
+ * the first problem: the unreadable file, else the first settings
+ * diagnostic, else the first rules one. The strings point into the
+ * arguments. */
+ConfigVerdict config_verdict(bool reload, const char *unreadable, const PolicyDiagnostics *settings,
+                             const PolicyDiagnostics *rules);
+
 /* Time spans as systemd writes them: "1s", "500ms", "2min", "1min 30s"; a
  * bare number is seconds. Units: us, ms, s, min, h, d, w (and their long
  * forms: usec, msec, sec, second(s), minute(s), hour(s), day(s), week(s)).

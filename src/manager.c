@@ -833,28 +833,29 @@ static void log_config_diagnostics(const PolicyDiagnostics *d, int level, const 
         }
 }
 
-/* Loads the [Group] rules; at start, or on reload (where unreadable rule files
- * keep the rules in force). */
-int manager_load_rules(Manager *m, bool reload) {
+/* Reads the [Group] rules of memqos.conf and its drop-ins into *ret. */
+static int manager_read_rules(Manager *m, RuleSet *ret, PolicyDiagnostics *diags) {
         _cleanup_free_ char *dropin_dir = NULL;
-        PolicyDiagnostics d = {};
-        RuleSet rs = {};
         int r;
 
         if (asprintf(&dropin_dir, "%s.d", m->config_path) < 0)
                 return -ENOMEM;
-        r = rules_load(m->config_path, dropin_dir, &rs, &d);
-        log_config_diagnostics(&d, LOG_WARNING, "");
-        policy_diagnostics_done(&d);
-        if (r < 0) {
-                ruleset_done(&rs);
+        r = rules_load(m->config_path, dropin_dir, ret, diags);
+        if (r < 0)
                 return log_error_errno(r, "Cannot load the [Group] rules: %m");
-        }
-        if (reload && rs.n_unreadable > 0) {
-                log_warning("A rule file could not be read; keeping the [Group] rules in force.");
-                ruleset_done(&rs);
-                return -EIO;
-        }
+        return 0;
+}
+
+/* Loads the [Group] rules at start: the valid ones of every readable file. */
+int manager_load_rules(Manager *m) {
+        _cleanup_(policy_diagnostics_done) PolicyDiagnostics d = {};
+        RuleSet rs = {};
+        int r;
+
+        r = manager_read_rules(m, &rs, &d);
+        log_config_diagnostics(&d, LOG_WARNING, "");
+        if (r < 0)
+                return r;
         ruleset_done(&m->rules);
         m->rules = rs;
         return 0;
@@ -891,31 +892,35 @@ static int manager_setup_groups(Manager *m) {
 
 /* --- configuration ---------------------------------------------------------------------- */
 
-int manager_load_config(Manager *m, bool reload) {
-        _cleanup_free_ char *dropin_dir = NULL, *unreadable = NULL;
-        PolicyDiagnostics d = {};
-        Config c;
+/* Reads memqos.conf and its drop-ins' settings into *ret (defaults when a
+ * file cannot be read: its path in *ret_unreadable). */
+static int manager_read_config(Manager *m, Config *ret, char **ret_unreadable, PolicyDiagnostics *diags) {
+        _cleanup_free_ char *dropin_dir = NULL;
         int r;
 
         if (asprintf(&dropin_dir, "%s.d", m->config_path) < 0)
                 return -ENOMEM;
-        r = config_load(m->config_path, dropin_dir, &c, &unreadable, &d);
-        log_config_diagnostics(&d, LOG_ERR, reload ? "; keeping the configuration in force" : "; using the default");
-        if (r < 0) {
-                log_error_errno(r, "Cannot read %s: %m%s", unreadable ?: m->config_path,
-                                reload ? "; keeping the configuration in force" : "; using defaults");
-                policy_diagnostics_done(&d);
-                if (!reload)
-                        config_init_defaults(&m->config);
+        r = config_load(m->config_path, dropin_dir, ret, ret_unreadable, diags);
+        if (r == -ENOMEM)
                 return r;
-        }
-        if (reload && d.n > 0) {
-                /* All or nothing: half a configuration is a surprise. */
-                policy_diagnostics_done(&d);
-                return -EINVAL;
-        }
-        policy_diagnostics_done(&d);
+        if (r < 0)
+                log_error_errno(r, "Cannot read %s: %m", *ret_unreadable ?: m->config_path);
+        return 0;
+}
 
+/* The settings at start (the rules follow in manager_start()): nothing to
+ * keep, so a bad key is at its default and an unreadable file gives the
+ * defaults, as config_verdict() says for the start. */
+int manager_load_config(Manager *m) {
+        _cleanup_(policy_diagnostics_done) PolicyDiagnostics d = {};
+        _cleanup_free_ char *unreadable = NULL;
+        Config c;
+        int r;
+
+        r = manager_read_config(m, &c, &unreadable, &d);
+        log_config_diagnostics(&d, LOG_ERR, "; using the default");
+        if (r < 0)
+                return r;
         m->config = c;
         log_set_max_level(c.log_level);
         return 0;
@@ -1167,22 +1172,88 @@ static void unit_reapply(Unit *u, void *userdata) {
                 manager_unit_changed(u->manager, u);
 }
 
+/* Reads memqos.conf and its drop-ins again, settings and [Group] rules as
+ * one configuration, and puts it in force only when config_verdict() takes
+ * it. Returns the verdict for the summary; -ENOMEM when reading failed. */
+static int manager_reload_config(Manager *m, ConfigVerdict *ret, char **ret_problem_file) {
+        _cleanup_(policy_diagnostics_done) PolicyDiagnostics settings_diags = {}, rules_diags = {};
+        _cleanup_(ruleset_done) RuleSet rs = {};
+        _cleanup_free_ char *unreadable = NULL;
+        ConfigVerdict v;
+        Config c;
+        int r;
+
+        r = manager_read_config(m, &c, &unreadable, &settings_diags);
+        if (r >= 0)
+                r = manager_read_rules(m, &rs, &rules_diags);
+        if (r < 0)
+                return r;
+
+        v = config_verdict(true, unreadable, &settings_diags, &rules_diags);
+        log_config_diagnostics(&settings_diags, LOG_ERR, "; keeping the configuration in force");
+        log_config_diagnostics(&rules_diags, LOG_ERR, "; keeping the configuration in force");
+        if (v.take) {
+                m->config = c;
+                log_set_max_level(c.log_level);
+                (void) manager_setup_events(m);
+                manager_setup_backends(m);
+
+                ruleset_done(&m->rules);
+                m->rules = rs;
+                rs = (RuleSet) {};
+                (void) manager_setup_groups(m);
+        }
+
+        /* the verdict's file points into what is freed here */
+        if (v.file && !(*ret_problem_file = strdup(v.file)))
+                return -ENOMEM;
+        *ret = v;
+        ret->file = *ret_problem_file;
+        return 0;
+}
+
+/* The one line every reload ends with. */
+static void manager_say_reloaded(Manager *m, int r, const ConfigVerdict *v) {
+        _cleanup_(fields_done) Fields f = {};
+        size_t n_rules = m->rules.n;
+
+        if (r < 0) {
+                (void) fields_add(&f, "MEMQOS_RELOAD", "failed");
+                log_full(LOG_ERR, r, NULL, NULL, MEMQOS_MESSAGE_RELOADED, f.v,
+                         "Reload failed: %m; the configuration in force stays (%zu [Group] rule%s, following %zu unit%s and groups).",
+                         n_rules, n_rules == 1 ? "" : "s", m->n_units, m->n_units == 1 ? "" : "s");
+                return;
+        }
+        if (v->take) {
+                (void) fields_add(&f, "MEMQOS_RELOAD", "taken");
+                log_full(LOG_INFO, 0, NULL, NULL, MEMQOS_MESSAGE_RELOADED, f.v,
+                         "Reloaded %s: %zu [Group] rule%s, following %zu unit%s and groups.", m->config_path,
+                         n_rules, n_rules == 1 ? "" : "s", m->n_units, m->n_units == 1 ? "" : "s");
+                return;
+        }
+        (void) fields_add(&f, "MEMQOS_RELOAD", "refused");
+        (void) fields_add(&f, "MEMQOS_FILE", "%s", v->file);
+        (void) fields_add(&f, "MEMQOS_LINE", "%u", v->line);
+        log_full(LOG_WARNING, 0, NULL, NULL, MEMQOS_MESSAGE_RELOADED, f.v,
+                 "Reload refused because of %s:%u%s: the configuration in force stays (%zu [Group] rule%s, following %zu unit%s and groups).",
+                 v->file, v->line,
+                 v->n_problems > 1 ? " and other problems" : "",
+                 n_rules, n_rules == 1 ? "" : "s", m->n_units, m->n_units == 1 ? "" : "s");
+}
+
 int manager_reload(Manager *m) {
+        _cleanup_free_ char *problem_file = NULL;
+        ConfigVerdict v = {};
         char buf[64];
         struct timespec ts;
+        int r;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         snprintf(buf, sizeof(buf), "RELOADING=1\nMONOTONIC_USEC=%llu",
                  (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
         (void) sd_notify(false, buf);
 
-        if (manager_load_config(m, true) >= 0) {
-                log_info("Reloaded %s.", m->config_path);
-                (void) manager_setup_events(m);
-                manager_setup_backends(m);
-        }
-        if (manager_load_rules(m, true) >= 0)
-                (void) manager_setup_groups(m);
+        r = manager_reload_config(m, &v, &problem_file);
 
         log_debug("Re-reading the files of every unit and group.");
         /* Drop-ins may have changed without daemon-reload being visible to us: re-read
@@ -1191,6 +1262,7 @@ int manager_reload(Manager *m) {
         if (m->bus)
                 (void) systemd_resync(m);
 
+        manager_say_reloaded(m, r, &v);
         (void) sd_notify(false, "READY=1\nSTATUS=Following systemd units.");
         return 0;
 }
@@ -1297,7 +1369,7 @@ int manager_start(Manager *m) {
         (void) manager_restore_limits(m);
         manager_setup_backends(m);
 
-        (void) manager_load_rules(m, false);
+        (void) manager_load_rules(m);
         (void) manager_setup_groups(m);
 
         if (!m->follow_systemd) {

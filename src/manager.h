@@ -128,8 +128,10 @@ static inline void manager_freep(Manager **m) {
                 manager_free(*m);
 }
 
-int manager_load_config(Manager *m, bool reload);
-int manager_load_rules(Manager *m, bool reload);
+/* At start: the settings, then the rules, of memqos.conf and its drop-ins,
+ * each with its problems diagnosed (see config_verdict()). */
+int manager_load_config(Manager *m);
+int manager_load_rules(Manager *m);
 int manager_start(Manager *m);
 int manager_reload(Manager *m);
 /* Puts back the v1 limits that a stopped memqosd left squeezed (emulate/squeeze.h).

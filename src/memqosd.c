@@ -138,7 +138,7 @@ static int run(int argc, char *argv[]) {
                 return log_error_errno(r, "Out of memory.");
         m->follow_systemd = !a.no_systemd;
 
-        (void) manager_load_config(m, false);
+        (void) manager_load_config(m);
         if (a.log_level >= 0)
                 log_set_max_level(a.log_level);
 

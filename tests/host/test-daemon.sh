@@ -213,20 +213,22 @@ CONF
         echo "bad-rules: ok"
         ;;
 config-reload)
+        hups=0 # SIGHUPs sent, each to end in one summary line
+        hup() { kill -HUP "$daemon"; hups=$((hups + 1)); }
         # LogLevel=debug in force shows as a debug line on each SIGHUP.
         debug_rereads() { grep -c "^debug .*Re-reading" "$log"; }
         reload_logs_debug() {
                 local n
                 n=$(debug_rereads)
-                kill -HUP "$daemon"
+                hup
                 wait_for 30 bash -c "[[ \$(grep -c '^debug .*Re-reading' '$log') -gt $n ]]"
         }
         reload_is_quiet() { # the first SIGHUP may still be at the old level
                 local n
-                kill -HUP "$daemon"
+                hup
                 sleep 1
                 n=$(debug_rereads)
-                kill -HUP "$daemon"
+                hup
                 sleep 1
                 [[ $(debug_rereads) -eq $n ]]
         }
@@ -234,7 +236,7 @@ config-reload)
         # (file:line) and KEY, and keeps the configuration in force.
         reload_refused() {
                 local line
-                kill -HUP "$daemon"
+                hup
                 wait_for 5 grep -q "MESSAGE_ID=$MSG_CONFIG_INVALID.*MEMQOS_KEY=$2" "$log" || fail "no error for $2="
                 line=$(grep "MESSAGE_ID=$MSG_CONFIG_INVALID.*MEMQOS_KEY=$2" "$log" | head -n 1)
                 [[ $line == *"$1:"* && $line == *"keeping the configuration in force"* ]] ||
@@ -266,6 +268,25 @@ config-reload)
         # Both gone: memqos.conf's LogLevel=info again.
         rm "$work/memqos.conf.d/50-debug.conf" "$work/memqos.conf.d/60-bad.conf"
         reload_is_quiet || fail "LogLevel=info is not back without the drop-ins"
+
+        # Settings and [Group] rules are one configuration: a bad LogLevel=
+        # refuses the new rules too, and the groups in force stay followed.
+        mkdir -p "$root/a" "$root/b"
+        printf '[Daemon]\nLogLevel=info\n[Group /%s/a]\nMemoryPriority=3\n' "$top" >"$work/memqos.conf"
+        hup
+        wait_for 10 test -e "$(state_file "/$top/a")" || fail "the rule for /a did not take"
+        printf '[Daemon]\nLogLevel=loud\n[Group /%s/b]\nMemoryPriority=4\n' "$top" >"$work/memqos.conf"
+        hup
+        wait_for 10 bash -c "grep -q MEMQOS_RELOAD=refused '$log' || test -e '$(state_file "/$top/b")'"
+        [[ ! -e $(state_file "/$top/b") ]] || fail "a refused reload installed its new [Group] rule"
+        [[ -e $(state_file "/$top/a") ]] || fail "a refused reload forgot the group of the rule in force"
+        grep -q "MEMQOS_RELOAD=refused.*MEMQOS_FILE=$work/memqos.conf MEMQOS_LINE=2" "$log" ||
+                fail "no summary saying the reload was refused because of memqos.conf:2"
+
+        # Every reload ends in one summary line.
+        wait_for 10 bash -c "[[ \$(grep -c 'MEMQOS_RELOAD=' '$log') -ge $hups ]]"
+        [[ $(count_lines "MEMQOS_RELOAD=") -eq $hups ]] ||
+                fail "$(count_lines "MEMQOS_RELOAD=") reload summaries for $hups reloads"
         kill -0 "$daemon" || fail "memqosd died"
         echo "config-reload: ok"
         ;;

@@ -453,6 +453,72 @@ static void test_backend_names_round_trip(void **state) {
 }
 
 /* a test with its own temporary files */
+/* A known key in the wrong section names the section it belongs in. */
+static void test_key_in_wrong_section_says_where_it_belongs(void **state) {
+        Conf *c = *state;
+
+        assert_int_equal(conf_parse(c,
+                                    "[Reclaim]\nKillWatermarkRatio=90\n"
+                                    "[Events]\nBackend=off\n"
+                                    "[Deamon]\nLogLevel=debug\n"
+                                    "[OOM]\nMemoryPriority=3\n"),
+                         0);
+        assert_config_is_default(&c->config);
+        assert_int_equal(c->diags.n, 4);
+        assert_string_equal(c->diags.items[0].message,
+                            "Unknown key KillWatermarkRatio= in [Reclaim], it belongs in [OOM]; ignoring");
+        assert_string_equal(c->diags.items[1].message,
+                            "Unknown key Backend= in [Events], it belongs in [Daemon], [Reclaim] or [OOM]; ignoring");
+        assert_string_equal(c->diags.items[2].message,
+                            "LogLevel= is in unknown section [Deamon], it belongs in [Daemon]; ignoring");
+        assert_string_equal(c->diags.items[3].message,
+                            "Unknown key MemoryPriority= in [OOM], it belongs in a [Group PATTERN] section; ignoring");
+}
+
+static PolicyDiagnostics diagnostics_one(const char *file, unsigned line) {
+        PolicyDiagnostics d = {};
+
+        assert_int_equal(policy_diagnostics_add(&d, file, line, NULL, "bad"), 0);
+        return d;
+}
+
+/* At start there is nothing to keep: the configuration read is taken, with
+ * its problems. On reload any problem, in the settings or in the [Group]
+ * rules, refuses all of it, and the verdict names the first. */
+static void test_reload_is_all_or_nothing(void **state) {
+        _cleanup_(policy_diagnostics_done) PolicyDiagnostics settings = diagnostics_one("a.conf", 3);
+        _cleanup_(policy_diagnostics_done) PolicyDiagnostics rules = diagnostics_one("b.conf", 7);
+        PolicyDiagnostics none = {};
+        ConfigVerdict v;
+
+        v = config_verdict(false, NULL, &settings, &rules);
+        assert_true(v.take);
+        v = config_verdict(false, "unreadable.conf", &none, &none);
+        assert_true(v.take);
+
+        v = config_verdict(true, NULL, &none, &none);
+        assert_true(v.take);
+        assert_int_equal(v.n_problems, 0);
+
+        v = config_verdict(true, NULL, &settings, &rules);
+        assert_false(v.take);
+        assert_string_equal(v.file, "a.conf");
+        assert_int_equal(v.line, 3);
+        assert_int_equal(v.n_problems, 2);
+
+        v = config_verdict(true, NULL, &none, &rules);
+        assert_false(v.take);
+        assert_string_equal(v.file, "b.conf");
+        assert_int_equal(v.line, 7);
+        assert_int_equal(v.n_problems, 1);
+
+        v = config_verdict(true, "unreadable.conf", &none, &none);
+        assert_false(v.take);
+        assert_string_equal(v.file, "unreadable.conf");
+        assert_int_equal(v.line, 0);
+        assert_int_equal(v.n_problems, 1);
+}
+
 #define CONF_TEST(t) cmocka_unit_test_setup_teardown(t, conf_setup, conf_teardown)
 
 int main(void) {
@@ -475,6 +541,8 @@ int main(void) {
                 CONF_TEST(test_unreadable_dropin_is_an_error_with_defaults_naming_it),
                 cmocka_unit_test(test_timespans_as_systemd_writes_them),
                 cmocka_unit_test(test_backend_names_round_trip),
+                CONF_TEST(test_key_in_wrong_section_says_where_it_belongs),
+                cmocka_unit_test(test_reload_is_all_or_nothing),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
