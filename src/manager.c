@@ -1124,10 +1124,12 @@ static int manager_open_memcg_root(Manager *m) {
 int manager_restore_limits(Manager *m) {
         int r;
 
+        /* the one place the hierarchy is opened, at start too: a missing
+         * one is said once */
+        (void) manager_open_memcg_root(m);
         r = manager_open_state_subdir(m, "squeeze", &m->squeeze_fd, &m->squeeze_dir);
         if (r < 0)
                 return r;
-        (void) manager_open_memcg_root(m);
         r = squeeze_restore_all(m->memcg_root, m->squeeze_fd, m->page_size, on_limit_restored, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot read %s: %m", m->squeeze_dir);
@@ -1359,13 +1361,12 @@ int manager_start(Manager *m) {
         (void) state_remove_all(m->unit_state_fd);
         (void) state_remove_all(m->group_state_fd);
 
-        (void) manager_open_memcg_root(m);
-
         r = manager_setup_events(m);
         if (r < 0)
                 return r;
 
-        /* Limits a crashed memqosd left squeezed come back before anything else. */
+        /* Limits a crashed memqosd left squeezed come back before anything
+         * else; this opens the memory hierarchy too. */
         (void) manager_restore_limits(m);
         manager_setup_backends(m);
 

@@ -15,7 +15,8 @@ static void help(void) {
                "settings of systemd units.\n\n"
                "  -h --help                 Show this help\n"
                "     --version              Show the version\n"
-               "  -c --config=PATH          Configuration file (default: %s)\n"
+               "  -c --config=PATH          Configuration file, must exist (default: %s,\n"
+               "                            which may be missing: the defaults)\n"
                "     --log-target=TARGET    auto, journal or stderr (default: auto)\n"
                "     --log-level=LEVEL      Override LogLevel= of the configuration\n"
                "     --sysfs-cgroup=PATH    Where cgroup hierarchies are mounted (default: /sys/fs/cgroup)\n"
@@ -137,6 +138,12 @@ static int run(int argc, char *argv[]) {
             (a.state_dir && (r = replace_string(&m->state_dir, a.state_dir)) < 0))
                 return log_error_errno(r, "Out of memory.");
         m->follow_systemd = !a.no_systemd;
+
+        /* The default file may be missing (the defaults, no rules); one named
+         * on the command line was meant to be read, so a typo must not
+         * start a daemon that follows nothing. */
+        if (a.config && access(a.config, F_OK) < 0)
+                return log_error_errno(-errno, "Cannot use --config=%s: %m.", a.config);
 
         (void) manager_load_config(m);
         if (a.log_level >= 0)

@@ -4,7 +4,7 @@
 # this machine's real cgroup v1 memory controller: [Group] rules, discovery,
 # thresholds and OOMs, read back from the daemon's own output.
 #
-#   test-daemon.sh MEMQOSD CASE     CASE: groups | burst | thresholds | oom | bad-rules | config-reload | backends |
+#   test-daemon.sh MEMQOSD CASE     CASE: groups | burst | thresholds | oom | bad-rules | config-reload | startup | backends |
 #                                         state-dir-foreign | state-stale
 #
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
@@ -289,6 +289,24 @@ config-reload)
                 fail "$(count_lines "MEMQOS_RELOAD=") reload summaries for $hups reloads"
         kill -0 "$daemon" || fail "memqosd died"
         echo "config-reload: ok"
+        ;;
+startup)
+        # A --config given on the command line must exist: a typo is an error
+        # at start, not a daemon following nothing.
+        timeout 10 "$memqosd" --no-systemd --log-target=stderr --config="$work/no-such.conf" \
+                --state-dir="$work/state" 2>"$log"
+        rc=$?
+        ((rc != 0 && rc != 124)) || fail "a missing --config did not stop memqosd (exit $rc)"
+        grep -q "$work/no-such.conf" "$log" || fail "the error does not name the missing --config"
+
+        # A missing --cgroup-root is said once.
+        printf '[Daemon]\nLogLevel=info\n' >"$work/memqos.conf"
+        "$memqosd" --no-systemd --log-target=stderr --config="$work/memqos.conf" \
+                --cgroup-root="$work/no-such-root" --state-dir="$work/state" 2>"$log" &
+        daemon=$!
+        wait_for 10 grep -q "started:" "$log" || fail "memqosd did not start"
+        [[ $(count_lines "no-such-root") -eq 1 ]] || fail "the missing --cgroup-root is said $(count_lines "no-such-root") times"
+        echo "startup: ok"
         ;;
 backends)
         # The stock kernel here lacks memory.priority and memory.wmark_ratio.

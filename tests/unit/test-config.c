@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "config-paths.h"
 #include "config.h"
 #include "util.h"
 
@@ -519,6 +520,13 @@ static void test_reload_is_all_or_nothing(void **state) {
         assert_int_equal(v.n_problems, 1);
 }
 
+/* Whatever the prefix memqos is built with, the default configuration is
+ * one file, not one relative to the daemon's working directory. */
+static void test_default_config_path_is_absolute(void **state) {
+        assert_true(CONFIG_PATH[0] == '/');
+        assert_non_null(strstr(CONFIG_PATH, "/memqos/memqos.conf"));
+}
+
 #define CONF_TEST(t) cmocka_unit_test_setup_teardown(t, conf_setup, conf_teardown)
 
 int main(void) {
@@ -543,6 +551,7 @@ int main(void) {
                 cmocka_unit_test(test_backend_names_round_trip),
                 CONF_TEST(test_key_in_wrong_section_says_where_it_belongs),
                 cmocka_unit_test(test_reload_is_all_or_nothing),
+                cmocka_unit_test(test_default_config_path_is_absolute),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
