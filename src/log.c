@@ -22,6 +22,13 @@ static const char *const target_names[_LOG_TARGET_MAX] = {
         [LOG_TARGET_STDERR] = "stderr",
 };
 
+static bool has_control_bytes(const char *s) {
+        for (; *s; s++)
+                if (is_control_byte(*s))
+                        return true;
+        return false;
+}
+
 static LogTarget resolve_target(void) {
         if (log_target == LOG_TARGET_AUTO)
                 /* journald's native socket: present wherever journald runs. */
@@ -118,7 +125,7 @@ static int log_to_journal(int level, int error, const char *unit, const char *cg
 int log_fullv(int level, int error, const char *unit, const char *cgroup, const char *message_id,
               char *const *fields, const char *format, va_list ap) {
         int saved_errno = errno;
-        _cleanup_free_ char *message = NULL;
+        _cleanup_free_ char *message = NULL, *unit_escaped = NULL, *cgroup_escaped = NULL;
 
         if (error < 0)
                 error = -error;
@@ -131,6 +138,19 @@ int log_fullv(int level, int error, const char *unit, const char *cgroup, const 
                 message = NULL;
                 goto done;
         }
+        /* file names, keys and values read from files may hold anything */
+        if (has_control_bytes(message)) {
+                char *escaped = escape_control(message);
+                if (!escaped)
+                        goto done;
+                free(message);
+                message = escaped;
+        }
+        /* a cgroup's name is anyone's choice who may make one */
+        if (unit && has_control_bytes(unit) && (unit_escaped = escape_control(unit)))
+                unit = unit_escaped;
+        if (cgroup && has_control_bytes(cgroup) && (cgroup_escaped = escape_control(cgroup)))
+                cgroup = cgroup_escaped;
 
         if (resolve_target() == LOG_TARGET_JOURNAL) {
                 if (log_to_journal(level, error, unit, cgroup, message_id, fields, message) >= 0)
@@ -174,6 +194,13 @@ int fields_add(Fields *f, const char *key, const char *format, ...) {
                         return -ENOMEM;
                 f->v = v;
                 f->allocated = a;
+        }
+        if (has_control_bytes(value)) {
+                char *escaped = escape_control(value);
+                if (!escaped)
+                        return -ENOMEM;
+                free(value);
+                value = escaped;
         }
         if (asprintf(&f->v[f->n], "%s=%s", key, value) < 0)
                 return -ENOMEM;

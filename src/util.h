@@ -151,3 +151,13 @@ static inline bool strv_equal(char *const *a, char *const *b) {
 }
 
 char **strv_copy(char *const *l);
+
+/* A copy of s for a log line, each control byte (below 0x20, and 0x7f) as
+ * \xNN: text read from a file must not move a terminal's cursor, change its
+ * title or split the one line a message is. Other bytes, UTF-8 included, are
+ * kept. NULL when out of memory. */
+char *escape_control(const char *s);
+
+static inline bool is_control_byte(char c) {
+        return (unsigned char) c < 0x20 || c == 0x7f;
+}
