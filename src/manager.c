@@ -356,6 +356,7 @@ static int on_feature_report(sd_event_source *s, uint64_t usec, void *userdata) 
                          memcg_knob_file(k), knob_policy_names[k], names, m->state_dir);
         }
         m->feature_report_source = sd_event_source_disable_unref(m->feature_report_source);
+        m->groups_folded_source = sd_event_source_disable_unref(m->groups_folded_source);
         return 0;
 }
 
@@ -389,12 +390,73 @@ static void fields_add_bytes(Fields *f, const char *key, uint64_t v) {
                 (void) fields_add(f, key, "%" PRIu64, v);
 }
 
+/* The key of group announcements in m->ratelimit: no unit name or cgroup
+ * path starts with a space, so no unit's ratelimit_forget_prefix() drops it. */
+#define GROUPS_ANNOUNCED_KEY " [Group] policies"
+
+static void manager_say_groups_folded(Manager *m, unsigned n) {
+        _cleanup_(fields_done) Fields f = {};
+
+        if (n == 0)
+                return;
+        (void) fields_add(&f, "MEMQOS_FOLDED", "%u", n);
+        log_full(LOG_INFO, 0, NULL, NULL, NULL, f.v,
+                 "Policy in force for %u more cgroup%s matching [Group] rules, not said one by one (rate limited; each is in its state file).",
+                 n, n == 1 ? "" : "s");
+}
+
+static int on_groups_folded(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->ratelimit)
+                manager_say_groups_folded(m, ratelimit_take_folded(m->ratelimit, GROUPS_ANNOUNCED_KEY));
+        return 0;
+}
+
+/* Whether to say a group's policy now. Cgroups made and removed by the
+ * thousand (pods, jobs) must give a bounded number of lines: past the event
+ * rate limit ([Events] EventRateLimitIntervalSec=, EventRateLimitBurst=) they
+ * are counted, and said as a sum at most one interval later. */
+static bool manager_group_announce_passes(Manager *m) {
+        unsigned folded = 0;
+        uint64_t now;
+        int r;
+
+        if (!m->ratelimit || sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0)
+                return true;
+        r = ratelimit_test(m->ratelimit, GROUPS_ANNOUNCED_KEY, now, &folded);
+        if (r != 0) {
+                manager_say_groups_folded(m, folded);
+                return true;
+        }
+
+        if (!m->groups_folded_source) {
+                r = sd_event_add_time(m->event, &m->groups_folded_source, CLOCK_MONOTONIC,
+                                      now + m->config.ratelimit_interval_usec, 0, on_groups_folded, m);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(m->groups_folded_source, "memqos-groups-folded");
+        } else {
+                int enabled = SD_EVENT_OFF;
+
+                (void) sd_event_source_get_enabled(m->groups_folded_source, &enabled);
+                if (enabled == SD_EVENT_OFF) {
+                        (void) sd_event_source_set_time(m->groups_folded_source, now + m->config.ratelimit_interval_usec);
+                        (void) sd_event_source_set_enabled(m->groups_folded_source, SD_EVENT_ONESHOT);
+                }
+        }
+        return false;
+}
+
 static void unit_announce(Manager *m, Unit *u, uint64_t high, uint64_t low) {
         _cleanup_(fields_done) Fields f = {};
         _cleanup_free_ char *summary = NULL;
         size_t len = 0;
         bool first = true;
-        FILE *s = open_memstream(&summary, &len);
+        FILE *s;
+
+        if (u->kind == UNIT_KIND_GROUP && !manager_group_announce_passes(m))
+                return;
+        s = open_memstream(&summary, &len);
         if (!s)
                 return;
 
@@ -1308,6 +1370,8 @@ static void on_kmsg_oom(const KmsgOomReport *r, void *userdata) {
 static int manager_setup_events(Manager *m) {
         int r;
 
+        if (m->ratelimit) /* the sum folded so far, before the counts go */
+                manager_say_groups_folded(m, ratelimit_take_folded(m->ratelimit, GROUPS_ANNOUNCED_KEY));
         m->ratelimit = ratelimit_free(m->ratelimit);
         r = ratelimit_new(m->config.ratelimit_interval_usec, m->config.ratelimit_burst, &m->ratelimit);
         if (r < 0)
@@ -1397,6 +1461,7 @@ Manager *manager_free(Manager *m) {
         m->control_inotify_source = sd_event_source_disable_unref(m->control_inotify_source);
         m->reconnect_source = sd_event_source_disable_unref(m->reconnect_source);
         m->feature_report_source = sd_event_source_disable_unref(m->feature_report_source);
+        m->groups_folded_source = sd_event_source_disable_unref(m->groups_folded_source);
         m->kmsg = kmsg_reader_free(m->kmsg);
         m->ratelimit = ratelimit_free(m->ratelimit);
         m->cgroup_watcher = cgroup_watcher_free(m->cgroup_watcher);

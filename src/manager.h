@@ -119,6 +119,7 @@ struct Manager {
         bool feature_missing_said[_MEMCG_KNOB_MAX];
         bool feature_missing_pending[_MEMCG_KNOB_MAX];
         sd_event_source *feature_report_source;
+        sd_event_source *groups_folded_source; /* says the group policies the rate limit folded */
 };
 
 int manager_new(Manager **ret);

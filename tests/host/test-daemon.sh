@@ -4,7 +4,7 @@
 # this machine's real cgroup v1 memory controller: [Group] rules, discovery,
 # thresholds and OOMs, read back from the daemon's own output.
 #
-#   test-daemon.sh MEMQOSD CASE     CASE: groups | burst | thresholds | oom | bad-rules | config-reload | startup | backends |
+#   test-daemon.sh MEMQOSD CASE     CASE: groups | burst | thresholds | oom | bad-rules | config-reload | startup | churn | backends |
 #                                         state-dir-foreign | state-stale
 #
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
@@ -289,6 +289,47 @@ config-reload)
                 fail "$(count_lines "MEMQOS_RELOAD=") reload summaries for $hups reloads"
         kill -0 "$daemon" || fail "memqosd died"
         echo "config-reload: ok"
+        ;;
+churn)
+        # Cgroups made and removed by the hundred (pods) give a bounded number
+        # of lines: past the event rate limit the policies of new groups are
+        # said as a sum, and every group is in a line or in a sum.
+        cat >"$work/memqos.conf" <<CONF
+[Group /$top/pods/*]
+MemoryPriority=2
+[Events]
+EventRateLimitIntervalSec=2s
+EventRateLimitBurst=5
+CONF
+        mkdir "$root/pods"
+        start_daemon
+        before=$(wc -l <"$log")
+        t0=$(date +%s)
+        n=300
+        for i in $(seq $n); do mkdir "$root/pods/p$i"; done
+        wait_for 60 bash -c "[[ \$(ls '$work/state/groups' | grep -c pods) -ge $n ]]" || fail "not all $n groups followed"
+        for i in $(seq $n); do rmdir "$root/pods/p$i"; done
+        wait_for 60 bash -c "[[ \$(ls '$work/state/groups' | grep -c pods) -eq 0 ]]" || fail "groups left after removal"
+        said() { # groups said one by one, plus those said in sums
+                local one sum
+                one=$(grep -c "MESSAGE_ID=$MSG_POLICY MEMQOS_CGROUP=/$top/pods/" "$log")
+                sum=$(grep -o "MEMQOS_FOLDED=[0-9]*" "$log" | cut -d= -f2 | paste -sd+ | bc)
+                echo $((one + ${sum:-0}))
+        }
+        # the last sum comes at most one interval (2 s) after the last fold
+        for _ in $(seq 100); do
+                (($(said) >= n)) && break
+                sleep 0.1
+        done
+        t1=$(date +%s)
+        [[ $(said) -eq $n ]] || fail "$(said) of $n groups said, one by one or in a sum"
+        lines=$(($(wc -l <"$log") - before))
+        # per 2 s: at most 5 groups and one sum; and the interval the churn
+        # began and ended in
+        max=$((6 * ((t1 - t0) / 2 + 2)))
+        ((lines <= max)) || fail "$lines lines for $n groups made and removed in $((t1 - t0)) s (at most $max)"
+        echo "churn: $n groups made and removed, $lines lines in $((t1 - t0)) s"
+        echo "churn: ok"
         ;;
 startup)
         # A --config given on the command line must exist: a typo is an error
