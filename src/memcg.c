@@ -594,12 +594,14 @@ int memcg_parse_stat(MemcgLayout layout, const char *text, MemcgStat *ret) {
                 if (memcg_parse_u64(value, &v) < 0)
                         return -EINVAL;
 
+                /* Saturating: a value at the page-counter maximum reads as
+                 * MEMCG_UNLIMITED, and a wrapped sum would say "nothing". */
                 for (const char *const *k = file_keys; *k; k++)
                         if (streq(key, *k))
-                                s.file += v;
+                                s.file = v > UINT64_MAX - s.file ? UINT64_MAX : s.file + v;
                 for (const char *const *k = anon_keys; *k; k++)
                         if (streq(key, *k))
-                                s.anon += v;
+                                s.anon = v > UINT64_MAX - s.anon ? UINT64_MAX : s.anon + v;
                 p = *eol ? eol + 1 : eol;
         }
         *ret = s;
