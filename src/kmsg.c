@@ -88,6 +88,19 @@ static char *kmsg_unescape(const char *s, size_t len) {
         return out;
 }
 
+/* A cgroup path as the summary prints it: absolute, and without an escaped
+ * NUL that would cut it short and blame another cgroup. -EINVAL otherwise. */
+static int unescape_cgroup(const char *s, size_t len, char **ret) {
+        _cleanup_free_ char *u = kmsg_unescape(s, len);
+
+        if (!u)
+                return -ENOMEM;
+        if (u[0] != '/' || memmem(s, len, "\\x00", 4))
+                return -EINVAL;
+        *ret = TAKE_PTR(u);
+        return 0;
+}
+
 static int copy_comm(char dest[static KMSG_COMM_MAX], const char *s, size_t len) {
         _cleanup_free_ char *u = kmsg_unescape(s, len);
 
@@ -145,7 +158,8 @@ int kmsg_parse_oom_summary(const char *msg, size_t len, KmsgOomSummary *ret) {
 
         constraint = msg + strlen(OOM_SUMMARY_PREFIX);
         comma = memchr(constraint, ',', (size_t) (end - constraint));
-        if (!comma || (size_t) (comma - constraint) >= sizeof(s.constraint) || comma == constraint)
+        if (!comma || (size_t) (comma - constraint) >= sizeof(s.constraint) || comma == constraint ||
+            strspn(constraint, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") < (size_t) (comma - constraint))
                 return -EINVAL;
         memcpy(s.constraint, constraint, comma - constraint);
 
@@ -172,9 +186,9 @@ int kmsg_parse_oom_summary(const char *msg, size_t len, KmsgOomSummary *ret) {
 
         task_memcg = memrmem(msg, (size_t) (task - msg), ",task_memcg=");
         if (task_memcg) {
-                s.task_memcg = kmsg_unescape(task_memcg + 12, (size_t) (task - task_memcg - 12));
-                if (!s.task_memcg)
-                        return -ENOMEM;
+                r = unescape_cgroup(task_memcg + 12, (size_t) (task - task_memcg - 12), &s.task_memcg);
+                if (r < 0)
+                        return r;
         }
 
         oom_memcg = memmem(comma, (size_t) (task - comma), ",oom_memcg=", 11);
@@ -183,9 +197,9 @@ int kmsg_parse_oom_summary(const char *msg, size_t len, KmsgOomSummary *ret) {
 
                 if (oom_memcg > oom_end)
                         return -EINVAL;
-                s.oom_memcg = kmsg_unescape(oom_memcg + 11, (size_t) (oom_end - oom_memcg - 11));
-                if (!s.oom_memcg)
-                        return -ENOMEM;
+                r = unescape_cgroup(oom_memcg + 11, (size_t) (oom_end - oom_memcg - 11), &s.oom_memcg);
+                if (r < 0)
+                        return r;
         }
 
         *ret = s;

@@ -103,12 +103,10 @@ static uint64_t page_counter_max_bytes(void) {
         return max_pages * page_size;
 }
 
-/* Parses the text of an integer file: decimal digits or "max", optionally
- * followed by whitespace (the kernel ends every value with "\n"). Values at
- * or above the page-counter maximum read as MEMCG_UNLIMITED as well: no
- * page counter can hold more, so the kernel means "no limit" by them.
- * Anything else is not the file we expect: -EBADMSG. */
-static int parse_u64(const char *s, uint64_t *ret) {
+/* Values at or above the page-counter maximum read as MEMCG_UNLIMITED as
+ * well: no page counter can hold more, so the kernel means "no limit" by
+ * them. Anything else is not the file we expect: -EBADMSG. */
+int memcg_parse_u64(const char *s, uint64_t *ret) {
         const char *end;
         uint64_t v;
 
@@ -144,7 +142,7 @@ int memcg_read_u64(int dirfd, const char *file, uint64_t *ret) {
         r = read_small_file(dirfd, file, buf, sizeof(buf));
         if (r < 0)
                 return r;
-        return parse_u64(buf, ret);
+        return memcg_parse_u64(buf, ret);
 }
 
 /* Which word the kernel wants for "no limit": v2 "max", v1 "-1". Decided by
@@ -593,15 +591,17 @@ int memcg_parse_stat(MemcgLayout layout, const char *text, MemcgStat *ret) {
                 key[sp - p] = 0;
                 memcpy(value, sp + 1, (size_t) (eol - sp - 1));
                 value[eol - sp - 1] = 0;
-                if (parse_u64(value, &v) < 0)
+                if (memcg_parse_u64(value, &v) < 0)
                         return -EINVAL;
 
+                /* Saturating: a value at the page-counter maximum reads as
+                 * MEMCG_UNLIMITED, and a wrapped sum would say "nothing". */
                 for (const char *const *k = file_keys; *k; k++)
                         if (streq(key, *k))
-                                s.file += v;
+                                s.file = v > UINT64_MAX - s.file ? UINT64_MAX : s.file + v;
                 for (const char *const *k = anon_keys; *k; k++)
                         if (streq(key, *k))
-                                s.anon += v;
+                                s.anon = v > UINT64_MAX - s.anon ? UINT64_MAX : s.anon + v;
                 p = *eol ? eol + 1 : eol;
         }
         *ret = s;
@@ -637,20 +637,10 @@ int memcg_reclaim(const MemcgRoot *r, int dirfd, uint64_t bytes) {
         return memcg_write_u64(dirfd, "memory.reclaim", bytes);
 }
 
-int memcg_read_procs(int dirfd, pid_t **ret, size_t *ret_n) {
-        _cleanup_(closep) int fd = -1;
-        _cleanup_fclose_ FILE *f = NULL;
+int memcg_parse_procs(FILE *f, pid_t **ret, size_t *ret_n) {
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0, allocated = 0;
         long v;
-
-        fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        f = fdopen(fd, "re");
-        if (!f)
-                return -errno;
-        fd = -1;
 
         while (fscanf(f, "%ld", &v) == 1) {
                 if (v <= 0 || v > INT_MAX)
@@ -670,6 +660,20 @@ int memcg_read_procs(int dirfd, pid_t **ret, size_t *ret_n) {
         *ret = TAKE_PTR(pids);
         *ret_n = n;
         return 0;
+}
+
+int memcg_read_procs(int dirfd, pid_t **ret, size_t *ret_n) {
+        _cleanup_(closep) int fd = -1;
+        _cleanup_fclose_ FILE *f = NULL;
+
+        fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        f = fdopen(fd, "re");
+        if (!f)
+                return -errno;
+        fd = -1;
+        return memcg_parse_procs(f, ret, ret_n);
 }
 
 int memcg_kill_all(int dirfd) {

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define MEMCG_UNLIMITED UINT64_MAX
@@ -78,6 +79,8 @@ uint64_t memcg_knob_default(MemcgKnob k);       /* the kernel's default */
  * kernel's errno of a refused write (EINVAL, EBUSY) is returned as is; a
  * missing file is never created. */
 int memcg_read_u64(int dirfd, const char *file, uint64_t *ret);
+/* Pure: the same on the text of such a file (NUL-terminated). */
+int memcg_parse_u64(const char *text, uint64_t *ret);
 int memcg_write_u64(int dirfd, const char *file, uint64_t value);
 
 /* The limit the watermarks are relative to: v2 min(memory.high, memory.max),
@@ -158,6 +161,9 @@ int memcg_reclaim(const MemcgRoot *r, int dirfd, uint64_t bytes);
 
 /* The pids in the cgroup itself (cgroup.procs), into a new array. */
 int memcg_read_procs(int dirfd, pid_t **ret, size_t *ret_n);
+/* The same on an open cgroup.procs (or any text of it): the pids > 0 that
+ * fit a pid_t, in order. */
+int memcg_parse_procs(FILE *f, pid_t **ret, size_t *ret_n);
 
 /* v2: kills every process of the subtree at once (cgroup.kill, 5.14+).
  * -ENOENT where the kernel has none. */

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -241,6 +242,64 @@ static void assert_crossing(const Seen *s, uint64_t threshold, ThresholdDirectio
         assert_int_equal(s->limit, 64 * MB);
 }
 
+/* A witness of what the kernel sends: an eventfd of our own registered
+ * on the same v1 threshold, beside memcg_watch's. When a step misses an
+ * event, its count tells "the kernel did not send" (0) from "the watch
+ * missed it" (> 0). */
+typedef struct Witness {
+        const char *path;
+        uint64_t threshold;
+        int efd;
+} Witness;
+
+static Witness witness = { .efd = -1 };
+
+static void witness_start(const char *path, uint64_t threshold) {
+        char line[64], p[PATH_MAX];
+        _cleanup_close_ int target = -1;
+
+        snprintf(p, sizeof(p), "%s/memory.usage_in_bytes", path);
+        target = open(p, O_RDONLY | O_CLOEXEC);
+        witness = (Witness) { .path = path, .threshold = threshold, .efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) };
+        assert_true(target >= 0 && witness.efd >= 0);
+        snprintf(line, sizeof(line), "%d %d %" PRIu64, witness.efd, target, threshold);
+        assert_int_equal(cgtest_write(path, "cgroup.event_control", line), 0);
+}
+
+static void witness_stop(void) {
+        witness.efd = safe_close(witness.efd);
+        witness.path = NULL;
+}
+
+/* Everything that tells the causes of a missed event apart: what the
+ * kernel sent, where the allocator is, what the cgroup holds. */
+static void print_step_state(const Allocator *a) {
+        _cleanup_free_ char *usage = NULL, *max_usage = NULL, *failcnt = NULL, *cgroup = NULL;
+        const char *memcg_line;
+        uint64_t sent = 0;
+        char p[64];
+        int status;
+
+        if (!witness.path)
+                return;
+        if (read(witness.efd, &sent, sizeof(sent)) != sizeof(sent))
+                sent = 0;
+        usage = cgtest_read(witness.path, "memory.usage_in_bytes");
+        max_usage = cgtest_read(witness.path, "memory.max_usage_in_bytes");
+        failcnt = cgtest_read(witness.path, "memory.failcnt");
+        snprintf(p, sizeof(p), "/proc/%d", (int) a->pid);
+        cgroup = cgtest_read(p, "cgroup");
+        print_message("  kernel signalled the %" PRIu64 " threshold %" PRIu64 " time(s) (witness eventfd)\n",
+                      witness.threshold, sent);
+        print_message("  cgroup usage %.*s max_usage %.*s failcnt %.*s\n", (int) strcspn(strna(usage), "\n"),
+                      strna(usage), (int) strcspn(strna(max_usage), "\n"), strna(max_usage),
+                      (int) strcspn(strna(failcnt), "\n"), strna(failcnt));
+        memcg_line = cgroup ? strstr(cgroup, ":memory:") : NULL;
+        print_message("  allocator %d %s, in memory cgroup %.*s\n", (int) a->pid,
+                      waitpid(a->pid, &status, WNOHANG) == 0 ? "alive" : "gone",
+                      memcg_line ? (int) strcspn(memcg_line + 8, "\n") : 1, memcg_line ? memcg_line + 8 : "?");
+}
+
 /* One allocator command: the loop runs until the recorder holds n_total
  * events, and 250 ms more so that an extra one would be caught. */
 static void step(Allocator *a, sd_event *e, Recorder *rec, const char *cmd, size_t n_total, AllocatorReply *r) {
@@ -254,6 +313,7 @@ static void step(Allocator *a, sd_event *e, Recorder *rec, const char *cmd, size
                         print_message("  %zu: type %d threshold %" PRIu64 " %s usage %" PRIu64 "\n", i,
                                       (int) rec->seen[i].type, rec->seen[i].threshold,
                                       threshold_direction_to_string(rec->seen[i].direction), rec->seen[i].usage);
+                print_step_state(a);
                 fail();
         }
         assert_int_equal(allocator_reply(a, r), 0);
@@ -296,6 +356,7 @@ static void test_thresholds_crossed_up_and_down_by_a_real_allocator(void **state
         assert_int_equal(memcg_watch_set_thresholds(w, thresholds, ELEMENTSOF(thresholds)), 0);
         assert_int_equal(memcg_watch_n_fds(w), 3); /* the dirfd and one eventfd per threshold */
 
+        witness_start(path, 16 * MB);
         allocator_start(&a, path, watch);
         /* Registration learns the sides (both below): nothing to report. */
         assert_false(run_until_n(e, &rec, 1, 100 * 1000, 0));
@@ -336,6 +397,7 @@ static void test_thresholds_crossed_up_and_down_by_a_real_allocator(void **state
         assert_crossing(&rec.seen[8], 32 * MB, THRESHOLD_DOWN);
 
         assert_int_equal(allocator_stop(&a), 0);
+        witness_stop();
         w = memcg_watch_free(w);
         assert_int_equal(cgtest_remove_recursive(path), 0);
 }

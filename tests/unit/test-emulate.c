@@ -442,6 +442,18 @@ static void test_parse_stat(void **state) {
         assert_int_equal(st.file, 0);
 }
 
+static void test_parse_stat_sums_saturate(void **state) {
+        /* Found by fuzz-memcg: values at the page-counter maximum read as
+         * MEMCG_UNLIMITED, and two of them (or one and any other) wrapped
+         * the sum to almost nothing: "nothing to reclaim" or "no anon". */
+        MemcgStat st;
+
+        assert_int_equal(memcg_parse_stat(MEMCG_LAYOUT_V2, "inactive_file 9223372036854771712\nactive_file 1\n", &st), 0);
+        assert_true(st.file == UINT64_MAX);
+        assert_int_equal(memcg_parse_stat(MEMCG_LAYOUT_V1, "total_rss 18446744073709551615\ntotal_shmem 4096\n", &st), 0);
+        assert_true(st.anon == UINT64_MAX);
+}
+
 static void test_squeeze_record(void **state) {
         SqueezeRecord r = { .cgroup = (char *) "/p/offline", .limit = UINT64_MAX, .squeezed = 84 * M };
         _cleanup_free_ char *text = NULL;
@@ -767,6 +779,7 @@ int main(void) {
                 cmocka_unit_test(test_victim_confirmed_only_alive_and_still_in_the_leaf),
                 cmocka_unit_test(test_kill_pick_process),
                 cmocka_unit_test(test_parse_stat),
+                cmocka_unit_test(test_parse_stat_sums_saturate),
                 cmocka_unit_test(test_squeeze_record),
                 cmocka_unit_test(test_squeeze_run_and_restore),
                 cmocka_unit_test(test_squeeze_restore_of_a_cgroup_named_tmp),

@@ -119,6 +119,31 @@ static void test_truncated_or_foreign_summaries(void **state) {
         assert_null(s.oom_memcg);
 }
 
+static void test_summary_whose_cgroup_or_constraint_is_malformed_is_rejected(void **state) {
+        /* Found by fuzz-kmsg: a memcg that is not an absolute path, or
+         * that an escaped NUL would cut short ("/a\x00b" read as "/a"),
+         * would be blamed on a cgroup that did not OOM. */
+        static const char *const bad[] = {
+                "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,"
+                "oom_memcg=a,task_memcg=/a/b,task=x,pid=12,uid=0",
+                "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,"
+                "oom_memcg=/a,task_memcg=,task=x,pid=12,uid=0",
+                "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,"
+                "oom_memcg=/a,task_memcg=/a\\x00b,task=x,pid=12,uid=0",
+                "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,"
+                "oom_memcg=/a\\x00/b,task_memcg=/a/b,task=x,pid=12,uid=0",
+                /* the kernel's constraint names are [A-Z_] words */
+                "oom-kill:constraint=CONSTRAINT MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,"
+                "oom_memcg=/a,task_memcg=/a/b,task=x,pid=12,uid=0",
+        };
+        KmsgOomSummary s = {};
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_int_equal(kmsg_parse_oom_summary(MSG(bad[i]), &s), -EINVAL);
+        assert_null(s.oom_memcg);
+        assert_null(s.task_memcg);
+}
+
 static void test_killed_process_line(void **state) {
         KmsgOomKill k;
         KmsgRecord r;
@@ -285,6 +310,7 @@ int main(void) {
                 cmocka_unit_test(test_summary_of_a_global_oom_with_nodemask_lists),
                 cmocka_unit_test(test_summary_with_a_hostile_comm_and_escapes),
                 cmocka_unit_test(test_truncated_or_foreign_summaries),
+                cmocka_unit_test(test_summary_whose_cgroup_or_constraint_is_malformed_is_rejected),
                 cmocka_unit_test(test_killed_process_line),
                 cmocka_unit_test(test_killed_process_of_a_global_oom_and_odd_comm),
                 cmocka_unit_test(test_truncated_killed_lines),

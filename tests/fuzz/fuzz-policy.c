@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target for the [X-MemQoS] parser.
  *
- * The input is a unit's files: the bytes are split on FILE_SEPARATOR into
+ * The input is a unit's files: the bytes are split on FUZZ_SEPARATOR into
  * at most POLICY_FUZZ_FILES texts, parsed in order like FragmentPath and
  * DropInPaths. Besides not crashing, the parser must keep its promises:
  * only valid values in force, diagnostics that point at real lines, and a
@@ -14,26 +14,15 @@
 #include <syslog.h>
 
 #include "config.h"
+#include "fuzz-check.h"
+#include "fuzz-split.h"
 #include "policy.h"
 #include "util.h"
 
-#define FILE_SEPARATOR "\n#%%\n"
 #define POLICY_FUZZ_FILES 4
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 static void check(bool ok, const char *what) {
-        if (!ok) {
-                fprintf(stderr, "fuzz-policy: broken promise: %s\n", what);
-                abort();
-        }
-}
-
-static size_t count_lines(const char *text, size_t size) {
-        size_t n = 1;
-        for (size_t i = 0; i < size; i++)
-                n += text[i] == '\n';
-        return n;
+        fuzz_check(ok, "fuzz-policy", what);
 }
 
 static void check_policy(const Policy *p) {
@@ -116,27 +105,19 @@ static void check_config(const char *text, size_t size) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static const char *const names[POLICY_FUZZ_FILES] = { "a.slice", "10-a.conf", "20-b.conf", "30-c.conf" };
         const char *texts[POLICY_FUZZ_FILES];
-        size_t sizes[POLICY_FUZZ_FILES], lines[POLICY_FUZZ_FILES], n = 0, assignments = 0;
-        const char *s = (const char *) data, *end = s + size;
+        size_t sizes[POLICY_FUZZ_FILES], lines[POLICY_FUZZ_FILES], n, assignments = 0;
+        FuzzPart parts[POLICY_FUZZ_FILES];
         PolicyDiagnostics d1 = {}, d2 = {}, d3 = {};
         Policy p1, p2;
 
         if (size > POLICY_FILE_SIZE_MAX)
                 return 0;
 
-        while (n < POLICY_FUZZ_FILES) {
-                const char *sep = NULL;
-
-                if (n + 1 < POLICY_FUZZ_FILES)
-                        sep = memmem(s, end - s, FILE_SEPARATOR, strlen(FILE_SEPARATOR));
-
-                texts[n] = s;
-                sizes[n] = sep ? (size_t) (sep - s) : (size_t) (end - s);
-                lines[n] = count_lines(texts[n], sizes[n]);
-                n++;
-                if (!sep)
-                        break;
-                s = sep + strlen(FILE_SEPARATOR);
+        n = fuzz_split((const char *) data, size, parts, POLICY_FUZZ_FILES);
+        for (size_t i = 0; i < n; i++) {
+                texts[i] = parts[i].text;
+                sizes[i] = parts[i].size;
+                lines[i] = fuzz_count_lines(&parts[i]);
         }
 
         check(policy_parse_texts(texts, sizes, names, n, NULL, &p1, &d1) == 0, "parse succeeds");
