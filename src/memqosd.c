@@ -8,6 +8,7 @@
 #include "config-paths.h"
 #include "log.h"
 #include "manager.h"
+#include "rlimit.h"
 
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"
@@ -128,6 +129,13 @@ static int run(int argc, char *argv[]) {
         if (r <= 0)
                 return r;
         log_set_target(a.log_target);
+
+        /* EPERM: a seccomp filter without prlimit64() (memqosd.service has
+         * none and sets LimitNOFILE= instead). */
+        r = rlimit_nofile_bump(NULL);
+        if (r < 0)
+                log_full(r == -EPERM ? LOG_DEBUG : LOG_WARNING, r, NULL, NULL, NULL, NULL,
+                         "Cannot raise the soft limit of open files (RLIMIT_NOFILE): %m");
 
         r = manager_new(&m);
         if (r < 0)
