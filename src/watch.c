@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,6 +18,8 @@ typedef struct WatchRegistration {
         sd_event_source *source;
 } WatchRegistration;
 
+typedef struct InotifyHub InotifyHub;
+
 struct MemcgWatch {
         unsigned n_ref;
         sd_event *event;
@@ -28,11 +31,11 @@ struct MemcgWatch {
         bool removed; /* the cgroup went away: everything is released */
         bool freed;   /* the owner let go; the struct lives until dispatch ends */
 
-        /* Thresholds: ascending byte values, the side of each last seen,
-         * and (v1) the kernel registration of each. */
+        /* Thresholds: ascending byte values and the side of each last seen;
+         * v1: one eventfd that the kernel signals for any of them. */
         uint64_t *bytes;
         ThresholdSide *sides;
-        WatchRegistration *regs;
+        WatchRegistration thresholds_reg;
         size_t n_thresholds;
         sd_event_source *resync;       /* learns/reports sides after a change */
         sd_event_source *sample_timer; /* v2 */
@@ -44,8 +47,9 @@ struct MemcgWatch {
         uint64_t oom_signals;          /* v1: notifications not yet reported */
         MemcgOomCounters oom_last, oom_local_last;
 
-        int inotify_fd;                /* v2: memory.events(.local) */
-        sd_event_source *inotify_source;
+        InotifyHub *hub;               /* v2: memory.events(.local) are watched there */
+        bool inotify_pending;          /* the hub saw a change of our files */
+        bool inotify_dropped;          /* ...or the kernel dropped a watch of ours */
 };
 
 static const char *const direction_table[] = {
@@ -205,15 +209,14 @@ static void registration_release(WatchRegistration *reg) {
         reg->efd = -1;
 }
 
+static void hub_remove_watch(MemcgWatch *w);
+
 static void watch_release_thresholds(MemcgWatch *w) {
-        for (size_t i = 0; w->regs && i < w->n_thresholds; i++)
-                registration_release(&w->regs[i]);
+        registration_release(&w->thresholds_reg);
         free(w->bytes);
         free(w->sides);
-        free(w->regs);
         w->bytes = NULL;
         w->sides = NULL;
-        w->regs = NULL;
         w->n_thresholds = 0;
         w->resync = sd_event_source_disable_unref(w->resync);
         w->sample_timer = sd_event_source_disable_unref(w->sample_timer);
@@ -225,10 +228,7 @@ static void watch_release(MemcgWatch *w) {
         watch_release_thresholds(w);
         registration_release(&w->oom_reg);
         w->oom_settle = sd_event_source_disable_unref(w->oom_settle);
-        w->inotify_source = sd_event_source_disable_unref(w->inotify_source);
-        if (w->inotify_fd >= 0)
-                close(w->inotify_fd);
-        w->inotify_fd = -1;
+        hub_remove_watch(w);
         if (w->dirfd >= 0)
                 close(w->dirfd);
         w->dirfd = -1;
@@ -345,11 +345,9 @@ static void eventfd_drain(int efd, uint64_t *count) {
 static int on_threshold_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         MemcgWatch *w = userdata;
 
-        /* One usage change may signal several thresholds: drain them all
-         * now, so that one evaluation reports every crossing in order and
-         * the other sources find nothing. */
-        for (size_t i = 0; i < w->n_thresholds; i++)
-                eventfd_drain(w->regs[i].efd, NULL);
+        /* One usage change may signal several thresholds: one evaluation
+         * reports every crossing, in order. */
+        eventfd_drain(fd, NULL);
 
         (void) watch_check_thresholds(w);
         return 0;
@@ -394,16 +392,18 @@ static int register_v1_event(MemcgWatch *w, int efd, const char *file, const cha
         return 0;
 }
 
-static int registration_new(MemcgWatch *w, const char *file, const char *args,
+static int registration_new(MemcgWatch *w, const char *file, const char *const *args, size_t n_args,
                             sd_event_io_handler_t handler, WatchRegistration *ret) {
         WatchRegistration reg = { .efd = -1 };
-        int r;
+        int r = 0;
 
         reg.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (reg.efd < 0)
                 return -errno;
 
-        r = register_v1_event(w, reg.efd, file, args);
+        /* The kernel signals the same eventfd for each registration on it. */
+        for (size_t i = 0; r >= 0 && i < (n_args ?: 1); i++)
+                r = register_v1_event(w, reg.efd, file, n_args > 0 ? args[i] : NULL);
         if (r >= 0)
                 r = sd_event_add_io(w->event, &reg.source, reg.efd, EPOLLIN, handler, w);
         if (r < 0) {
@@ -414,18 +414,109 @@ static int registration_new(MemcgWatch *w, const char *file, const char *args,
         return 0;
 }
 
-static int threshold_register_v1(MemcgWatch *w, uint64_t bytes, WatchRegistration *ret) {
-        char args[32];
+/* v1: one eventfd for every threshold of the watch (an fd each would cost a
+ * unit one fd per threshold). The kernel forgets a registration only when its
+ * eventfd is closed, so a change of the set registers the whole new set on a
+ * new eventfd; thresholds change with the limit, rarely. */
+static int thresholds_register_v1(MemcgWatch *w, const uint64_t *bytes, size_t n, WatchRegistration *ret) {
+        char args[WATCH_THRESHOLDS_MAX][24];
+        const char *argv[WATCH_THRESHOLDS_MAX];
 
-        snprintf(args, sizeof(args), "%" PRIu64, bytes);
-        return registration_new(w, "memory.usage_in_bytes", args, on_threshold_eventfd, ret);
+        assert(n > 0 && n <= WATCH_THRESHOLDS_MAX);
+        for (size_t i = 0; i < n; i++) {
+                snprintf(args[i], sizeof(args[i]), "%" PRIu64, bytes[i]);
+                argv[i] = args[i];
+        }
+        return registration_new(w, "memory.usage_in_bytes", argv, n, on_threshold_eventfd, ret);
 }
 
-static bool watch_oom_check_v2(MemcgWatch *w);
+/* ---- v2: one inotify instance for every watch of an event loop ----
+ *
+ * An instance per watch would cost each followed cgroup an fd, and the
+ * kernel gives a user only fs.inotify.max_user_instances of them (128 by
+ * default, root included): past that many units, inotify_init1() fails with
+ * EMFILE. Watches (inotify's, max_user_watches) are plentiful. Two
+ * MemcgWatches on one cgroup get the same wd from the kernel, so the hub
+ * keeps one entry per (wd, watch) and removes a wd from the kernel only when
+ * no entry holds it any more. */
 
-static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        MemcgWatch *w = userdata;
-        bool dropped = false;
+typedef struct InotifyEntry {
+        int wd;
+        MemcgWatch *watch;
+} InotifyEntry;
+
+struct InotifyHub {
+        sd_event *event;
+        int fd;
+        sd_event_source *source;
+        InotifyEntry *entries;
+        size_t n_entries, n_allocated;
+        unsigned dispatching; /* freed when its dispatch ends, not during it */
+        InotifyHub *next;
+};
+
+static InotifyHub *hubs;
+
+static void hub_free(InotifyHub *h) {
+        for (InotifyHub **p = &hubs; *p; p = &(*p)->next)
+                if (*p == h) {
+                        *p = h->next;
+                        break;
+                }
+        sd_event_source_disable_unref(h->source);
+        safe_close(h->fd);
+        sd_event_unref(h->event);
+        free(h->entries);
+        free(h);
+}
+
+static void hub_maybe_free(InotifyHub *h) {
+        if (h->n_entries == 0 && h->dispatching == 0)
+                hub_free(h);
+}
+
+static bool hub_holds_wd(const InotifyHub *h, int wd) {
+        for (size_t i = 0; i < h->n_entries; i++)
+                if (h->entries[i].wd == wd)
+                        return true;
+        return false;
+}
+
+static void hub_remove_watch(MemcgWatch *w) {
+        InotifyHub *h = w->hub;
+        int wds[4];
+        size_t k = 0, n_wds = 0;
+
+        if (!h)
+                return;
+        w->hub = NULL;
+        for (size_t i = 0; i < h->n_entries; i++) {
+                if (h->entries[i].watch != w)
+                        h->entries[k++] = h->entries[i];
+                else if (h->entries[i].wd >= 0 && n_wds < ELEMENTSOF(wds))
+                        wds[n_wds++] = h->entries[i].wd;
+        }
+        h->n_entries = k;
+        /* Another watch on the same cgroup holds the same wd. */
+        for (size_t i = 0; i < n_wds; i++)
+                if (!hub_holds_wd(h, wds[i]))
+                        (void) inotify_rm_watch(h->fd, wds[i]);
+        hub_maybe_free(h);
+}
+
+/* The kernel dropped wd (IN_IGNORED: the file went with its cgroup). The
+ * entries stay, marked, until their watches let go: the dispatch that
+ * follows still finds the watches. */
+static void hub_forget_wd(InotifyHub *h, int wd) {
+        for (size_t i = 0; i < h->n_entries; i++)
+                if (h->entries[i].wd == wd)
+                        h->entries[i].wd = -1;
+}
+
+static void watch_on_inotify(MemcgWatch *w, bool dropped);
+
+static int on_hub_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        InotifyHub *h = userdata;
         union {
                 struct inotify_event ev;
                 char raw[4096];
@@ -438,20 +529,98 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                         break;
                 for (char *p = buf.raw; p < buf.raw + n;) {
                         struct inotify_event *e = (struct inotify_event *) p;
+                        bool dropped = e->mask & (IN_IGNORED | IN_DELETE_SELF);
 
-                        if (e->mask & (IN_IGNORED | IN_DELETE_SELF))
-                                dropped = true;
+                        /* An overflow lost changes of anyone's files. */
+                        bool all = e->mask & IN_Q_OVERFLOW;
+
+                        for (size_t i = 0; i < h->n_entries; i++)
+                                if (all || (e->wd >= 0 && h->entries[i].wd == e->wd)) {
+                                        h->entries[i].watch->inotify_pending = true;
+                                        h->entries[i].watch->inotify_dropped |= dropped;
+                                }
+                        if (e->mask & IN_IGNORED)
+                                hub_forget_wd(h, e->wd);
                         p += sizeof(struct inotify_event) + e->len;
                 }
         }
 
+        /* Each watch once. A callback may free any watch, and with it its
+         * entries, so the scan starts over after each. */
+        h->dispatching++;
+        for (;;) {
+                MemcgWatch *w = NULL;
+                bool dropped;
+
+                for (size_t i = 0; i < h->n_entries && !w; i++)
+                        if (h->entries[i].watch->inotify_pending)
+                                w = h->entries[i].watch;
+                if (!w)
+                        break;
+                dropped = w->inotify_dropped;
+                w->inotify_pending = w->inotify_dropped = false;
+                /* Not touched after: what it calls holds it as needed. */
+                if (watch_alive(w))
+                        watch_on_inotify(w, dropped);
+        }
+        h->dispatching--;
+        hub_maybe_free(h);
+        return 0;
+}
+
+static int hub_get(sd_event *e, InotifyHub **ret) {
+        _cleanup_free_ InotifyHub *h = NULL;
+        int r;
+
+        for (InotifyHub *i = hubs; i; i = i->next)
+                if (i->event == e) {
+                        *ret = i;
+                        return 0;
+                }
+
+        h = calloc(1, sizeof(InotifyHub));
+        if (!h)
+                return -ENOMEM;
+        h->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (h->fd < 0)
+                return -errno;
+        r = sd_event_add_io(e, &h->source, h->fd, EPOLLIN, on_hub_inotify, h);
+        if (r < 0) {
+                safe_close(h->fd);
+                return r;
+        }
+        (void) sd_event_source_set_description(h->source, "memcg-watch-inotify");
+        h->event = sd_event_ref(e);
+        h->next = hubs;
+        hubs = h;
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+static int hub_add(InotifyHub *h, int wd, MemcgWatch *w) {
+        if (h->n_entries == h->n_allocated) {
+                size_t n = h->n_allocated ? 2 * h->n_allocated : 16;
+                InotifyEntry *e = reallocarray(h->entries, n, sizeof(InotifyEntry));
+
+                if (!e)
+                        return -ENOMEM;
+                h->entries = e;
+                h->n_allocated = n;
+        }
+        h->entries[h->n_entries++] = (InotifyEntry) { .wd = wd, .watch = w };
+        return 0;
+}
+
+static bool watch_oom_check_v2(MemcgWatch *w);
+
+static void watch_on_inotify(MemcgWatch *w, bool dropped) {
         if (dropped) {
                 MemcgOomCounters c;
                 int r = read_oom_counters(w->dirfd, "memory.events", &c, NULL);
 
                 if (error_is_gone(r)) {
                         watch_report_removed(w);
-                        return 0;
+                        return;
                 }
         }
 
@@ -459,40 +628,46 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
          * memory.max: that is when thresholds near the limit are crossed,
          * so sample now rather than at the next tick. */
         if (w->oom_enabled && !watch_oom_check_v2(w))
-                return 0;
+                return;
         (void) watch_check_thresholds(w);
-        return 0;
 }
 
 static int watch_ensure_inotify(MemcgWatch *w) {
         static const char *const files[] = { "memory.events", "memory.events.local" };
-        _cleanup_close_ int fd = -1;
+        InotifyHub *h = NULL;
         int r;
 
-        if (w->inotify_fd >= 0)
+        if (w->hub)
                 return 0;
 
-        fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (fd < 0)
-                return -errno;
+        r = hub_get(w->event, &h);
+        if (r < 0)
+                return r;
+        w->hub = h;
 
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 char path[64];
+                int wd;
 
                 /* Through our dirfd: the same cgroup, whatever its path. */
                 snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", w->dirfd, files[i]);
-                if (inotify_add_watch(fd, path, IN_MODIFY) < 0) {
+                wd = inotify_add_watch(h->fd, path, IN_MODIFY);
+                if (wd < 0) {
                         /* memory.events.local came with 5.2. */
                         if (errno == ENOENT && i > 0)
                                 continue;
-                        return -errno;
+                        r = -errno;
+                        hub_remove_watch(w);
+                        return r;
+                }
+                r = hub_add(h, wd, w);
+                if (r < 0) {
+                        if (!hub_holds_wd(h, wd))
+                                (void) inotify_rm_watch(h->fd, wd);
+                        hub_remove_watch(w);
+                        return r;
                 }
         }
-
-        r = sd_event_add_io(w->event, &w->inotify_source, fd, EPOLLIN, on_inotify, w);
-        if (r < 0)
-                return r;
-        w->inotify_fd = TAKE_FD(fd);
         return 0;
 }
 
@@ -535,8 +710,8 @@ static ssize_t watch_find_threshold(const MemcgWatch *w, uint64_t value) {
 int memcg_watch_set_thresholds(MemcgWatch *w, const uint64_t *bytes, size_t n) {
         _cleanup_free_ uint64_t *nb = NULL;
         _cleanup_free_ ThresholdSide *ns = NULL;
-        _cleanup_free_ WatchRegistration *nr = NULL;
-        bool v1 = w->root->layout == MEMCG_LAYOUT_V1;
+        WatchRegistration reg = { .efd = -1 };
+        bool v1 = w->root->layout == MEMCG_LAYOUT_V1, same;
         size_t k;
         int r;
 
@@ -548,58 +723,40 @@ int memcg_watch_set_thresholds(MemcgWatch *w, const uint64_t *bytes, size_t n) {
         /* calloc(0) may return NULL: allocate at least one. */
         nb = calloc(n ?: 1, sizeof(uint64_t));
         ns = calloc(n ?: 1, sizeof(ThresholdSide));
-        nr = calloc(n ?: 1, sizeof(WatchRegistration));
-        if (!nb || !ns || !nr)
+        if (!nb || !ns)
                 return -ENOMEM;
         if (n > 0)
                 memcpy(nb, bytes, n * sizeof(uint64_t));
         k = thresholds_normalize(nb, n);
 
-        /* Keep what stays (its side and its kernel registration), register
-         * only what is new; on failure the old set is untouched. */
+        /* A threshold kept keeps its side. */
         for (size_t i = 0; i < k; i++) {
                 ssize_t old = watch_find_threshold(w, nb[i]);
 
                 ns[i] = old >= 0 ? w->sides[old] : THRESHOLD_SIDE_UNKNOWN;
-                nr[i] = (WatchRegistration) { .efd = -1 };
-                if (!v1 || old >= 0)
-                        continue;
-                r = threshold_register_v1(w, nb[i], &nr[i]);
-                if (r < 0) {
-                        for (size_t j = 0; j < i; j++)
-                                if (watch_find_threshold(w, nb[j]) < 0)
-                                        registration_release(&nr[j]);
-                        return r == -ENOENT || r == -ENODEV ? -ENODEV : r;
-                }
         }
+        same = k == w->n_thresholds && (k == 0 || memcmp(nb, w->bytes, k * sizeof(uint64_t)) == 0);
 
+        /* The new registration first: on failure the old set is untouched. */
+        if (v1 && k > 0 && !same) {
+                r = thresholds_register_v1(w, nb, k, &reg);
+                if (r < 0)
+                        return r == -ENOENT || r == -ENODEV ? -ENODEV : r;
+        }
         if (!v1) {
                 r = watch_set_sampling(w, k > 0);
-                if (r < 0) {
-                        for (size_t i = 0; i < k; i++)
-                                registration_release(&nr[i]);
+                if (r < 0)
                         return r;
-                }
         }
 
-        /* Commit: move kept registrations over, release the dropped ones. */
-        for (size_t i = 0; i < w->n_thresholds; i++) {
-                bool kept = false;
-
-                for (size_t j = 0; j < k; j++)
-                        if (nb[j] == w->bytes[i]) {
-                                nr[j] = w->regs[i];
-                                kept = true;
-                        }
-                if (!kept)
-                        registration_release(&w->regs[i]);
+        if (v1 && !same) {
+                registration_release(&w->thresholds_reg);
+                w->thresholds_reg = reg;
         }
         free(w->bytes);
         free(w->sides);
-        free(w->regs);
         w->bytes = TAKE_PTR(nb);
         w->sides = TAKE_PTR(ns);
-        w->regs = TAKE_PTR(nr);
         w->n_thresholds = k;
 
         if (k == 0) {
@@ -696,7 +853,7 @@ static int oom_enable_v1(MemcgWatch *w) {
         w->oom_last.max = failcnt;
         w->oom_last.oom = 0;
 
-        return registration_new(w, "memory.oom_control", NULL, on_oom_eventfd, &w->oom_reg);
+        return registration_new(w, "memory.oom_control", NULL, 0, on_oom_eventfd, &w->oom_reg);
 }
 
 static uint64_t counter_delta(uint64_t now, uint64_t last) {
@@ -791,7 +948,7 @@ int memcg_watch_new(sd_event *e, const MemcgRoot *root, const char *cgroup,
                 .userdata = userdata,
                 .sample_usec = WATCH_SAMPLE_USEC_DEFAULT,
                 .oom_reg = { .efd = -1 },
-                .inotify_fd = -1,
+                .thresholds_reg = { .efd = -1 },
         };
 
         w->cgroup = strdup(cgroup);
@@ -822,14 +979,18 @@ const char *memcg_watch_cgroup(const MemcgWatch *w) {
         return w->cgroup;
 }
 
+int memcg_watch_dirfd(const MemcgWatch *w) {
+        return w->dirfd;
+}
+
+bool memcg_watch_oom_enabled(const MemcgWatch *w) {
+        return watch_alive(w) && w->oom_enabled;
+}
+
 bool memcg_watch_is_removed(const MemcgWatch *w) {
         return w->removed;
 }
 
 size_t memcg_watch_n_fds(const MemcgWatch *w) {
-        size_t n = (w->dirfd >= 0) + (w->oom_reg.efd >= 0) + (w->inotify_fd >= 0);
-
-        for (size_t i = 0; w->regs && i < w->n_thresholds; i++)
-                n += w->regs[i].efd >= 0;
-        return n;
+        return (w->dirfd >= 0) + (w->oom_reg.efd >= 0) + (w->thresholds_reg.efd >= 0);
 }

@@ -4,14 +4,17 @@
 /* Threshold and OOM watches on one memcg, driven by sd-event.
  *
  * v1 (legacy/hybrid memory hierarchy): the kernel notifies.
- *   - Thresholds: one eventfd per threshold registered through
- *     cgroup.event_control on memory.usage_in_bytes. The kernel checks the
+ *   - Thresholds: one eventfd for all the watch's thresholds, registered
+ *     once per threshold through cgroup.event_control on
+ *     memory.usage_in_bytes (the file's fd is closed after the write: the
+ *     kernel keeps the registration until the eventfd is closed). The kernel checks the
  *     thresholds every 128 page charges/uncharges per CPU, so a crossing is
  *     seen within 512 KiB (per CPU) of it. Measured on 6.18 (tests/host/
  *     test-watch-host.c): 0.2-4 ms from the allocator seeing usage past the
  *     threshold to our callback. Each registration costs the writer an RCU
  *     grace period in the kernel (synchronize_rcu(), 10-15 ms here), so
- *     memcg_watch_set_thresholds() registers only values that are new.
+ *     memcg_watch_set_thresholds() registers nothing when the set is
+ *     unchanged; a changed set is registered whole on a new eventfd.
  *     The kernel signals both directions; we read the usage and compare it
  *     with the side of the threshold last seen, so only real crossings are
  *     reported, in order (ascending up, descending down). A crossing and its
@@ -26,7 +29,8 @@
  *     memory.events (high/max hit, i.e. the cgroup is at its limit) triggers
  *     a sample at once, so the thresholds that matter most (near the limit)
  *     are seen without waiting for the timer.
- *   - OOM: memory.events and memory.events.local by inotify IN_MODIFY; the
+ *   - OOM: memory.events and memory.events.local by inotify IN_MODIFY, in
+ *     one inotify instance shared by every watch of the sd_event; the
  *     deltas of oom, oom_kill and max are reported. Latency: the inotify
  *     wake-up, i.e. immediate.
  * A threshold already exceeded when it is set is learned, not reported:
@@ -128,7 +132,9 @@ typedef struct MemcgWatchCallbacks {
 } MemcgWatchCallbacks;
 
 /* root must outlive the watch; cb is copied. -ENOENT when the cgroup does not
- * exist. A new watch has no thresholds and no OOM watch: it costs one fd. */
+ * exist. A new watch has no thresholds and no OOM watch: it costs one fd.
+ * Fully armed it costs, v1: 3 (dirfd, thresholds' eventfd, OOM eventfd);
+ * v2: 1 (dirfd). */
 int memcg_watch_new(sd_event *e, const MemcgRoot *root, const char *cgroup,
                     const MemcgWatchCallbacks *cb, void *userdata, MemcgWatch **ret);
 /* Safe from inside the watch's own callbacks. */
@@ -147,7 +153,11 @@ int memcg_watch_set_sample_interval(MemcgWatch *w, uint64_t usec);
 int memcg_watch_enable_oom(MemcgWatch *w);
 
 const char *memcg_watch_cgroup(const MemcgWatch *w);
+/* The watch's fd of the cgroup directory, for reads by its owner (which need
+ * not open one of its own); -1 once the cgroup was removed. */
+int memcg_watch_dirfd(const MemcgWatch *w);
+bool memcg_watch_oom_enabled(const MemcgWatch *w);
 bool memcg_watch_is_removed(const MemcgWatch *w);
-/* Fds the watch holds now (dirfd, eventfds, inotify fd): for tests and the
- * Manager's accounting. */
+/* Fds the watch holds alone now (dirfd, eventfds; not the inotify instance
+ * all watches of an sd_event share): for tests and the Manager's accounting. */
 size_t memcg_watch_n_fds(const MemcgWatch *w);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "cgroupfs.h"
+#include "../proc-fds.h"
 #include "cgtest.h"
 #include "memcg.h"
 #include "util.h"
@@ -119,33 +120,27 @@ static void run_until_present(sd_event *e, Recorder *r, size_t n_present, unsign
         assert_int_equal(r->n_present, n_present);
 }
 
-/* The watches the kernel holds for this process's inotify instances. */
-static size_t kernel_watches(void) {
-        _cleanup_(closedirp) DIR *d = opendir("/proc/self/fd");
-        struct dirent *de;
+/* The watches the kernel holds for the inotify instance fd. */
+static size_t inotify_watches(const char *fd) {
+        _cleanup_(fclosep) FILE *f = NULL;
+        char info[320], line[512];
         size_t n = 0;
 
-        assert_non_null(d);
-        while ((de = readdir(d))) {
-                char link[320], target[64], info[320], line[512];
-                _cleanup_(fclosep) FILE *f = NULL;
-                ssize_t l;
-
-                snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
-                l = readlink(link, target, sizeof(target) - 1);
-                if (l < 0)
-                        continue;
-                target[l] = 0;
-                if (!streq(target, "anon_inode:inotify"))
-                        continue;
-                snprintf(info, sizeof(info), "/proc/self/fdinfo/%s", de->d_name);
-                f = fopen(info, "re");
-                assert_non_null(f);
-                while (fgets(line, sizeof(line), f))
-                        if (strncmp(line, "inotify wd:", 11) == 0)
-                                n++;
-        }
+        snprintf(info, sizeof(info), "/proc/self/fdinfo/%s", fd);
+        f = fopen(info, "re");
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f))
+                if (strncmp(line, "inotify wd:", 11) == 0)
+                        n++;
         return n;
+}
+
+/* The watches the kernel holds for this process's inotify instances. */
+static size_t kernel_watches(void) {
+        ssize_t n = proc_self_fds_count("anon_inode:inotify", inotify_watches);
+
+        assert_true(n >= 0);
+        return (size_t) n;
 }
 
 /* n: the cgroups known, plus the directories from the hierarchy's root

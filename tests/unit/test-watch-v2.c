@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "../proc-fds.h"
 #include "watch.h"
 
 typedef struct Fixture {
@@ -119,10 +120,11 @@ static void test_without_thresholds_or_oom_a_watch_costs_nothing(void **state) {
         /* Nothing is armed: the loop has nothing to dispatch. */
         assert_int_equal(sd_event_run(f->e, 0), 0);
 
-        /* Thresholds bring the timer and the inotify fd; dropping them takes
-         * the timer away again. */
+        /* Thresholds bring the timer and inotify watches (in the instance
+         * every watch shares: no fd of its own); dropping them takes the
+         * timer away again. */
         assert_int_equal(memcg_watch_set_thresholds(f->w, (uint64_t[]) { 500 }, 1), 0);
-        assert_int_equal(memcg_watch_n_fds(f->w), 2);
+        assert_int_equal(memcg_watch_n_fds(f->w), 1);
         assert_int_equal(memcg_watch_set_thresholds(f->w, NULL, 0), 0);
         run_for(f, 50 * 1000);
         assert_int_equal(f->n, 0);
@@ -190,7 +192,7 @@ static void test_oom_counters_are_reported_as_deltas(void **state) {
 
         put(f->cg, "memory.events", "low 0\nhigh 0\nmax 2\noom 1\noom_kill 0\n");
         assert_int_equal(memcg_watch_enable_oom(f->w), 0); /* that is the baseline */
-        assert_int_equal(memcg_watch_n_fds(f->w), 2);
+        assert_int_equal(memcg_watch_n_fds(f->w), 1);
         run_for(f, 20 * 1000);
         assert_int_equal(f->n, 0);
 
@@ -242,6 +244,45 @@ static void test_removal_releases_everything(void **state) {
         assert_int_equal(f->n, 1);
 }
 
+/* The inotify instances of this process (the kernel allows a user
+ * fs.inotify.max_user_instances of them, 128 by default). */
+static size_t count_inotify_instances(void) {
+        ssize_t n = proc_self_fds_count("anon_inode:inotify", NULL);
+
+        assert_true(n >= 0);
+        return (size_t) n;
+}
+
+static void test_watches_share_one_inotify_instance(void **state) {
+        enum { N = 300 }; /* more than the default max_user_instances */
+        Fixture *f = *state;
+        static MemcgWatch *w[N];
+        Fixture other[N] = {};
+        size_t before = count_inotify_instances();
+
+        for (size_t i = 0; i < N; i++)
+                assert_int_equal(memcg_watch_new(f->e, f->root, "/a", &callbacks, &other[i], &w[i]), 0);
+        assert_int_equal(memcg_watch_enable_oom(f->w), 0);
+        for (size_t i = 0; i < N; i++) {
+                assert_int_equal(memcg_watch_enable_oom(w[i]), 0);
+                assert_int_equal(memcg_watch_n_fds(w[i]), 1);
+        }
+        assert_int_equal(count_inotify_instances(), before + 1);
+
+        /* The watches of one cgroup share the kernel's wd: letting go of
+         * all the others leaves f's watch hearing its OOMs. */
+        for (size_t i = 0; i < N; i++)
+                w[i] = memcg_watch_free(w[i]);
+        put(f->cg, "memory.events", "low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\n");
+        assert_true(run_until(f, 1, 500 * 1000));
+        assert_int_equal(f->seen[0].type, MEMCG_WATCH_OOM);
+        assert_int_equal(f->seen[0].oom_delta.oom_kill, 1);
+
+        /* The last watch gone, the instance goes too. */
+        f->w = memcg_watch_free(f->w);
+        assert_int_equal(count_inotify_instances(), before);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_without_thresholds_or_oom_a_watch_costs_nothing, setup, teardown),
@@ -249,6 +290,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_memory_events_change_samples_at_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_oom_counters_are_reported_as_deltas, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_removal_releases_everything, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_watches_share_one_inotify_instance, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
