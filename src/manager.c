@@ -511,6 +511,7 @@ static void on_watch_threshold(MemcgWatch *w, const MemcgWatchEvent *ev, void *u
 static void on_watch_oom(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
         Unit *u = userdata;
         event_oom(u->manager, u, ev);
+        emulator_notify_oom(u->emulator);
 }
 
 static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
@@ -608,6 +609,8 @@ static void unit_update_emulation(Manager *m, Unit *u) {
                 .step_size = m->config.reclaim_step_size,
                 .interval_usec = m->config.pressure_interval_usec,
                 .page_size = m->page_size,
+                /* The unit's watch (set up just before) passes its OOMs on. */
+                .watch_oom = m->config.watch_oom && !(u->watch && memcg_watch_oom_enabled(u->watch)),
         };
         int r;
 

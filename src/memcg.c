@@ -475,10 +475,8 @@ ApplyState memcg_plan_knob(bool want, uint64_t desired, int read_error, uint64_t
         return APPLY_WRITTEN;
 }
 
-/* A knob's file is missing either because the kernel lacks the feature or
- * because the cgroup went away under us; only the first is "unsupported".
- * Every cgroup, root included, on v1 and v2, has cgroup.procs. */
-static bool cgroup_is_gone(int dirfd) {
+/* Every cgroup, root included, on v1 and v2, has cgroup.procs. */
+bool memcg_is_removed(int dirfd) {
         struct stat st;
 
         return fstatat(dirfd, "cgroup.procs", &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
@@ -491,7 +489,10 @@ static int apply_knob(int dirfd, const char *file, uint64_t desired, ApplyState 
         int r;
 
         r = memcg_read_u64(dirfd, file, current);
-        if (r == -ENOENT && cgroup_is_gone(dirfd))
+        /* A knob's file is missing either because the kernel lacks the
+         * feature or because the cgroup went away under us; only the first
+         * is "unsupported". */
+        if (r == -ENOENT && memcg_is_removed(dirfd))
                 return -ENOENT;
 
         *state = memcg_plan_knob(true, desired, r, *current);

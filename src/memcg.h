@@ -81,6 +81,8 @@ uint64_t memcg_knob_default(MemcgKnob k);       /* the kernel's default */
 int memcg_read_u64(int dirfd, const char *file, uint64_t *ret);
 /* Pure: the same on the text of such a file (NUL-terminated). */
 int memcg_parse_u64(const char *text, uint64_t *ret);
+/* The cgroup open at dirfd was removed (rmdir): its files are gone. */
+bool memcg_is_removed(int dirfd);
 int memcg_write_u64(int dirfd, const char *file, uint64_t value);
 
 /* The limit the watermarks are relative to: v2 min(memory.high, memory.max),

@@ -26,10 +26,9 @@ struct Emulator {
         Manager *manager;
         Unit *unit;
         char *cgroup;
-        int dirfd;
         EmulatorSettings s;
 
-        MemcgWatch *watch;       /* wakes us when usage enters the zone */
+        MemcgWatch *watch;       /* wakes us when usage enters the zone; its dirfd is ours to read */
         uint64_t entry;          /* the zone's start registered with the watch */
         sd_event_source *tick;   /* runs while in the zone */
         uint64_t backoff_until;  /* no reclaim pass before (a pass found nothing to take) */
@@ -48,6 +47,11 @@ struct Emulator {
         bool nothing_killable_said;
         bool too_large_said;     /* a decision needed more of the subtree than EMU_TREE_NODES_MAX */
 };
+
+/* The cgroup, through the watch's fd: one fd per cgroup, not two. */
+static int emulator_dirfd(const Emulator *e) {
+        return e->watch ? memcg_watch_dirfd(e->watch) : -1;
+}
 
 static uint64_t now_usec(void) {
         struct timespec ts;
@@ -312,7 +316,7 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
                         got_here += got;
                         left -= chunk;
                         steps++;
-                        if (memcg_read_usage(root, e->dirfd, &after) < 0 || got == 0 ||
+                        if (memcg_read_usage(root, emulator_dirfd(e), &after) < 0 || got == 0 ||
                             now_usec() - start > EMU_PASS_BUDGET_USEC)
                                 break;
                 }
@@ -577,10 +581,11 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata);
 static void emulator_check(Emulator *e) {
         const MemcgRoot *root = e->manager->memcg_root;
         uint64_t usage, limit, high, low, kill_wm, entry;
+        int dirfd = emulator_dirfd(e);
         int r;
 
-        if (e->dirfd < 0 || memcg_read_usage(root, e->dirfd, &usage) < 0 ||
-            memcg_read_limit(root, e->dirfd, &limit) < 0) {
+        if (dirfd < 0 || memcg_read_usage(root, dirfd, &usage) < 0 ||
+            memcg_read_limit(root, dirfd, &limit) < 0) {
                 e->tick = sd_event_source_disable_unref(e->tick);
                 return;
         }
@@ -607,11 +612,11 @@ static void emulator_check(Emulator *e) {
 
         if (kill_wm != MEMCG_UNLIMITED && usage >= kill_wm) {
                 MemcgStat st;
-                if (memcg_read_stat(root, e->dirfd, &st) >= 0 &&
+                if (memcg_read_stat(root, dirfd, &st) >= 0 &&
                     emu_kill_needed(usage, st.file, st.anon, swap, kill_wm)) {
                         uint64_t reclaimable = st.file + (swap ? st.anon : 0);
                         emulator_kill(e, usage, usage > reclaimable ? usage - reclaimable : 0, limit, kill_wm);
-                        (void) memcg_read_usage(root, e->dirfd, &usage);
+                        (void) memcg_read_usage(root, dirfd, &usage);
                 }
         }
 
@@ -624,7 +629,7 @@ static void emulator_check(Emulator *e) {
                 e->reclaiming = true;
         if (e->reclaiming && now_usec() >= e->backoff_until) {
                 emulator_reclaim_pass(e, usage, high, low, swap);
-                (void) memcg_read_usage(root, e->dirfd, &usage);
+                (void) memcg_read_usage(root, dirfd, &usage);
                 if (usage < low)
                         e->reclaiming = false;
         }
@@ -666,7 +671,6 @@ static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *use
         Emulator *e = userdata;
         e->watch = memcg_watch_free(e->watch);
         e->tick = sd_event_source_disable_unref(e->tick);
-        e->dirfd = safe_close(e->dirfd);
 }
 
 int emulator_new(Manager *m, Unit *u, Emulator **ret) {
@@ -675,7 +679,6 @@ int emulator_new(Manager *m, Unit *u, Emulator **ret) {
                 return -ENOMEM;
         e->manager = m;
         e->unit = u;
-        e->dirfd = -1;
         e->victim_pidfd = -1;
         e->entry = MEMCG_UNLIMITED;
         *ret = e;
@@ -690,7 +693,6 @@ Emulator *emulator_free(Emulator *e) {
         sd_event_source_disable_unref(e->tick);
         sd_event_source_disable_unref(e->victim_source);
         safe_close(e->victim_pidfd);
-        safe_close(e->dirfd);
         free(e->cgroup);
         free(e);
         return NULL;
@@ -710,26 +712,24 @@ int emulator_configure(Emulator *e, const EmulatorSettings *s) {
                 return -ENOENT;
 
         /* A new cgroup instance (the unit restarted, or we missed its stop):
-         * start over on it. The watch learns of a removal and clears itself. */
-        if (!e->cgroup || !streq(e->cgroup, u->control_group) || !e->watch || memcg_watch_is_removed(e->watch)) {
+         * start over on it. The watch learns of a removal and clears itself,
+         * but only through an eventfd or inotify watch, and a watch without
+         * thresholds (no limit) has none: ask its directory. */
+        if (!e->cgroup || !streq(e->cgroup, u->control_group) || !e->watch || memcg_watch_is_removed(e->watch) ||
+            memcg_is_removed(memcg_watch_dirfd(e->watch))) {
                 e->watch = memcg_watch_free(e->watch);
                 e->tick = sd_event_source_disable_unref(e->tick);
-                e->dirfd = safe_close(e->dirfd);
                 free(e->cgroup);
                 e->cgroup = strdup(u->control_group);
                 if (!e->cgroup)
                         return -ENOMEM;
-                e->dirfd = memcg_open(m->memcg_root, e->cgroup);
-                if (e->dirfd < 0) {
-                        r = e->dirfd;
-                        e->dirfd = -1;
-                        return r;
-                }
                 r = memcg_watch_new(m->event, m->memcg_root, e->cgroup, &callbacks, e, &e->watch);
                 if (r < 0)
                         return r;
                 e->entry = MEMCG_UNLIMITED;
-                if (m->config.watch_oom)
+                /* When the unit's own watch hears OOMs, it passes them on
+                 * (emulator_notify_oom()): a second OOM eventfd would cost an fd. */
+                if (s->watch_oom)
                         (void) memcg_watch_enable_oom(e->watch);
         }
 
@@ -738,6 +738,11 @@ int emulator_configure(Emulator *e, const EmulatorSettings *s) {
         (void) memcg_watch_set_sample_interval(e->watch, 5 * s->interval_usec);
         emulator_check(e);
         return 0;
+}
+
+void emulator_notify_oom(Emulator *e) {
+        if (e && e->watch && !memcg_watch_is_removed(e->watch))
+                emulator_check(e);
 }
 
 unsigned emulator_n_passes(const Emulator *e) {

@@ -39,6 +39,7 @@ typedef struct EmulatorSettings {
         uint64_t step_size;          /* StepSize= */
         uint64_t interval_usec;      /* PressureIntervalSec= */
         uint64_t page_size;          /* the kernel's: limits are whole pages of it */
+        bool watch_oom;              /* watch OOMs itself (else the caller passes them on) */
 } EmulatorSettings;
 
 /* The watermarks memqosd reclaims at for a limit (plan.h's arithmetic over
@@ -53,6 +54,10 @@ Emulator *emulator_free(Emulator *e);
 
 /* (Re)configures and checks at once. -ENOENT when the cgroup is gone. */
 int emulator_configure(Emulator *e, const EmulatorSettings *s);
+
+/* An OOM in the cgroup, heard by the caller's own watch: checks at once,
+ * so that the next victim is the lowest priority. NULL is fine. */
+void emulator_notify_oom(Emulator *e);
 
 /* For the state file and tests: passes and kills so far. */
 unsigned emulator_n_passes(const Emulator *e);

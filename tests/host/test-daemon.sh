@@ -5,7 +5,7 @@
 # thresholds and OOMs, read back from the daemon's own output.
 #
 #   test-daemon.sh MEMQOSD CASE     CASE: groups | burst | thresholds | oom | bad-rules | config-reload | startup | churn | backends |
-#                                         state-dir-foreign | state-stale
+#                                         state-dir-foreign | state-stale | fds
 #
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
 set -uo pipefail
@@ -443,6 +443,57 @@ state-stale)
         wait_for 5 grep -q "^ACTIVE=yes$" "$f" || fail "not ACTIVE=yes again after a restart"
         grep -q "^STOPPED_AT=$" "$f" || fail "the stop time stays after a restart"
         echo "state-stale: ok"
+        ;;
+fds)
+        # Hundreds of groups, each with the reclaim and kill watch, started
+        # with the soft RLIMIT_NOFILE most shells give (1,024): memqosd raises
+        # it to the hard limit, and spends few descriptors per group.
+        n=400
+        per_group_max=4
+        [[ $(ulimit -H -n) == unlimited || $(ulimit -H -n) -gt 1024 ]] ||
+                { echo "skip: the hard RLIMIT_NOFILE is 1024 or less"; exit 77; }
+        # No rule at first: the descriptors of memqosd alone. The groups get
+        # their limits before the rule matches them (SIGHUP), so that each
+        # has a reclaim zone to watch from the start.
+        : >"$work/memqos.conf"
+        (ulimit -S -n 1024 && exec "$memqosd" --no-systemd --log-target=stderr --config="$work/memqos.conf" \
+                --state-dir="$work/state" 2>"$log") &
+        daemon=$!
+        wait_for 10 grep -q "started:" "$log" || fail "memqosd did not start"
+        read -r soft hard < <(awk '/^Max open files/ { print $4, $5 }' "/proc/$daemon/limits")
+        [[ $soft == "$hard" ]] || fail "soft RLIMIT_NOFILE not raised to the hard limit: $soft (hard $hard)"
+        fds_empty=$(ls "/proc/$daemon/fd" | wc -l)
+
+        for i in $(seq -w 1 $n); do
+                mkdir "$root/g-$i"
+                echo 64M >"$root/g-$i/memory.limit_in_bytes"
+        done
+        cat >"$work/memqos.conf" <<CONF
+[Group /$top/g-*]
+MemoryPriority=1
+UsePriorityOOM=yes
+WatermarkRatio=70
+CONF
+        kill -HUP "$daemon"
+        n_followed() { ls "$work/state/groups" | grep -c 'g\\x2d[0-9]'; } # "-" is escaped
+        all_followed() { [[ $(n_followed) -eq $n ]]; }
+        wait_for 120 all_followed || fail "$(n_followed) of $n groups followed"
+        # The last group's watches are set up right after its state file.
+        wait_for 30 grep -q "WATERMARK_RATIO=70" "$(state_file "/$top/g-$n")" || fail "the last group has no policy"
+        sleep 1
+        ! grep -i "too many open files" "$log" | head -n 3 | grep . || fail "memqosd ran out of descriptors"
+        fds=$(ls "/proc/$daemon/fd" | wc -l)
+        eventfds=$(find "/proc/$daemon/fd" -lname 'anon_inode:\[eventfd\]' | wc -l)
+        rss=$(awk '/^VmRSS/ { print $2, $3 }' "/proc/$daemon/status")
+        echo "fds: $fds_empty with no group, $fds with $n groups ($eventfds eventfds); VmRSS $rss"
+        # A few more for the daemon itself (the cgroupfs watcher once a rule exists).
+        ((fds - fds_empty <= per_group_max * n + 5)) ||
+                fail "$((fds - fds_empty)) descriptors for $n groups: more than $per_group_max per group"
+        # Each group has its reclaim and kill watch: on v1 an eventfd for the
+        # zone's thresholds, and one for OOM notifications.
+        ((eventfds >= 2 * n)) || fail "$eventfds eventfds for $n groups: some group has no watch"
+        kill -0 "$daemon" || fail "memqosd died"
+        echo "fds: ok"
         ;;
 *)
         echo "unknown case $case_name"
