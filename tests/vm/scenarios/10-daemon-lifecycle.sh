@@ -9,10 +9,16 @@ unit=memqosd.service
 started_id=dfbf0f22d1f046ffbc1ada53e52ccd3d
 
 step "start"
-# Type=notify: systemctl start returns only once memqosd sent READY=1 (or
-# fails after TimeoutStartSec).
+# Type=notify (or notify-reload): systemctl start returns only once memqosd
+# sent READY=1 (or fails after TimeoutStartSec). The unit says which type:
+# notify-reload where it was built against systemd 253 or later, as the
+# Debian 13 package is.
+type=$(sed -n 's/^Type=//p' "$(unit_prop "$unit" FragmentPath)")
+if [[ $MEMQOS_VM_RELEASE == trixie && -e $MEMQOS_VM_DIR/debs/current ]]; then
+        assert_eq notify-reload "$type" "Type= of the Debian 13 package's unit"
+fi
 assert_ok systemctl start "$unit"
-assert_unit_state "$unit" Type=notify ActiveState=active SubState=running \
+assert_unit_state "$unit" Type="$type" ActiveState=active SubState=running \
         NRestarts=0 Result=success
 pid=$(unit_prop "$unit" MainPID)
 assert_ne 0 "$pid" "MainPID of $unit"
