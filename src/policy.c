@@ -762,7 +762,6 @@ int policy_list_dropins(const char *dir, char ***ret, size_t *ret_n) {
 
 typedef struct PolicyParser {
         Policy policy;
-        unsigned invalid; /* keys whose last assignment so far was invalid */
         const char *file;
         PolicyDiagnostics *diags;
 } PolicyParser;
@@ -880,24 +879,23 @@ static int policy_assignment(const char *section, const char *key, const char *v
                 p->set &= ~POLICY_KEY_BIT(k);
                 if (k == POLICY_MEMORY_THRESHOLDS)
                         p->n_thresholds = 0;
-                pp->invalid &= ~POLICY_KEY_BIT(k);
                 return 0;
         }
 
+        /* An invalid assignment is ignored, as systemd ignores one: the key
+         * keeps what the assignments before it in file order said, so that
+         * the same files always give the same policy. */
         r = policy_assign(pp, k, key, value, line);
-        if (r == -EINVAL) {
-                pp->invalid |= POLICY_KEY_BIT(k);
+        if (r == -EINVAL)
                 return 0;
-        }
         if (r < 0)
                 return r;
         p->set |= POLICY_KEY_BIT(k);
-        pp->invalid &= ~POLICY_KEY_BIT(k);
         return 0;
 }
 
 int policy_parse_texts(const char *const *texts, const size_t *sizes, const char *const *names, size_t n,
-                       const Policy *previous, Policy *ret, PolicyDiagnostics *diags) {
+                       Policy *ret, PolicyDiagnostics *diags) {
         PolicyParser pp = { .diags = diags };
         int r;
 
@@ -908,13 +906,6 @@ int policy_parse_texts(const char *const *texts, const size_t *sizes, const char
                 if (r < 0)
                         return r;
         }
-
-        /* A key whose final word was invalid keeps what was in force for
-         * the unit before; if nothing was, the files' last valid value. */
-        if (previous)
-                for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
-                        if ((pp.invalid & POLICY_KEY_BIT(k)) && policy_has(previous, k))
-                                policy_copy_key(&pp.policy, previous, k);
 
         *ret = pp.policy;
         return 0;
@@ -967,5 +958,5 @@ int policy_parse_files(char *const *paths, size_t n, const Policy *previous, Pol
         }
 
         return policy_parse_texts((const char *const *) t.texts, t.sizes, (const char *const *) paths, n,
-                                  previous, ret, diags);
+                                  ret, diags);
 }

@@ -79,9 +79,9 @@ void policy_diagnostics_done(PolicyDiagnostics *d);
  * an earlier one. Other sections are skipped.
  *
  * previous: the policy in force so far for this unit (may be NULL).
- * - A key with an invalid value: a diagnostic; the assignment is ignored and
- *   the key keeps its value from `previous` if it had one there, otherwise
- *   whatever valid assignment the files made elsewhere.
+ * - A key with an invalid value: a diagnostic; the assignment is ignored, as
+ *   systemd ignores one: the key has what the assignments before it in file
+ *   order gave it, or stays unset. The files alone decide, never `previous`.
  * - An unknown key in the section: a diagnostic, ignored.
  * - A file that cannot be opened or read: a diagnostic, and *ret is a copy of
  *   `previous` (or empty): the unit keeps its last valid policy whole.
@@ -103,7 +103,7 @@ void policy_format_thresholds(const Policy *p, char *buf, size_t size);
  * texts[i] (sizes[i] bytes, need not be NUL-terminated) under the name
  * names[i]. Does no I/O; the fuzzer drives it directly. */
 int policy_parse_texts(const char *const *texts, const size_t *sizes, const char *const *names, size_t n,
-                       const Policy *previous, Policy *ret, PolicyDiagnostics *diags);
+                       Policy *ret, PolicyDiagnostics *diags);
 
 /* --- Shared with config.c: reading INI files the way memqos reads them ---
  *

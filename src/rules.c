@@ -416,7 +416,7 @@ static int group_draft_to_rule(const GroupDraft *d, const char *file, GroupRule 
         if (fclose(f) != 0)
                 return -ENOMEM;
 
-        r = policy_parse_texts((const char *const *) &text, &size, &file, 1, NULL, &ret->policy, &local);
+        r = policy_parse_texts((const char *const *) &text, &size, &file, 1, &ret->policy, &local);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < local.n; i++) {

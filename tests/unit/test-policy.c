@@ -213,15 +213,15 @@ static void test_empty_assignment_resets_key_to_unset(void **state) {
 
 /* ---- Invalid values ---- */
 
-static void test_priority_13_is_rejected_and_old_kept(void **state) {
+static void test_priority_13_is_ignored_and_the_default_applies(void **state) {
         Files *f = *state;
         Policy previous = policy_with_priority(5), p;
         const PolicyDiagnostic *d;
 
         add_file(f, "a.slice", "[Unit]\nDescription=x\n\n[X-MemQoS]\nMemoryPriority=13\nWatermarkRatio=60\n");
+        /* what was in force before does not count: no valid assignment, no key */
         p = parse(f, &previous);
-        assert_int_equal(p.memory_priority, 5);
-        assert_true(policy_has(&p, POLICY_MEMORY_PRIORITY));
+        assert_false(policy_has(&p, POLICY_MEMORY_PRIORITY));
         assert_int_equal(p.watermark_ratio, 60);
         d = only_diag(f);
         assert_string_equal(d->message, "MemoryPriority=13 is out of range 0..12, ignoring");
@@ -242,14 +242,48 @@ static void test_invalid_value_without_previous_keeps_earlier_valid_assignment(v
         assert_string_equal(only_diag(f)->file, f->paths[1]);
 }
 
-static void test_invalid_value_prefers_previous_over_earlier_file(void **state) {
+/* issue #11: 3 in force, then the earlier drop-in edited to 5 under a later
+ * invalid one: 5, as after a restart of memqosd, not the 3 of history. */
+static void test_invalid_value_gives_earlier_assignment_not_previous_policy(void **state) {
+        Files *f = *state;
+        Policy previous = policy_with_priority(3), p;
+
+        add_file(f, "50-memqos.conf", "[X-MemQoS]\nMemoryPriority=5\n");
+        add_file(f, "60-bad.conf", "[X-MemQoS]\nMemoryPriority=13\n");
+        p = parse(f, &previous);
+        assert_int_equal(p.memory_priority, 5);
+        assert_int_equal(f->diags.n, 1);
+}
+
+static void test_invalid_value_in_the_middle_of_one_file_is_skipped(void **state) {
         Files *f = *state;
         Policy previous = policy_with_priority(8), p;
 
-        add_file(f, "a.slice", "[X-MemQoS]\nMemoryPriority=3\n");
-        add_file(f, "50-bad.conf", "[X-MemQoS]\nMemoryPriority=-1\n");
+        add_file(f, "a.slice", "[X-MemQoS]\nMemoryPriority=2\nMemoryPriority=-1\nWatermarkRatio=101\n");
+        add_file(f, "50-x.conf", "[X-MemQoS]\nUsePriorityOOM=sometimes\nMemoryThresholds=80% 1X\n");
         p = parse(f, &previous);
-        assert_int_equal(p.memory_priority, 8);
+        assert_int_equal(p.memory_priority, 2);
+        assert_int_equal(p.set, POLICY_KEY_BIT(POLICY_MEMORY_PRIORITY));
+        assert_int_equal(f->diags.n, 4);
+}
+
+static void test_same_files_same_policy_whatever_was_in_force(void **state) {
+        Files *f = *state;
+        Policy before[] = { {}, policy_with_priority(0), policy_with_priority(12),
+                            { .set = POLICY_KEY_BIT(POLICY_WATERMARK_RATIO), .watermark_ratio = 10 } };
+        Policy first = {}, p;
+
+        add_file(f, "a.slice", "[X-MemQoS]\nMemoryPriority=4\nWatermarkRatio=abc\n");
+        add_file(f, "50-x.conf", "[X-MemQoS]\nMemoryPriority=99\nUsePriorityOOM=2\n");
+        for (size_t i = 0; i < ELEMENTSOF(before); i++) {
+                p = parse(f, &before[i]);
+                if (i == 0)
+                        first = p;
+                assert_true(policy_equal(&p, &first));
+                policy_diagnostics_done(&f->diags);
+        }
+        assert_int_equal(first.set, POLICY_KEY_BIT(POLICY_MEMORY_PRIORITY));
+        assert_int_equal(first.memory_priority, 4);
 }
 
 static void test_invalid_value_overridden_by_later_valid_one(void **state) {
@@ -297,7 +331,7 @@ static void test_ranges_of_each_key(void **state) {
 
                 snprintf(text, sizeof(text), "[X-MemQoS]\n%s\n", cases[i].line);
                 sizes[0] = strlen(text);
-                assert_int_equal(policy_parse_texts(texts, sizes, names, 1, NULL, &p, &d), 0);
+                assert_int_equal(policy_parse_texts(texts, sizes, names, 1, &p, &d), 0);
                 if (cases[i].valid != (p.set != 0 && d.n == 0))
                         fail_msg("%s: expected %s", cases[i].line, cases[i].valid ? "valid" : "invalid");
                 policy_diagnostics_done(&d);
@@ -324,14 +358,13 @@ static void test_bool_variants_follow_systemd(void **state) {
                 assert_int_equal(policy_parse_bool(neither[i], &b), -EINVAL);
 }
 
-static void test_bool_key_invalid_keeps_previous(void **state) {
+static void test_bool_key_invalid_is_ignored_and_previous_not_used(void **state) {
         Files *f = *state;
         Policy previous = { .set = POLICY_KEY_BIT(POLICY_USE_PRIORITY_OOM), .use_priority_oom = true }, p;
 
         add_file(f, "a.slice", "[X-MemQoS]\nUsePriorityOOM=sometimes\n");
         p = parse(f, &previous);
-        assert_true(policy_has(&p, POLICY_USE_PRIORITY_OOM));
-        assert_true(p.use_priority_oom);
+        assert_false(policy_has(&p, POLICY_USE_PRIORITY_OOM));
         assert_string_equal(only_diag(f)->message,
                             "UsePriorityOOM=sometimes is not a boolean (yes/no, true/false, on/off, 1/0), ignoring");
 }
@@ -662,7 +695,7 @@ static void test_nul_byte_line_is_diagnosed(void **state) {
         PolicyDiagnostics d = {};
         Policy p;
 
-        assert_int_equal(policy_parse_texts(texts, sizes, names, 1, NULL, &p, &d), 0);
+        assert_int_equal(policy_parse_texts(texts, sizes, names, 1, &p, &d), 0);
         assert_int_equal(p.set, POLICY_KEY_BIT(POLICY_WATERMARK_RATIO));
         assert_int_equal(d.n, 1);
         assert_int_equal(d.items[0].line, 2);
@@ -788,14 +821,16 @@ int main(void) {
                 FILES_TEST(test_later_files_override_earlier_keys),
                 FILES_TEST(test_later_assignment_in_one_file_overrides_earlier),
                 FILES_TEST(test_empty_assignment_resets_key_to_unset),
-                FILES_TEST(test_priority_13_is_rejected_and_old_kept),
+                FILES_TEST(test_priority_13_is_ignored_and_the_default_applies),
                 FILES_TEST(test_invalid_value_without_previous_keeps_earlier_valid_assignment),
-                FILES_TEST(test_invalid_value_prefers_previous_over_earlier_file),
+                FILES_TEST(test_invalid_value_gives_earlier_assignment_not_previous_policy),
+                FILES_TEST(test_invalid_value_in_the_middle_of_one_file_is_skipped),
+                FILES_TEST(test_same_files_same_policy_whatever_was_in_force),
                 FILES_TEST(test_invalid_value_overridden_by_later_valid_one),
                 FILES_TEST(test_invalid_value_with_nothing_valid_leaves_key_unset),
                 cmocka_unit_test(test_ranges_of_each_key),
                 cmocka_unit_test(test_bool_variants_follow_systemd),
-                FILES_TEST(test_bool_key_invalid_keeps_previous),
+                FILES_TEST(test_bool_key_invalid_is_ignored_and_previous_not_used),
                 FILES_TEST(test_unreadable_file_keeps_previous_policy_whole),
                 FILES_TEST(test_directory_instead_of_file_is_unreadable),
                 FILES_TEST(test_fifo_is_refused_without_hanging),
