@@ -67,6 +67,29 @@ static Unit *unit_free(Unit *u) {
         return NULL;
 }
 
+/* STATUS= follows the number of units and groups, said at most once a
+ * second: a start with thousands of units is one message, not thousands. */
+#define STATUS_DELAY_USEC (1000 * 1000ULL)
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        char buf[96];
+
+        m->status_source = sd_event_source_disable_unref(m->status_source);
+        if (m->n_units == 1)
+                snprintf(buf, sizeof(buf), "STATUS=Following 1 unit or group.");
+        else
+                snprintf(buf, sizeof(buf), "STATUS=Following %zu units and groups.", m->n_units);
+        (void) sd_notify(false, buf);
+        return 0;
+}
+
+static void manager_status_later(Manager *m) {
+        if (!m->status_source && m->event)
+                (void) sd_event_add_time_relative(m->event, &m->status_source, CLOCK_MONOTONIC, STATUS_DELAY_USEC,
+                                                  0, on_status_timer, m);
+}
+
 Unit *manager_get_unit(Manager *m, const char *name) {
         Unit key = { .name = (char *) name };
         Unit **found = tfind(&key, &m->units, unit_compare);
@@ -80,6 +103,16 @@ int manager_add_unit(Manager *m, const char *name, Unit **ret) {
                 return 0;
         }
 
+        /* What the bus or the cgroup tree can make memqosd allocate is bounded;
+         * past the bound, say so once and follow no more. */
+        if (m->n_units >= MANAGER_UNITS_MAX) {
+                if (!m->units_max_said)
+                        log_warning("Following %zu units and groups already, the most memqosd follows: "
+                                    "not following %s, nor any other new one.", m->n_units, name);
+                m->units_max_said = true;
+                return -E2BIG;
+        }
+
         u = calloc(1, sizeof(Unit));
         if (!u)
                 return -ENOMEM;
@@ -91,6 +124,7 @@ int manager_add_unit(Manager *m, const char *name, Unit **ret) {
                 return -ENOMEM;
         }
         m->n_units++;
+        manager_status_later(m);
         *ret = u;
         return 1;
 }
@@ -194,6 +228,10 @@ void manager_remove_unit(Manager *m, Unit *u) {
         unit_remove_state(m, u);
         tdelete(u, &m->units, unit_compare);
         m->n_units--;
+        /* Said again only after a real fall, not once per unit churning at the bound. */
+        if (m->n_units < MANAGER_UNITS_MAX / 10 * 9)
+                m->units_max_said = false;
+        manager_status_later(m);
         unit_free(u);
 }
 
@@ -834,6 +872,7 @@ void manager_synced(Manager *m) {
                          backend_to_string(m->config.backend));
                 (void) sd_notify(false, "READY=1\nSTATUS=Following systemd units.");
                 m->ready_sent = true;
+                manager_status_later(m);
         }
 }
 
@@ -1331,6 +1370,7 @@ int manager_reload(Manager *m) {
 
         manager_say_reloaded(m, r, &v);
         (void) sd_notify(false, "READY=1\nSTATUS=Following systemd units.");
+        manager_status_later(m);
         return 0;
 }
 
@@ -1465,6 +1505,7 @@ Manager *manager_free(Manager *m) {
         m->reconnect_source = sd_event_source_disable_unref(m->reconnect_source);
         m->feature_report_source = sd_event_source_disable_unref(m->feature_report_source);
         m->groups_folded_source = sd_event_source_disable_unref(m->groups_folded_source);
+        m->status_source = sd_event_source_disable_unref(m->status_source);
         m->kmsg = kmsg_reader_free(m->kmsg);
         m->ratelimit = ratelimit_free(m->ratelimit);
         m->cgroup_watcher = cgroup_watcher_free(m->cgroup_watcher);

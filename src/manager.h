@@ -21,6 +21,11 @@
 
 typedef struct Manager Manager;
 
+/* The most units and groups followed at once: a bound on the memory that
+ * systemd's signals or a cgroup tree can make memqosd spend (a Unit with its
+ * policy is about 1 KiB). */
+#define MANAGER_UNITS_MAX 65536
+
 /* What a Unit stands for: a systemd unit, or a cgroup that [Group] rules of
  * memqos.conf match (kubelet's cgroupfs driver, runtimes, hosts without
  * systemd). Groups are keyed by their cgroup path, which never collides with
@@ -95,12 +100,16 @@ struct Manager {
         uint64_t page_size;    /* the kernel's (sysconf(_SC_PAGESIZE)): it keeps limits in these */
 
         void *units;           /* tsearch() tree of Unit by name */
-        size_t n_units;
+        size_t n_units;        /* at most MANAGER_UNITS_MAX */
+        bool units_max_said;
+        sd_event_source *status_source; /* STATUS= with n_units, soon */
 
         /* systemd.c */
         sd_event_source *reconnect_source;
         sd_event_source *control_inotify_source;
         sd_bus_slot *list_slot;
+        sd_bus_slot *owner_slot;
+        char *systemd_owner;   /* the unique name of org.freedesktop.systemd1, NULL while off the bus */
         bool ready_sent;
         bool reloading;
         unsigned reconnect_attempts;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <dirent.h>
 
+#include "bustrust.h"
 #include "log.h"
 #include "systemd.h"
 #include "util.h"
@@ -252,11 +253,23 @@ int systemd_resync(Manager *m) {
         return 0;
 }
 
+/* Whether a signal comes from systemd itself: see bustrust.h. Anyone else's
+ * is dropped unread, so that it makes memqosd neither forget nor allocate. */
+static bool from_systemd(Manager *m, sd_bus_message *msg) {
+        const char *sender = sd_bus_message_get_sender(msg);
+
+        if (bus_sender_is_owner(sender, m->systemd_owner))
+                return true;
+        log_debug("Ignoring %s.%s from %s, which is not systemd (%s).", strna(sd_bus_message_get_interface(msg)),
+                  strna(sd_bus_message_get_member(msg)), strna(sender), m->systemd_owner ?: "off the bus");
+        return false;
+}
+
 static int on_unit_new(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
         Manager *m = userdata;
         const char *name;
 
-        if (sd_bus_message_read(msg, "so", &name, NULL) < 0 || m->reloading)
+        if (!from_systemd(m, msg) || sd_bus_message_read(msg, "so", &name, NULL) < 0 || m->reloading)
                 return 0;
         /* Loaded does not mean running: the cgroup comes with activation. */
         (void) unit_from_name(m, name, true);
@@ -270,7 +283,7 @@ static int on_unit_removed(sd_bus_message *msg, void *userdata, sd_bus_error *re
 
         /* During daemon-reload every unit is removed and recreated; the resync after
          * Reloading(false) sorts that out. */
-        if (sd_bus_message_read(msg, "so", &name, NULL) < 0 || m->reloading)
+        if (!from_systemd(m, msg) || sd_bus_message_read(msg, "so", &name, NULL) < 0 || m->reloading)
                 return 0;
         u = manager_get_unit(m, name);
         if (u)
@@ -283,7 +296,7 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret
         const char *name;
         Unit *u;
 
-        if (sd_bus_message_read(msg, "uoss", NULL, NULL, &name, NULL) < 0 || m->reloading)
+        if (!from_systemd(m, msg) || sd_bus_message_read(msg, "uoss", NULL, NULL, &name, NULL) < 0 || m->reloading)
                 return 0;
         u = unit_from_name(m, name, true);
         if (u)
@@ -297,6 +310,8 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
         const char *iface;
         int r;
 
+        if (!from_systemd(m, msg))
+                return 0;
         r = sd_bus_path_decode(sd_bus_message_get_path(msg), SD_UNIT_PREFIX, &name);
         if (r <= 0 || !systemd_unit_type_followed(name))
                 return 0;
@@ -326,7 +341,7 @@ static int on_reloading(sd_bus_message *msg, void *userdata, sd_bus_error *ret_e
         Manager *m = userdata;
         int active;
 
-        if (sd_bus_message_read(msg, "b", &active) < 0)
+        if (!from_systemd(m, msg) || sd_bus_message_read(msg, "b", &active) < 0)
                 return 0;
         m->reloading = active;
         if (!active) {
@@ -338,21 +353,54 @@ static int on_reloading(sd_bus_message *msg, void *userdata, sd_bus_error *ret_e
 
 static int subscribe(Manager *m);
 
+static int set_systemd_owner(Manager *m, const char *owner) {
+        return free_and_strdup(&m->systemd_owner, isempty_str(owner) ? NULL : owner);
+}
+
 static int on_name_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
         Manager *m = userdata;
         const char *name, *old_owner, *new_owner;
 
-        if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) < 0 || !streq(name, SD_DEST))
+        if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) < 0)
                 return 0;
-        if (isempty_str(new_owner)) {
+        switch (bus_owner_change(sd_bus_message_get_sender(msg), SD_DEST, name, new_owner)) {
+        case BUS_OWNER_CHANGE_LEFT:
+                m->systemd_owner = mfree(m->systemd_owner);
                 log_notice("systemd left the bus (re-executing?), waiting for it to return.");
                 return 0;
+        case BUS_OWNER_CHANGE_CAME:
+                if (set_systemd_owner(m, new_owner) < 0)
+                        return log_oom();
+                /* systemd re-executed: our subscription died with the old instance. */
+                log_info("systemd is back on the bus, resynchronising.");
+                m->reloading = false;
+                (void) subscribe(m);
+                (void) systemd_resync(m);
+                return 0;
+        default:
+                log_debug("Ignoring a NameOwnerChanged from %s, which is not the bus.",
+                          strna(sd_bus_message_get_sender(msg)));
+                return 0;
         }
-        /* systemd re-executed: our subscription died with the old instance. */
-        log_info("systemd is back on the bus, resynchronising.");
-        m->reloading = false;
-        (void) subscribe(m);
-        (void) systemd_resync(m);
+}
+
+static int on_get_name_owner(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        const char *owner;
+
+        m->owner_slot = sd_bus_slot_unref(m->owner_slot);
+        if (e) {
+                /* Not on the bus now: NameOwnerChanged says when it comes. */
+                log_debug("systemd is not on the bus: %s", e->message);
+                m->systemd_owner = mfree(m->systemd_owner);
+                return 0;
+        }
+        if (sd_bus_message_read(reply, "s", &owner) < 0)
+                return 0;
+        if (set_systemd_owner(m, owner) < 0)
+                return log_oom();
+        log_debug("systemd is %s on the bus.", owner);
         return 0;
 }
 
@@ -545,6 +593,13 @@ int systemd_connect(Manager *m) {
         if (r < 0)
                 goto fail;
 
+        /* Who systemd is, before anything it says: signals that come before
+         * the answer are dropped, and the list below covers them. Replies to
+         * our own calls need no check, the bus routes them from the callee. */
+        r = sd_bus_call_method_async(m->bus, &m->owner_slot, BUS_DRIVER_NAME, "/org/freedesktop/DBus",
+                                     BUS_DRIVER_NAME, "GetNameOwner", on_get_name_owner, m, "s", SD_DEST);
+        if (r < 0)
+                goto fail;
         r = subscribe(m);
         if (r < 0)
                 goto fail;
@@ -575,6 +630,8 @@ static void unit_cancel_one(Unit *u, void *userdata) {
 
 void systemd_disconnect(Manager *m) {
         m->list_slot = sd_bus_slot_unref(m->list_slot);
+        m->owner_slot = sd_bus_slot_unref(m->owner_slot);
+        m->systemd_owner = mfree(m->systemd_owner);
         manager_foreach_unit(m, unit_cancel_one, NULL);
         m->bus = sd_bus_flush_close_unref(m->bus);
 }
