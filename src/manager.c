@@ -552,16 +552,20 @@ static void on_watch_oom(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdat
         emulator_notify_oom(u->emulator);
 }
 
-static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
-        Unit *u = userdata;
-        /* The cgroup went away under the watch; a new one brings a new watch.
-         * Normally systemd tells us of the stop and the start; but a stop can
-         * be missed (while the bus restarts), so ask it now whether the unit
-         * runs on in a new cgroup. */
-        u->watch = memcg_watch_free(u->watch);
-        u->n_threshold_bytes = 0;
+/* The cgroup went away under one of the unit's watches (its own, or its
+ * Emulator's); a new one brings new watches. Normally systemd tells us of the
+ * stop and the start; but a stop can be missed (while the bus restarts), so
+ * ask it now whether the unit runs on in a new cgroup. */
+static void unit_watched_cgroup_removed(Unit *u) {
         if (u->kind == UNIT_KIND_SYSTEMD && u->manager->bus)
                 (void) systemd_refresh_unit(u->manager, u);
+}
+
+static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
+        Unit *u = userdata;
+        u->watch = memcg_watch_free(u->watch);
+        u->n_threshold_bytes = 0;
+        unit_watched_cgroup_removed(u);
 }
 
 static void unit_drop_watch(Unit *u) {
@@ -657,7 +661,7 @@ static void unit_update_emulation(Manager *m, Unit *u) {
                 return;
         }
         if (!u->emulator) {
-                r = emulator_new(m, u, &u->emulator);
+                r = emulator_new(m, u, unit_watched_cgroup_removed, &u->emulator);
                 if (r < 0) {
                         log_oom();
                         return;

@@ -25,6 +25,7 @@
 struct Emulator {
         Manager *manager;
         Unit *unit;
+        EmulatorRemovedCallback removed;
         char *cgroup;
         EmulatorSettings s;
 
@@ -671,14 +672,20 @@ static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *use
         Emulator *e = userdata;
         e->watch = memcg_watch_free(e->watch);
         e->tick = sd_event_source_disable_unref(e->tick);
+        /* When this was the unit's only watch, nothing else learns of the
+         * removal: the owner must look again, or a cgroup recreated at the
+         * same path would go without reclaim and kill. Last: may free e. */
+        if (e->removed)
+                e->removed(e->unit);
 }
 
-int emulator_new(Manager *m, Unit *u, Emulator **ret) {
+int emulator_new(Manager *m, Unit *u, EmulatorRemovedCallback removed, Emulator **ret) {
         Emulator *e = calloc(1, sizeof(Emulator));
         if (!e)
                 return -ENOMEM;
         e->manager = m;
         e->unit = u;
+        e->removed = removed;
         e->victim_pidfd = -1;
         e->entry = MEMCG_UNLIMITED;
         *ret = e;

@@ -49,7 +49,11 @@ void emulator_watermarks(const EmulatorSettings *s, uint64_t limit, uint64_t *re
 /* The usage at which a unit enters its pressure zone. Pure. */
 uint64_t emulator_zone_entry(const EmulatorSettings *s, uint64_t limit);
 
-int emulator_new(Manager *m, Unit *u, Emulator **ret);
+/* Called when the cgroup was removed under the Emulator's watch: a stop
+ * may have been missed, and the Emulator is idle until configured again. */
+typedef void (*EmulatorRemovedCallback)(Unit *u);
+
+int emulator_new(Manager *m, Unit *u, EmulatorRemovedCallback removed, Emulator **ret);
 Emulator *emulator_free(Emulator *e);
 
 /* (Re)configures and checks at once. -ENOENT when the cgroup is gone. */

@@ -8,6 +8,7 @@
 # and memqosd itself live on. The event shows under both units.
 . "$MEMQOS_VM_LIB"
 . "$MEMQOS_VM_DIR/core.sh"
+. "$MEMQOS_VM_DIR/emu.sh"
 
 MSG_PRIORITY_KILL=e237dcbd89ba4291bc83c314199d80eb
 MSG_OOM_KILL=60bd26598cb147faaaf12615974afc84
@@ -23,48 +24,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The allocator: perl (perl-base is in every Debian) holds TOTAL MiB of
-# anonymous memory, every page touched, taken STEP MiB at a time PAUSE s
-# apart, writes DONE, and sleeps until killed. One process: its pid is $!.
-mkdir -p "$run"
-cat >"$run/alloc.pl" <<'PERL'
-my ($total, $step, $pause, $done) = @ARGV;
-my @held;
-for (my $n = 0; $n < $total; $n += $step) {
-        # one allocation, grown in place (no temporary copy), then every page
-        # written
-        vec($held[@held], ($step << 20) - 1, 8) = 1;
-        $held[-1] =~ tr/\0/a/;
-        select(undef, undef, undef, $pause);
-}
-open(my $f, ">", $done) or die;
-close $f;
-sleep;
-PERL
-# hold UNIT SLICE TOTAL STEP PAUSE: the allocator in scope UNIT, in the
-# background; its pid goes to the variable <UNIT without emu->_pid.
-hold() {
-        local unit=$1 slice=$2
-        systemd-run --quiet --scope --unit="$unit" --slice="$slice" \
-                perl "$run/alloc.pl" "$3" "$4" "$5" "$run/$unit.done" &
-        printf -v "${unit#emu-}_pid" %s $!
-}
+emu_allocator "$run"
 
 step "set-up: emu.slice (384M, UsePriorityOOM=yes), offline (1) and online (10) scopes"
-emulate_on_patched_kernel OOM
-install_dropin emu.slice 50-memqos.conf <<'CONF'
-[Slice]
-MemoryMax=384M
-[X-MemQoS]
-UsePriorityOOM=yes
-CONF
-for scope in online:10 offline:1; do
-        printf '[X-MemQoS]\nMemoryPriority=%s\n' "${scope#*:}" | install_dropin "emu-${scope%:*}.scope" 50-memqos.conf
-done
-systemctl daemon-reload
-start_memqosd
-systemctl start emu.slice
-wait_state emu.slice LIMIT_BYTES $((384 * MiB))
+emu_prioritized_scopes
+emu_kill_slice
 memqosd_pid=$(unit_prop memqosd.service MainPID)
 # What this scenario adds to the journal is told by counts and by the
 # victim's pid, not by --after-cursor: journalctl 252 skipped matching entries

@@ -1,0 +1,46 @@
+#!/bin/bash
+# layouts: v1 v2
+# memqosd's own kill watch is a unit's only watch (WatchOOM=no, no
+# thresholds) and the unit's cgroup is removed and made again behind
+# systemd's back, so that no signal tells of it (as when a stop is missed):
+# the removal makes memqosd ask systemd again, and the priority kill acts in
+# the new cgroup (issue #11).
+. "$MEMQOS_VM_LIB"
+. "$MEMQOS_VM_DIR/core.sh"
+. "$MEMQOS_VM_DIR/emu.sh"
+
+MSG_PRIORITY_KILL=e237dcbd89ba4291bc83c314199d80eb
+MiB=1048576
+run=/run/memqos-missed
+
+cleanup() {
+        systemctl stop emu-offline.scope emu.slice 2>/dev/null || true
+        rm -rf /etc/systemd/system/emu.slice.d "$run"
+        memqosd_conf_restore
+        systemctl daemon-reload
+}
+trap cleanup EXIT
+
+step "set-up: WatchOOM=no; emu.slice (384M, UsePriorityOOM=yes, no thresholds)"
+# No unit in emu.slice has a priority: nothing that starts there makes
+# memqosd look at emu.slice again, only the removal itself can.
+memqosd_conf_add $'[Events]\nWatchOOM=no'
+emu_kill_slice
+
+step "emu.slice's cgroup removed and made again behind systemd's back"
+cg=$(memcg_dir /emu.slice)
+if [[ $MEMQOS_VM_LAYOUT == v2 ]]; then
+        rmdir "$cg" && mkdir "$cg" && echo $((384 * MiB)) >"$cg/memory.max" &&
+                echo +memory >"$cg/cgroup.subtree_control"
+else
+        rmdir "$cg" && mkdir "$cg" && echo $((384 * MiB)) >"$cg/memory.limit_in_bytes"
+fi
+assert_eq $((384 * MiB)) "$(cat "$cg/memory.max" 2>/dev/null || cat "$cg/memory.limit_in_bytes")" "the new cgroup's limit"
+
+step "a process in emu.slice takes 400M, 10M at a time: memqosd kills it at the kill watermark"
+emu_allocator "$run"
+hold emu-offline emu.slice 400 10 0.2
+wait_until 120 journal_has -u emu.slice MESSAGE_ID=$MSG_PRIORITY_KILL MEMQOS_VICTIM_PID=$offline_pid
+rc=0
+wait "$offline_pid" || rc=$?
+assert_eq 137 "$rc" "the allocator's exit status (128 + SIGKILL)"
