@@ -208,6 +208,11 @@ int fields_add(Fields *f, const char *key, const char *format, ...) {
         return 0;
 }
 
+int fields_add_bytes(Fields *f, const char *key, uint64_t v) {
+        char b[FORMAT_SIZE_MAX];
+        return fields_add(f, key, "%s", format_u64_or_max(b, v));
+}
+
 void fields_done(Fields *f) {
         for (size_t i = 0; i < f->n; i++)
                 free(f->v[i]);

@@ -75,4 +75,7 @@ typedef struct Fields {
 } Fields;
 
 int fields_add(Fields *f, const char *key, const char *format, ...) _printf_(3, 4);
+/* A byte count as a field: raw digits, or "max" for no limit (UINT64_MAX),
+ * the same in every event so that scripts compare numbers. */
+int fields_add_bytes(Fields *f, const char *key, uint64_t v);
 void fields_done(Fields *f);

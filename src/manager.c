@@ -16,6 +16,7 @@
 #include "manager.h"
 #include "state-dir.h"
 #include "state.h"
+#include "summary.h"
 #include "systemd.h"
 
 #define FEATURE_REPORT_DELAY_USEC (2 * 1000 * 1000ULL)
@@ -383,13 +384,6 @@ static bool unit_watermarks(Manager *m, Unit *u, int dirfd, uint64_t *high, uint
         return false;
 }
 
-static void fields_add_bytes(Fields *f, const char *key, uint64_t v) {
-        if (v == MEMCG_UNLIMITED)
-                (void) fields_add(f, key, "max");
-        else
-                (void) fields_add(f, key, "%" PRIu64, v);
-}
-
 /* The key of group announcements in m->ratelimit: no unit name or cgroup
  * path starts with a space, so no unit's ratelimit_forget_prefix() drops it. */
 #define GROUPS_ANNOUNCED_KEY " [Group] policies"
@@ -401,8 +395,8 @@ static void manager_say_groups_folded(Manager *m, unsigned n) {
                 return;
         (void) fields_add(&f, "MEMQOS_FOLDED", "%u", n);
         log_full(LOG_INFO, 0, NULL, NULL, NULL, f.v,
-                 "Policy in force for %u more cgroup%s matching [Group] rules, not said one by one (rate limited; each is in its state file).",
-                 n, n == 1 ? "" : "s");
+                 "Policy in force for %u more %s matching [Group] rules, not said one by one (rate limited; each is in its state file).",
+                 n, plural(n, "cgroup", "cgroups"));
 }
 
 static int on_groups_folded(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -450,14 +444,8 @@ static bool manager_group_announce_passes(Manager *m) {
 static void unit_announce(Manager *m, Unit *u, uint64_t high, uint64_t low) {
         _cleanup_(fields_done) Fields f = {};
         _cleanup_free_ char *summary = NULL;
-        size_t len = 0;
-        bool first = true;
-        FILE *s;
 
         if (u->kind == UNIT_KIND_GROUP && !manager_group_announce_passes(m))
-                return;
-        s = open_memstream(&summary, &len);
-        if (!s)
                 return;
 
         for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++) {
@@ -467,28 +455,33 @@ static void unit_announce(Manager *m, Unit *u, uint64_t high, uint64_t low) {
                 (void) fields_add(&f, knob_field_names[k], "%" PRIu64, u->desired.value[k]);
                 if (asprintf(&state_key, "%s_STATE", knob_field_names[k]) >= 0)
                         (void) fields_add(&f, state_key, "%s", apply_state_to_string(u->applied.state[k]));
-                fprintf(s, "%s%s=%" PRIu64 " (%s)", first ? "" : ", ", knob_policy_names[k],
-                        u->desired.value[k], apply_state_to_string(u->applied.state[k]));
-                first = false;
         }
         if (u->policy.n_thresholds > 0) {
                 char t[32 * POLICY_THRESHOLDS_MAX];
                 policy_format_thresholds(&u->policy, t, sizeof(t));
                 (void) fields_add(&f, "MEMQOS_MEMORY_THRESHOLDS", "%s", t);
-                fprintf(s, "%sMemoryThresholds=%s", first ? "" : ", ", t);
         }
         fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", u->limit);
         fields_add_bytes(&f, "MEMQOS_WMARK_HIGH_BYTES", high);
         fields_add_bytes(&f, "MEMQOS_WMARK_LOW_BYTES", low);
-        fclose(s);
 
-        log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_POLICY_APPLIED, f.v, "Policy in force: %s.",
-                 isempty_str(summary) ? "none" : summary);
+        PolicySummary ps = {
+                .name = u->name,
+                .limit_setting = u->kind == UNIT_KIND_SYSTEMD ? "MemoryMax="
+                                 : m->memcg_root && m->memcg_root->layout == MEMCG_LAYOUT_V1 ? "memory.limit_in_bytes"
+                                                                                                : "memory.max",
+                .policy = &u->policy, .desired = &u->desired, .applied = &u->applied,
+                .limit = u->limit, .wmark_high = high, .wmark_low = low,
+        };
+        if (policy_summary_format(&ps, &summary) < 0)
+                return (void) log_oom();
+
+        log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_POLICY_APPLIED, f.v, "%s", summary);
 }
 
 static void unit_announce_limit(Manager *m, Unit *u, uint64_t old, uint64_t high, uint64_t low, bool from_kernel) {
         _cleanup_(fields_done) Fields f = {};
-        char o[32], n[32], h[32], l[32];
+        char o[FORMAT_SIZE_MAX], n[FORMAT_SIZE_MAX], h[FORMAT_SHARE_MAX], l[FORMAT_SIZE_MAX];
 
         fields_add_bytes(&f, "MEMQOS_OLD_LIMIT_BYTES", old);
         fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", u->limit);
@@ -496,11 +489,15 @@ static void unit_announce_limit(Manager *m, Unit *u, uint64_t old, uint64_t high
         fields_add_bytes(&f, "MEMQOS_WMARK_LOW_BYTES", low);
         (void) fields_add(&f, "MEMQOS_WMARK_SOURCE", "%s", from_kernel ? "kernel" : "computed");
 
-#define FMT(buf, v) (v == MEMCG_UNLIMITED ? "max" : (snprintf(buf, sizeof(buf), "%" PRIu64, v), buf))
-        log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_LIMIT_CHANGED, f.v,
-                 "Memory limit changed from %s to %s bytes; watermarks now high=%s low=%s (%s).", FMT(o, old),
-                 FMT(n, u->limit), FMT(h, high), FMT(l, low), from_kernel ? "kernel" : "computed");
-#undef FMT
+        if (u->limit == MEMCG_UNLIMITED || high == MEMCG_UNLIMITED)
+                log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_LIMIT_CHANGED, f.v,
+                         "Memory limit changed from %s to %s; no watermarks without a limit.", format_size(o, old),
+                         format_size(n, u->limit));
+        else
+                log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_LIMIT_CHANGED, f.v,
+                         "Memory limit changed from %s to %s; watermarks now high %s, low %s (%s).",
+                         format_size(o, old), format_size(n, u->limit), format_share(h, high, u->limit),
+                         format_size(l, low), from_kernel ? "kernel" : "computed");
 }
 
 static void on_watch_threshold(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
@@ -828,8 +825,8 @@ void manager_unit_cgroup_gone(Manager *m, Unit *u) {
 void manager_synced(Manager *m) {
         if (!m->ready_sent) {
                 log_full(LOG_INFO, 0, NULL, NULL, MEMQOS_MESSAGE_STARTED, NULL,
-                         "memqosd " PACKAGE_VERSION " started: following %zu units and groups, memory cgroups %s%s%s, backend %s.",
-                         m->n_units, m->memcg_root ? memcg_layout_to_string(m->memcg_root->layout) : "not found",
+                         "memqosd " PACKAGE_VERSION " started: following %zu %s, memory cgroups %s%s%s, backend %s.",
+                         m->n_units, plural(m->n_units, "unit or group", "units and groups"), m->memcg_root ? memcg_layout_to_string(m->memcg_root->layout) : "not found",
                          m->memcg_root ? " at " : "", m->memcg_root ? m->memcg_root->path : "",
                          backend_to_string(m->config.backend));
                 (void) sd_notify(false, "READY=1\nSTATUS=Following systemd units.");
@@ -943,8 +940,8 @@ static int manager_setup_groups(Manager *m) {
                 r = cgroup_watcher_new(m->event, m->memcg_root, roots, on_cgroup_event, m, &m->cgroup_watcher);
                 if (r < 0)
                         return log_error_errno(r, "Cannot follow the cgroups of the [Group] rules: %m");
-                log_info("Following the cgroups below %zu root(s) for %zu [Group] rule(s).", strv_length(roots),
-                         m->rules.n);
+                log_info("Following the cgroups below %zu %s for %zu [Group] %s.", strv_length(roots),
+                         plural(strv_length(roots), "root", "roots"), m->rules.n, plural(m->rules.n, "rule", "rules"));
                 return 0;
         }
 
@@ -1071,7 +1068,7 @@ static void on_limit_restored(const char *name, const SqueezeRecord *rec, int re
         _cleanup_(fields_done) Fields f = {};
         Manager *m = userdata;
         const char *cgroup = rec ? rec->cgroup : NULL;
-        char b[32];
+        char b[FORMAT_SIZE_MAX], s[FORMAT_SIZE_MAX];
 
         switch (result) {
         case -EBADMSG:
@@ -1108,15 +1105,11 @@ static void on_limit_restored(const char *name, const SqueezeRecord *rec, int re
                                      "(record %s/%s, kept for the next try): %m", m->squeeze_dir, name);
                 return;
         }
-        if (rec->limit == MEMCG_UNLIMITED)
-                snprintf(b, sizeof(b), "max");
-        else
-                snprintf(b, sizeof(b), "%" PRIu64, rec->limit);
-        (void) fields_add(&f, "MEMQOS_LIMIT_BYTES", "%s", b);
-        (void) fields_add(&f, "MEMQOS_SQUEEZED_BYTES", "%" PRIu64, rec->squeezed);
+        fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", rec->limit);
+        fields_add_bytes(&f, "MEMQOS_SQUEEZED_BYTES", rec->squeezed);
         log_full(LOG_NOTICE, 0, NULL, rec->cgroup, MEMQOS_MESSAGE_LIMIT_RESTORED, f.v,
-                 "Put the memory limit of %s back to %s bytes: memqosd had squeezed it to %" PRIu64
-                 " bytes and stopped before restoring it.", rec->cgroup, b, rec->squeezed);
+                 "Put the memory limit of %s back to %s: memqosd had squeezed it to %s and stopped before "
+                 "restoring it.", rec->cgroup, format_size(b, rec->limit), format_size(s, rec->squeezed));
 }
 
 /* The state directory, refused unless nobody else can write there
