@@ -38,7 +38,7 @@ step "the policy event, through journalctl -u"
 assert_journal -u offline.slice MESSAGE_ID=$MSG_POLICY MEMQOS_MEMORY_PRIORITY=1 MEMQOS_WATERMARK_RATIO=80
 assert_journal -u online.slice MESSAGE_ID=$MSG_POLICY MEMQOS_MEMORY_PRIORITY=12
 assert_match "Policy in force: MemoryPriority=1" "$(journalctl -b -q -u offline.slice MESSAGE_ID=$MSG_POLICY -o cat | tail -n 1)"
-assert_match "Subject: memqos policy in force for offline.slice" \
+assert_match "Subject: Memory QoS policy in force for offline.slice" \
         "$(journalctl -b -q -x -u offline.slice MESSAGE_ID=$MSG_POLICY --no-pager | tail -n 20)" "catalog text"
 
 if ! kernel_has_priority; then
