@@ -244,19 +244,30 @@ static void unit_log_diagnostics(Unit *u, const PolicyDiagnostics *d) {
         u->diagnostics_said = TAKE_PTR(said);
 }
 
-static void unit_parse_own_policy(Unit *u) {
-        _cleanup_free_ char **paths = NULL;
+/* The files of a unit's own policy, in the order they are read: the
+ * fragment, then the drop-ins. The strings are the unit's. */
+static char **unit_policy_paths(const Unit *u, size_t *ret_n) {
         size_t n = 0, n_dropins = strv_length(u->dropin_paths);
-        PolicyDiagnostics d = {};
-        Policy p;
+        char **paths = calloc(n_dropins + 2, sizeof(char *));
 
-        paths = calloc(n_dropins + 2, sizeof(char *));
         if (!paths)
-                return;
+                return NULL;
         if (u->fragment_path)
                 paths[n++] = u->fragment_path;
         for (size_t i = 0; i < n_dropins; i++)
                 paths[n++] = u->dropin_paths[i];
+        *ret_n = n;
+        return paths;
+}
+
+static void unit_parse_own_policy(Unit *u) {
+        size_t n = 0;
+        _cleanup_free_ char **paths = unit_policy_paths(u, &n);
+        PolicyDiagnostics d = {};
+        Policy p;
+
+        if (!paths)
+                return;
 
         if (policy_parse_files(paths, n, u->own_policy_valid ? &u->own_policy : NULL, &p, &d) < 0) {
                 log_unit_warning(unit_object(u), u->control_group, "Out of memory parsing the policy, keeping the old one.");
@@ -639,6 +650,37 @@ static unsigned emulated_knobs(Manager *m) {
         return mask;
 }
 
+/* Every file:line whose value is in force for the unit, for the state file:
+ * the [Group] rules that give keys the unit does not set itself, then the
+ * lines of its own files. NULL when out of memory. */
+static char **unit_sources(Manager *m, Unit *u) {
+        _cleanup_strv_free_ char **from_rules = NULL, **own = NULL;
+        unsigned own_keys = u->kind == UNIT_KIND_SYSTEMD ? u->own_policy.set & u->policy.set : 0;
+        size_t n = 0, n_rules, n_own;
+        char **all;
+
+        if (rules_sources(&m->rules, u->control_group, u->policy.set & ~own_keys, &from_rules) < 0)
+                return NULL;
+        if (own_keys != 0) {
+                _cleanup_free_ char **paths = unit_policy_paths(u, &n);
+                if (!paths || policy_sources(&u->own_policy, own_keys, paths, n, &own) < 0)
+                        return NULL;
+        }
+
+        n_rules = strv_length(from_rules);
+        n_own = strv_length(own);
+        all = calloc(n_rules + n_own + 1, sizeof(char *));
+        if (!all)
+                return NULL;
+        memcpy(all, from_rules, n_rules * sizeof(char *));
+        if (own)
+                memcpy(all + n_rules, own, n_own * sizeof(char *));
+        /* the strings moved to all: free only the vectors */
+        from_rules = mfree(from_rules);
+        own = mfree(own);
+        return all;
+}
+
 static void unit_apply(Manager *m, Unit *u) {
         _cleanup_close_ int fd = -1;
         uint64_t high = MEMCG_UNLIMITED, low = MEMCG_UNLIMITED, old_limit = u->limit;
@@ -752,17 +794,8 @@ static void unit_apply(Manager *m, Unit *u) {
                 .wmark_low = low,
                 .wmark_from_kernel = from_kernel,
         };
-        _cleanup_free_ char **sources = calloc(strv_length(u->dropin_paths) + 3, sizeof(char *));
-        if (sources) {
-                size_t n = 0;
-                if (u->rule_source)
-                        sources[n++] = u->rule_source;
-                if (u->fragment_path)
-                        sources[n++] = u->fragment_path;
-                for (char **p = u->dropin_paths; p && *p; p++)
-                        sources[n++] = *p;
-                st.sources = sources;
-        }
+        _cleanup_strv_free_ char **sources = unit_sources(m, u);
+        st.sources = sources;
         r = state_write(unit_state_fd(m, u), unit_state_name(u), &st);
         if (r < 0)
                 log_unit_warning_errno(unit_object(u), u->control_group, r, "Cannot write the state file: %m");
