@@ -42,19 +42,22 @@ int policy_summary_format(const PolicySummary *s, char **ret) {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         bool first = true, watermarks_act = false;
-        char thresholds[32 * POLICY_THRESHOLDS_MAX], percent[32 * POLICY_THRESHOLDS_MAX] = "";
-        Policy percent_only = {};
+        char thresholds[32 * POLICY_THRESHOLDS_MAX], percent[32 * POLICY_THRESHOLDS_MAX];
+        Policy acting = {}, inert = {};
         FILE *f;
 
         assert(s);
         assert(ret);
 
-        policy_format_thresholds(s->policy, thresholds, sizeof(thresholds));
-        for (size_t i = 0; i < s->policy->n_thresholds; i++)
-                if (s->policy->thresholds[i].is_percent)
-                        percent_only.thresholds[percent_only.n_thresholds++] = s->policy->thresholds[i];
-        if (s->limit == MEMCG_UNLIMITED)
-                policy_format_thresholds(&percent_only, percent, sizeof(percent));
+        /* Percent thresholds do nothing without a limit to take them of. */
+        if (policy_has(s->policy, POLICY_MEMORY_THRESHOLDS))
+                for (size_t i = 0; i < s->policy->n_thresholds; i++) {
+                        Policy *to = s->limit == MEMCG_UNLIMITED && s->policy->thresholds[i].is_percent ? &inert
+                                                                                                        : &acting;
+                        to->thresholds[to->n_thresholds++] = s->policy->thresholds[i];
+                }
+        policy_format_thresholds(&acting, thresholds, sizeof(thresholds));
+        policy_format_thresholds(&inert, percent, sizeof(percent));
 
         f = open_memstream(&text, &len);
         if (!f)
@@ -69,7 +72,7 @@ int policy_summary_format(const PolicySummary *s, char **ret) {
                 if (k == MEMCG_WMARK_RATIO && s->desired->value[k] > 0)
                         watermarks_act = true;
         }
-        if (policy_has(s->policy, POLICY_MEMORY_THRESHOLDS) && s->policy->n_thresholds > 0) {
+        if (*thresholds) {
                 fprintf(f, "%sMemoryThresholds=%s", first ? "Policy in force: " : ", ", thresholds);
                 first = false;
         }

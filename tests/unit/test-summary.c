@@ -88,7 +88,7 @@ static void test_summary_percent_thresholds_without_limit_do_nothing(void **stat
         f.policy.thresholds[1] = (Threshold) { .value = GIB };
 
         _cleanup_free_ char *t = summary(&f);
-        assert_string_equal(t, "Policy in force: MemoryThresholds=80% 1G. "
+        assert_string_equal(t, "Policy in force: MemoryThresholds=1G. "
                                "MemoryThresholds=80% has no effect: /batch/a has no memory limit "
                                "(set memory.limit_in_bytes).");
 }
