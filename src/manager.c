@@ -452,12 +452,21 @@ static bool manager_group_announce_passes(Manager *m) {
         return false;
 }
 
-static void unit_announce(Manager *m, Unit *u, uint64_t high, uint64_t low) {
+static void unit_announce(Manager *m, Unit *u, uint64_t high, uint64_t low, char *const *sources) {
         _cleanup_(fields_done) Fields f = {};
-        _cleanup_free_ char *summary = NULL;
+        _cleanup_free_ char *summary = NULL, *joined = NULL;
+        size_t joined_len = 0;
+        FILE *j;
 
         if (u->kind == UNIT_KIND_GROUP && !manager_group_announce_passes(m))
                 return;
+        j = open_memstream(&joined, &joined_len);
+        if (!j)
+                return (void) log_oom();
+        for (size_t i = 0; sources && sources[i]; i++)
+                fprintf(j, "%s%s", i ? " " : "", sources[i]);
+        if (fclose(j) != 0 || !joined)
+                return (void) log_oom();
 
         for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++) {
                 _cleanup_free_ char *state_key = NULL;
@@ -475,6 +484,7 @@ static void unit_announce(Manager *m, Unit *u, uint64_t high, uint64_t low) {
         fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", u->limit);
         fields_add_bytes(&f, "MEMQOS_WMARK_HIGH_BYTES", high);
         fields_add_bytes(&f, "MEMQOS_WMARK_LOW_BYTES", low);
+        (void) fields_add(&f, "MEMQOS_SOURCES", "%s", joined);
 
         PolicySummary ps = {
                 .name = u->name,
@@ -774,10 +784,11 @@ static void unit_apply(Manager *m, Unit *u) {
         unit_update_watch(m, u);
         unit_update_emulation(m, u);
         from_kernel = unit_watermarks(m, u, fd, &high, &low);
+        _cleanup_strv_free_ char **sources = unit_sources(m, u);
         if (u->announced && old_limit != u->limit)
                 unit_announce_limit(m, u, old_limit, high, low, from_kernel);
         if (!u->announced || wrote || !policy_equal(&u->announced_policy, &u->policy)) {
-                unit_announce(m, u, high, low);
+                unit_announce(m, u, high, low, sources);
                 u->announced = true;
                 u->announced_policy = u->policy;
         }
@@ -794,7 +805,6 @@ static void unit_apply(Manager *m, Unit *u) {
                 .wmark_low = low,
                 .wmark_from_kernel = from_kernel,
         };
-        _cleanup_strv_free_ char **sources = unit_sources(m, u);
         st.sources = sources;
         r = state_write(unit_state_fd(m, u), unit_state_name(u), &st);
         if (r < 0)

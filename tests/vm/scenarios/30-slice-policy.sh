@@ -36,7 +36,7 @@ step "the parent of prioritized slices gets use_priority_oom (ParentUsePriorityO
 wait_state -.slice USE_PRIORITY_OOM 1
 
 step "the policy event, through journalctl -u"
-assert_journal -u offline.slice MESSAGE_ID=$MSG_POLICY MEMQOS_MEMORY_PRIORITY=1 MEMQOS_WATERMARK_RATIO=80
+assert_journal -u offline.slice MESSAGE_ID=$MSG_POLICY MEMQOS_MEMORY_PRIORITY=1 MEMQOS_WATERMARK_RATIO=80 "MEMQOS_SOURCES=$d:7 $d:10 $d:12"
 assert_journal -u online.slice MESSAGE_ID=$MSG_POLICY MEMQOS_MEMORY_PRIORITY=12
 text=$(journalctl -b -q -u offline.slice MESSAGE_ID=$MSG_POLICY -o cat | tail -n 1)
 assert_match "Policy in force: MemoryPriority=1 " "$text"
