@@ -510,10 +510,9 @@ static void unit_announce_limit(Manager *m, Unit *u, uint64_t old, uint64_t high
         fields_add_bytes(&f, "MEMQOS_WMARK_LOW_BYTES", low);
         (void) fields_add(&f, "MEMQOS_WMARK_SOURCE", "%s", from_kernel ? "kernel" : "computed");
 
-        if (u->limit == MEMCG_UNLIMITED || high == MEMCG_UNLIMITED)
+        if (u->limit == MEMCG_UNLIMITED || high == MEMCG_UNLIMITED) /* no watermarks to speak of */
                 log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_LIMIT_CHANGED, f.v,
-                         "Memory limit changed from %s to %s; no watermarks without a limit.", format_size(o, old),
-                         format_size(n, u->limit));
+                         "Memory limit changed from %s to %s.", format_size(o, old), format_size(n, u->limit));
         else
                 log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_LIMIT_CHANGED, f.v,
                          "Memory limit changed from %s to %s; watermarks now high %s, low %s (%s).",
