@@ -45,7 +45,7 @@ assert_match "WatermarkRatio=80 \([a-z-]+\) has no effect: offline.slice has no 
 assert_match "memqosd set UsePriorityOOM=1 \([a-z-]+\) itself: a child cgroup has MemoryPriority=" \
         "$(journalctl -b -q -u -.slice MESSAGE_ID=$MSG_POLICY -o cat | tail -n 1)" "the parent flag, on its own"
 assert_match "Subject: Memory QoS policy in force for offline.slice" \
-        "$(journalctl -b -q -x -u offline.slice MESSAGE_ID=$MSG_POLICY --no-pager | tail -n 20)" "catalog text"
+        "$(journalctl -b -q -x -u offline.slice MESSAGE_ID=$MSG_POLICY -n 1 --no-pager)" "catalog text"
 
 if ! kernel_has_priority; then
         # Backend=auto on a stock kernel: memqosd does the work itself, says
