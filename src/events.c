@@ -12,20 +12,6 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
 }
 
-static void add_bytes(Fields *f, const char *key, uint64_t v) {
-        if (v == MEMCG_UNLIMITED)
-                (void) fields_add(f, key, "max");
-        else
-                (void) fields_add(f, key, "%" PRIu64, v);
-}
-
-static const char *bytes_str(char *buf, size_t size, uint64_t v) {
-        if (v == MEMCG_UNLIMITED)
-                return "max";
-        snprintf(buf, size, "%" PRIu64, v);
-        return buf;
-}
-
 /* The rate-limit key of a unit's events of one kind: "<unit>\n<what>". A
  * newline is in neither a unit name nor a cgroup path (a [Group] unit's
  * name), so that one unit's prefix never matches another unit's keys (a
@@ -61,37 +47,37 @@ static void add_priority(Fields *f, const Unit *u) {
 
 void event_threshold(Manager *m, Unit *u, const MemcgWatchEvent *ev) {
         _cleanup_(fields_done) Fields f = {};
-        char what[64], b1[32], b2[32], b3[32];
+        char what[64], b1[FORMAT_SIZE_MAX], b2[FORMAT_SHARE_MAX];
         unsigned folded;
 
         snprintf(what, sizeof(what), "threshold-%" PRIu64, ev->threshold);
         if (!event_pass(m, u->name, what, &folded))
                 return;
 
-        add_bytes(&f, "MEMQOS_USAGE_BYTES", ev->usage);
-        add_bytes(&f, "MEMQOS_LIMIT_BYTES", ev->limit);
-        add_bytes(&f, "MEMQOS_THRESHOLD_BYTES", ev->threshold);
+        fields_add_bytes(&f, "MEMQOS_USAGE_BYTES", ev->usage);
+        fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", ev->limit);
+        fields_add_bytes(&f, "MEMQOS_THRESHOLD_BYTES", ev->threshold);
         (void) fields_add(&f, "MEMQOS_DIRECTION", "%s", threshold_direction_to_string(ev->direction));
         (void) fields_add(&f, "MEMQOS_FOLDED", "%u", folded);
         add_priority(&f, u);
 
         log_full(LOG_NOTICE, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_THRESHOLD, f.v,
-                 "Memory usage went %s across %s bytes: %s of %s bytes.%s",
-                 ev->direction == THRESHOLD_UP ? "up" : "down", bytes_str(b1, sizeof(b1), ev->threshold),
-                 bytes_str(b2, sizeof(b2), ev->usage), bytes_str(b3, sizeof(b3), ev->limit),
+                 "Memory usage went %s across %s: %s.%s",
+                 ev->direction == THRESHOLD_UP ? "up" : "down", format_size(b1, ev->threshold),
+                 format_share(b2, ev->usage, ev->limit),
                  folded > 0 ? " (more crossings were folded, see MEMQOS_FOLDED)" : "");
 }
 
 void event_oom(Manager *m, Unit *u, const MemcgWatchEvent *ev) {
         _cleanup_(fields_done) Fields f = {};
-        char b1[32], b2[32];
+        char b[FORMAT_SHARE_MAX];
         unsigned folded;
 
         if (!event_pass(m, u->name, "oom", &folded))
                 return;
 
-        add_bytes(&f, "MEMQOS_USAGE_BYTES", ev->usage);
-        add_bytes(&f, "MEMQOS_LIMIT_BYTES", ev->limit);
+        fields_add_bytes(&f, "MEMQOS_USAGE_BYTES", ev->usage);
+        fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", ev->limit);
         (void) fields_add(&f, "MEMQOS_OOM_COUNT", "%" PRIu64, ev->oom_total.oom);
         (void) fields_add(&f, "MEMQOS_OOM_KILL_COUNT", "%" PRIu64, ev->oom_total.oom_kill);
         (void) fields_add(&f, "MEMQOS_OOM_KILLS", "%" PRIu64, ev->oom_delta.oom_kill);
@@ -99,9 +85,8 @@ void event_oom(Manager *m, Unit *u, const MemcgWatchEvent *ev) {
         add_priority(&f, u);
 
         log_full(LOG_WARNING, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_OOM, f.v,
-                 "Out of memory: usage %s of limit %s bytes; %" PRIu64 " process(es) killed.",
-                 bytes_str(b1, sizeof(b1), ev->usage), bytes_str(b2, sizeof(b2), ev->limit),
-                 ev->oom_delta.oom_kill);
+                 "Out of memory: usage %s; %" PRIu64 " %s killed.", format_share(b, ev->usage, ev->limit),
+                 ev->oom_delta.oom_kill, plural(ev->oom_delta.oom_kill, "process", "processes"));
 }
 
 typedef struct DeepestContext {
@@ -138,7 +123,7 @@ void event_oom_kill(Manager *m, const KmsgOomReport *r) {
         Unit *victim = manager_unit_for_cgroup(m, r->task_memcg);
         Unit *oom = manager_unit_for_cgroup(m, oom_cgroup);
         uint64_t usage = MEMCG_UNLIMITED, limit = MEMCG_UNLIMITED;
-        char b1[32], b2[32];
+        char b[FORMAT_SHARE_MAX];
 
         if (m->memcg_root) {
                 _cleanup_close_ int fd = memcg_open(m->memcg_root, oom_cgroup);
@@ -161,8 +146,8 @@ void event_oom_kill(Manager *m, const KmsgOomReport *r) {
                 (void) fields_add(&f, "MEMQOS_CONSTRAINT", "%s", r->constraint);
         (void) fields_add(&f, "MEMQOS_VICTIM_ANON_RSS_KB", "%" PRIu64, r->anon_rss_kb);
         (void) fields_add(&f, "MEMQOS_VICTIM_FILE_RSS_KB", "%" PRIu64, r->file_rss_kb);
-        add_bytes(&f, "MEMQOS_USAGE_BYTES", usage);
-        add_bytes(&f, "MEMQOS_LIMIT_BYTES", limit);
+        fields_add_bytes(&f, "MEMQOS_USAGE_BYTES", usage);
+        fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", limit);
         add_priority(&f, victim);
         /* A second OBJECT_SYSTEMD_UNIT= (the journal keeps both values) makes the
          * kill show up under the unit that ran out of memory too. */
@@ -170,26 +155,16 @@ void event_oom_kill(Manager *m, const KmsgOomReport *r) {
                 (void) fields_add(&f, "OBJECT_SYSTEMD_UNIT", "%s", oom->name);
 
         log_full(LOG_WARNING, 0, unit_object(victim), r->task_memcg, MEMQOS_MESSAGE_OOM_KILL, f.v,
-                 "The OOM killer killed process %d (%s) of %s: %s ran out of memory (usage %s of limit %s bytes).",
+                 "The OOM killer killed process %d (%s) of %s: %s ran out of memory (usage %s).",
                  (int) r->pid, r->comm, victim ? victim->name : (r->task_memcg ?: "an unknown cgroup"),
-                 oom ? oom->name : oom_cgroup, bytes_str(b1, sizeof(b1), usage), bytes_str(b2, sizeof(b2), limit));
-}
-
-static const char *size_str(char *buf, size_t size, uint64_t v) {
-        if (v == MEMCG_UNLIMITED)
-                return "max";
-        if (v >= 1024 * 1024)
-                snprintf(buf, size, "%.1fM", (double) v / (1024 * 1024));
-        else
-                snprintf(buf, size, "%.1fK", (double) v / 1024);
-        return buf;
+                 oom ? oom->name : oom_cgroup, format_share(b, usage, limit));
 }
 
 bool event_reclaim(Manager *m, Unit *u, const EventReclaim *ev) {
         _cleanup_(fields_done) Fields f = {};
         _cleanup_free_ char *steps = NULL;
         size_t len = 0;
-        char b1[32], b2[32], b3[32];
+        char b1[FORMAT_SIZE_MAX], b2[FORMAT_SIZE_MAX], b3[FORMAT_SIZE_MAX];
         unsigned folded;
         uint64_t reclaimed = ev->usage_before > ev->usage_after ? ev->usage_before - ev->usage_after : 0;
 
@@ -197,8 +172,8 @@ bool event_reclaim(Manager *m, Unit *u, const EventReclaim *ev) {
          * wmark_high: the journal gets the first ones and the count of the rest. */
         if (!event_pass(m, u->name, "reclaim", &folded)) {
                 log_debug("%s: reclaimed %s in %" PRIu64 " ms (%s), usage %s -> %s; event folded.", ev->cgroup,
-                          size_str(b1, sizeof(b1), reclaimed), ev->duration_usec / 1000, ev->method,
-                          size_str(b2, sizeof(b2), ev->usage_before), size_str(b3, sizeof(b3), ev->usage_after));
+                          format_size(b1, reclaimed), ev->duration_usec / 1000, ev->method,
+                          format_size(b2, ev->usage_before), format_size(b3, ev->usage_after));
                 return false;
         }
 
@@ -210,25 +185,25 @@ bool event_reclaim(Manager *m, Unit *u, const EventReclaim *ev) {
                         ev->steps[i].bytes);
         fclose(s);
 
-        add_bytes(&f, "MEMQOS_USAGE_BEFORE_BYTES", ev->usage_before);
-        add_bytes(&f, "MEMQOS_USAGE_AFTER_BYTES", ev->usage_after);
-        add_bytes(&f, "MEMQOS_RECLAIMED_BYTES", reclaimed);
-        add_bytes(&f, "MEMQOS_WMARK_HIGH_BYTES", ev->wmark_high);
-        add_bytes(&f, "MEMQOS_WMARK_LOW_BYTES", ev->wmark_low);
+        fields_add_bytes(&f, "MEMQOS_USAGE_BEFORE_BYTES", ev->usage_before);
+        fields_add_bytes(&f, "MEMQOS_USAGE_AFTER_BYTES", ev->usage_after);
+        fields_add_bytes(&f, "MEMQOS_RECLAIMED_BYTES", reclaimed);
+        fields_add_bytes(&f, "MEMQOS_WMARK_HIGH_BYTES", ev->wmark_high);
+        fields_add_bytes(&f, "MEMQOS_WMARK_LOW_BYTES", ev->wmark_low);
         (void) fields_add(&f, "MEMQOS_DURATION_USEC", "%" PRIu64, ev->duration_usec);
         (void) fields_add(&f, "MEMQOS_METHOD", "%s", ev->method);
         (void) fields_add(&f, "MEMQOS_RECLAIM_STEPS", "%s", steps ?: "");
         (void) fields_add(&f, "MEMQOS_FOLDED", "%u", folded);
         if (folded > 0) {
-                add_bytes(&f, "MEMQOS_FOLDED_RECLAIMED_BYTES", ev->folded_reclaimed);
+                fields_add_bytes(&f, "MEMQOS_FOLDED_RECLAIMED_BYTES", ev->folded_reclaimed);
                 (void) fields_add(&f, "MEMQOS_FOLDED_DURATION_USEC", "%" PRIu64, ev->folded_duration_usec);
         }
 
         log_full(LOG_INFO, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_RECLAIM, f.v,
                  "Reclaimed %s from %s in %zu step%s, %" PRIu64 " ms (%s): usage %s -> %s.%s",
-                 size_str(b1, sizeof(b1), reclaimed), ev->n_taken > 0 ? ev->steps[0].cgroup : ev->cgroup,
-                 ev->n_steps, ev->n_steps == 1 ? "" : "s", ev->duration_usec / 1000, ev->method, size_str(b2, sizeof(b2), ev->usage_before),
-                 size_str(b3, sizeof(b3), ev->usage_after),
+                 format_size(b1, reclaimed), ev->n_taken > 0 ? ev->steps[0].cgroup : ev->cgroup,
+                 ev->n_steps, plural(ev->n_steps, "", "s"), ev->duration_usec / 1000, ev->method, format_size(b2, ev->usage_before),
+                 format_size(b3, ev->usage_after),
                  folded > 0 ? " (more passes were folded, see MEMQOS_FOLDED)" : "");
         return true;
 }
@@ -237,7 +212,7 @@ void event_reclaim_folded(Manager *m, Unit *u, const char *cgroup, uint64_t recl
         _cleanup_(fields_done) Fields f = {};
         _cleanup_free_ char *key = NULL;
         unsigned folded;
-        char b[32];
+        char b[FORMAT_SIZE_MAX];
 
         if (!m->ratelimit || !(key = event_key(u->name, "reclaim")))
                 return;
@@ -246,17 +221,17 @@ void event_reclaim_folded(Manager *m, Unit *u, const char *cgroup, uint64_t recl
                 return;
 
         (void) fields_add(&f, "MEMQOS_FOLDED", "%u", folded);
-        add_bytes(&f, "MEMQOS_FOLDED_RECLAIMED_BYTES", reclaimed);
+        fields_add_bytes(&f, "MEMQOS_FOLDED_RECLAIMED_BYTES", reclaimed);
         (void) fields_add(&f, "MEMQOS_FOLDED_DURATION_USEC", "%" PRIu64, duration_usec);
         log_full(LOG_INFO, 0, unit_object(u), cgroup, MEMQOS_MESSAGE_RECLAIM_FOLDED, f.v,
-                 "%u more reclaim pass%s, folded: %s reclaimed in %" PRIu64 " ms in all.", folded,
-                 folded == 1 ? "" : "es", size_str(b, sizeof(b), reclaimed), duration_usec / 1000);
+                 "%u more reclaim %s, folded: %s reclaimed in %" PRIu64 " ms in all.", folded,
+                 plural(folded, "pass", "passes"), format_size(b, reclaimed), duration_usec / 1000);
 }
 
 void event_priority_kill(Manager *m, Unit *u, const EventPriorityKill *ev) {
         _cleanup_(fields_done) Fields f = {};
         Unit *victim = manager_unit_for_cgroup(m, ev->victim_cgroup);
-        char b1[32], b2[32], b3[32], where[512];
+        char b1[FORMAT_SHARE_MAX], b2[FORMAT_SIZE_MAX], where[512];
 
         if (streq(ev->victim_cgroup, ev->victim_branch))
                 snprintf(where, sizeof(where), "%s (priority %u)", ev->victim_cgroup, ev->victim_priority);
@@ -272,11 +247,11 @@ void event_priority_kill(Manager *m, Unit *u, const EventPriorityKill *ev) {
                 (void) fields_add(&f, "MEMQOS_VICTIM_UNIT", "%s", victim->name);
         (void) fields_add(&f, "MEMQOS_VICTIM_BRANCH", "%s", ev->victim_branch);
         (void) fields_add(&f, "MEMQOS_VICTIM_PRIORITY", "%u", ev->victim_priority);
-        add_bytes(&f, "MEMQOS_VICTIM_RSS_BYTES", ev->rss);
-        add_bytes(&f, "MEMQOS_USAGE_BYTES", ev->usage);
-        add_bytes(&f, "MEMQOS_UNRECLAIMABLE_BYTES", ev->unreclaimable);
-        add_bytes(&f, "MEMQOS_LIMIT_BYTES", ev->limit);
-        add_bytes(&f, "MEMQOS_KILL_WATERMARK_BYTES", ev->kill_watermark);
+        fields_add_bytes(&f, "MEMQOS_VICTIM_RSS_BYTES", ev->rss);
+        fields_add_bytes(&f, "MEMQOS_USAGE_BYTES", ev->usage);
+        fields_add_bytes(&f, "MEMQOS_UNRECLAIMABLE_BYTES", ev->unreclaimable);
+        fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", ev->limit);
+        fields_add_bytes(&f, "MEMQOS_KILL_WATERMARK_BYTES", ev->kill_watermark);
         (void) fields_add(&f, "MEMQOS_DURATION_USEC", "%" PRIu64, ev->duration_usec);
         (void) fields_add(&f, "MEMQOS_METHOD", "%s", ev->method);
         /* Also under the victim's unit (a second OBJECT_SYSTEMD_UNIT=). */
@@ -285,15 +260,13 @@ void event_priority_kill(Manager *m, Unit *u, const EventPriorityKill *ev) {
 
         if (ev->pid > 0)
                 log_full(LOG_WARNING, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_PRIORITY_KILL, f.v,
-                         "Killed process %d (%s) in %s: unreclaimable memory %s reached the kill "
-                         "watermark %s of limit %s.",
-                         (int) ev->pid, ev->comm, where,
-                         size_str(b1, sizeof(b1), ev->unreclaimable), size_str(b2, sizeof(b2), ev->kill_watermark),
-                         size_str(b3, sizeof(b3), ev->limit));
+                         "Killed process %d (%s) in %s: unreclaimable memory (%s) reached the kill "
+                         "watermark %s.",
+                         (int) ev->pid, ev->comm, where, format_share(b1, ev->unreclaimable, ev->limit),
+                         format_size(b2, ev->kill_watermark));
         else
                 log_full(LOG_WARNING, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_PRIORITY_KILL, f.v,
-                         "Killed every process of %s, memory.oom.group=1: unreclaimable memory %s "
-                         "reached the kill watermark %s of limit %s.",
-                         where, size_str(b1, sizeof(b1), ev->unreclaimable),
-                         size_str(b2, sizeof(b2), ev->kill_watermark), size_str(b3, sizeof(b3), ev->limit));
+                         "Killed every process of %s, memory.oom.group=1: unreclaimable memory (%s) "
+                         "reached the kill watermark %s.",
+                         where, format_share(b1, ev->unreclaimable, ev->limit), format_size(b2, ev->kill_watermark));
 }

@@ -84,6 +84,8 @@ static int log_to_stderr(int level, const char *unit, const char *cgroup, const 
                 fprintf(stderr, " MESSAGE_ID=%s", message_id);
         if (cgroup)
                 fprintf(stderr, " MEMQOS_CGROUP=%s", cgroup);
+        if (unit || cgroup)
+                fprintf(stderr, " MEMQOS_OBJECT=%s", unit ?: cgroup);
         for (char *const *f = fields; f && *f; f++)
                 fprintf(stderr, " %s", *f);
         fputc('\n', stderr);
@@ -104,6 +106,8 @@ static int log_to_journal(int level, int error, const char *unit, const char *cg
         if (unit && fields_add(&f, "OBJECT_SYSTEMD_UNIT", "%s", unit) < 0)
                 return -ENOMEM;
         if (cgroup && fields_add(&f, "MEMQOS_CGROUP", "%s", cgroup) < 0)
+                return -ENOMEM;
+        if ((unit || cgroup) && fields_add(&f, "MEMQOS_OBJECT", "%s", unit ?: cgroup) < 0)
                 return -ENOMEM;
         if (error != 0 && fields_add(&f, "ERRNO", "%i", -error) < 0)
                 return -ENOMEM;
@@ -206,6 +210,11 @@ int fields_add(Fields *f, const char *key, const char *format, ...) {
                 return -ENOMEM;
         f->v[++f->n] = NULL;
         return 0;
+}
+
+int fields_add_bytes(Fields *f, const char *key, uint64_t v) {
+        char b[FORMAT_SIZE_MAX];
+        return fields_add(f, key, "%s", format_u64_or_max(b, v));
 }
 
 void fields_done(Fields *f) {

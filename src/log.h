@@ -6,7 +6,9 @@
  * Everything memqosd says goes through here. With the journal as target every
  * message is sent with sd_journal_sendv(): messages about a unit carry
  * OBJECT_SYSTEMD_UNIT= (so `journalctl -u UNIT` finds them, which UNIT= would
- * not, as that field is trusted only from PID 1) and MEMQOS_CGROUP=.
+ * not, as that field is trusted only from PID 1) and MEMQOS_CGROUP=, and
+ * MEMQOS_OBJECT= names what it is about either way: the unit, or the cgroup
+ * of a [Group] rule (which has no unit); the catalog says @MEMQOS_OBJECT@.
  * Without a journal (no journald, as on hosts without systemd, or when asked
  * with --log-target=stderr) the same message goes to stderr as one line:
  *
@@ -75,4 +77,7 @@ typedef struct Fields {
 } Fields;
 
 int fields_add(Fields *f, const char *key, const char *format, ...) _printf_(3, 4);
+/* A byte count as a field: raw digits, or "max" for no limit (UINT64_MAX),
+ * the same in every event so that scripts compare numbers. */
+int fields_add_bytes(Fields *f, const char *key, uint64_t v);
 void fields_done(Fields *f);

@@ -16,6 +16,7 @@
 #include "manager.h"
 #include "state-dir.h"
 #include "state.h"
+#include "summary.h"
 #include "systemd.h"
 
 #define FEATURE_REPORT_DELAY_USEC (2 * 1000 * 1000ULL)
@@ -281,19 +282,30 @@ static void unit_log_diagnostics(Unit *u, const PolicyDiagnostics *d) {
         u->diagnostics_said = TAKE_PTR(said);
 }
 
-static void unit_parse_own_policy(Unit *u) {
-        _cleanup_free_ char **paths = NULL;
+/* The files of a unit's own policy, in the order they are read: the
+ * fragment, then the drop-ins. The strings are the unit's. */
+static char **unit_policy_paths(const Unit *u, size_t *ret_n) {
         size_t n = 0, n_dropins = strv_length(u->dropin_paths);
-        PolicyDiagnostics d = {};
-        Policy p;
+        char **paths = calloc(n_dropins + 2, sizeof(char *));
 
-        paths = calloc(n_dropins + 2, sizeof(char *));
         if (!paths)
-                return;
+                return NULL;
         if (u->fragment_path)
                 paths[n++] = u->fragment_path;
         for (size_t i = 0; i < n_dropins; i++)
                 paths[n++] = u->dropin_paths[i];
+        *ret_n = n;
+        return paths;
+}
+
+static void unit_parse_own_policy(Unit *u) {
+        size_t n = 0;
+        _cleanup_free_ char **paths = unit_policy_paths(u, &n);
+        PolicyDiagnostics d = {};
+        Policy p;
+
+        if (!paths)
+                return;
 
         if (policy_parse_files(paths, n, u->own_policy_valid ? &u->own_policy : NULL, &p, &d) < 0) {
                 log_unit_warning(unit_object(u), u->control_group, "Out of memory parsing the policy, keeping the old one.");
@@ -421,13 +433,6 @@ static bool unit_watermarks(Manager *m, Unit *u, int dirfd, uint64_t *high, uint
         return false;
 }
 
-static void fields_add_bytes(Fields *f, const char *key, uint64_t v) {
-        if (v == MEMCG_UNLIMITED)
-                (void) fields_add(f, key, "max");
-        else
-                (void) fields_add(f, key, "%" PRIu64, v);
-}
-
 /* The key of group announcements in m->ratelimit: no unit name or cgroup
  * path starts with a space, so no unit's ratelimit_forget_prefix() drops it. */
 #define GROUPS_ANNOUNCED_KEY " [Group] policies"
@@ -439,8 +444,8 @@ static void manager_say_groups_folded(Manager *m, unsigned n) {
                 return;
         (void) fields_add(&f, "MEMQOS_FOLDED", "%u", n);
         log_full(LOG_INFO, 0, NULL, NULL, NULL, f.v,
-                 "Policy in force for %u more cgroup%s matching [Group] rules, not said one by one (rate limited; each is in its state file).",
-                 n, n == 1 ? "" : "s");
+                 "Policy in force for %u more %s matching [Group] rules, not said one by one (rate limited; each is in its state file).",
+                 n, plural(n, "cgroup", "cgroups"));
 }
 
 static int on_groups_folded(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -485,18 +490,21 @@ static bool manager_group_announce_passes(Manager *m) {
         return false;
 }
 
-static void unit_announce(Manager *m, Unit *u, uint64_t high, uint64_t low) {
+static void unit_announce(Manager *m, Unit *u, uint64_t high, uint64_t low, char *const *sources) {
         _cleanup_(fields_done) Fields f = {};
-        _cleanup_free_ char *summary = NULL;
-        size_t len = 0;
-        bool first = true;
-        FILE *s;
+        _cleanup_free_ char *summary = NULL, *joined = NULL;
+        size_t joined_len = 0;
+        FILE *j;
 
         if (u->kind == UNIT_KIND_GROUP && !manager_group_announce_passes(m))
                 return;
-        s = open_memstream(&summary, &len);
-        if (!s)
-                return;
+        j = open_memstream(&joined, &joined_len);
+        if (!j)
+                return (void) log_oom();
+        for (size_t i = 0; sources && sources[i]; i++)
+                fprintf(j, "%s%s", i ? " " : "", sources[i]);
+        if (fclose(j) != 0 || !joined)
+                return (void) log_oom();
 
         for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++) {
                 _cleanup_free_ char *state_key = NULL;
@@ -505,28 +513,34 @@ static void unit_announce(Manager *m, Unit *u, uint64_t high, uint64_t low) {
                 (void) fields_add(&f, knob_field_names[k], "%" PRIu64, u->desired.value[k]);
                 if (asprintf(&state_key, "%s_STATE", knob_field_names[k]) >= 0)
                         (void) fields_add(&f, state_key, "%s", apply_state_to_string(u->applied.state[k]));
-                fprintf(s, "%s%s=%" PRIu64 " (%s)", first ? "" : ", ", knob_policy_names[k],
-                        u->desired.value[k], apply_state_to_string(u->applied.state[k]));
-                first = false;
         }
         if (u->policy.n_thresholds > 0) {
                 char t[32 * POLICY_THRESHOLDS_MAX];
                 policy_format_thresholds(&u->policy, t, sizeof(t));
                 (void) fields_add(&f, "MEMQOS_MEMORY_THRESHOLDS", "%s", t);
-                fprintf(s, "%sMemoryThresholds=%s", first ? "" : ", ", t);
         }
         fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", u->limit);
         fields_add_bytes(&f, "MEMQOS_WMARK_HIGH_BYTES", high);
         fields_add_bytes(&f, "MEMQOS_WMARK_LOW_BYTES", low);
-        fclose(s);
+        (void) fields_add(&f, "MEMQOS_SOURCES", "%s", joined);
 
-        log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_POLICY_APPLIED, f.v, "Policy in force: %s.",
-                 isempty_str(summary) ? "none" : summary);
+        PolicySummary ps = {
+                .name = u->name,
+                .limit_setting = u->kind == UNIT_KIND_SYSTEMD ? "MemoryMax="
+                                 : m->memcg_root && m->memcg_root->layout == MEMCG_LAYOUT_V1 ? "memory.limit_in_bytes"
+                                                                                                : "memory.max",
+                .policy = &u->policy, .desired = &u->desired, .applied = &u->applied,
+                .limit = u->limit, .wmark_high = high, .wmark_low = low,
+        };
+        if (policy_summary_format(&ps, &summary) < 0)
+                return (void) log_oom();
+
+        log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_POLICY_APPLIED, f.v, "%s", summary);
 }
 
 static void unit_announce_limit(Manager *m, Unit *u, uint64_t old, uint64_t high, uint64_t low, bool from_kernel) {
         _cleanup_(fields_done) Fields f = {};
-        char o[32], n[32], h[32], l[32];
+        char o[FORMAT_SIZE_MAX], n[FORMAT_SIZE_MAX], h[FORMAT_SHARE_MAX], l[FORMAT_SIZE_MAX];
 
         fields_add_bytes(&f, "MEMQOS_OLD_LIMIT_BYTES", old);
         fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", u->limit);
@@ -534,11 +548,14 @@ static void unit_announce_limit(Manager *m, Unit *u, uint64_t old, uint64_t high
         fields_add_bytes(&f, "MEMQOS_WMARK_LOW_BYTES", low);
         (void) fields_add(&f, "MEMQOS_WMARK_SOURCE", "%s", from_kernel ? "kernel" : "computed");
 
-#define FMT(buf, v) (v == MEMCG_UNLIMITED ? "max" : (snprintf(buf, sizeof(buf), "%" PRIu64, v), buf))
-        log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_LIMIT_CHANGED, f.v,
-                 "Memory limit changed from %s to %s bytes; watermarks now high=%s low=%s (%s).", FMT(o, old),
-                 FMT(n, u->limit), FMT(h, high), FMT(l, low), from_kernel ? "kernel" : "computed");
-#undef FMT
+        if (u->limit == MEMCG_UNLIMITED || high == MEMCG_UNLIMITED) /* no watermarks to speak of */
+                log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_LIMIT_CHANGED, f.v,
+                         "Memory limit changed from %s to %s.", format_size(o, old), format_size(n, u->limit));
+        else
+                log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_LIMIT_CHANGED, f.v,
+                         "Memory limit changed from %s to %s; watermarks now high %s, low %s (%s).",
+                         format_size(o, old), format_size(n, u->limit), format_share(h, high, u->limit),
+                         format_size(l, low), from_kernel ? "kernel" : "computed");
 }
 
 static void on_watch_threshold(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
@@ -684,6 +701,37 @@ static unsigned emulated_knobs(Manager *m) {
         return mask;
 }
 
+/* Every file:line whose value is in force for the unit, for the state file:
+ * the [Group] rules that give keys the unit does not set itself, then the
+ * lines of its own files. NULL when out of memory. */
+static char **unit_sources(Manager *m, Unit *u) {
+        _cleanup_strv_free_ char **from_rules = NULL, **own = NULL;
+        unsigned own_keys = u->kind == UNIT_KIND_SYSTEMD ? u->own_policy.set & u->policy.set : 0;
+        size_t n = 0, n_rules, n_own;
+        char **all;
+
+        if (rules_sources(&m->rules, u->control_group, u->policy.set & ~own_keys, &from_rules) < 0)
+                return NULL;
+        if (own_keys != 0) {
+                _cleanup_free_ char **paths = unit_policy_paths(u, &n);
+                if (!paths || policy_sources(&u->own_policy, own_keys, paths, n, &own) < 0)
+                        return NULL;
+        }
+
+        n_rules = strv_length(from_rules);
+        n_own = strv_length(own);
+        all = calloc(n_rules + n_own + 1, sizeof(char *));
+        if (!all)
+                return NULL;
+        memcpy(all, from_rules, n_rules * sizeof(char *));
+        if (own)
+                memcpy(all + n_rules, own, n_own * sizeof(char *));
+        /* the strings moved to all: free only the vectors */
+        from_rules = mfree(from_rules);
+        own = mfree(own);
+        return all;
+}
+
 static void unit_apply(Manager *m, Unit *u) {
         _cleanup_close_ int fd = -1;
         uint64_t high = MEMCG_UNLIMITED, low = MEMCG_UNLIMITED, old_limit = u->limit;
@@ -777,10 +825,11 @@ static void unit_apply(Manager *m, Unit *u) {
         unit_update_watch(m, u);
         unit_update_emulation(m, u);
         from_kernel = unit_watermarks(m, u, fd, &high, &low);
+        _cleanup_strv_free_ char **sources = unit_sources(m, u);
         if (u->announced && old_limit != u->limit)
                 unit_announce_limit(m, u, old_limit, high, low, from_kernel);
         if (!u->announced || wrote || !policy_equal(&u->announced_policy, &u->policy)) {
-                unit_announce(m, u, high, low);
+                unit_announce(m, u, high, low, sources);
                 u->announced = true;
                 u->announced_policy = u->policy;
         }
@@ -797,17 +846,7 @@ static void unit_apply(Manager *m, Unit *u) {
                 .wmark_low = low,
                 .wmark_from_kernel = from_kernel,
         };
-        _cleanup_free_ char **sources = calloc(strv_length(u->dropin_paths) + 3, sizeof(char *));
-        if (sources) {
-                size_t n = 0;
-                if (u->rule_source)
-                        sources[n++] = u->rule_source;
-                if (u->fragment_path)
-                        sources[n++] = u->fragment_path;
-                for (char **p = u->dropin_paths; p && *p; p++)
-                        sources[n++] = *p;
-                st.sources = sources;
-        }
+        st.sources = sources;
         r = state_write(unit_state_fd(m, u), unit_state_name(u), &st);
         if (r < 0)
                 log_unit_warning_errno(unit_object(u), u->control_group, r, "Cannot write the state file: %m");
@@ -870,8 +909,8 @@ void manager_unit_cgroup_gone(Manager *m, Unit *u) {
 void manager_synced(Manager *m) {
         if (!m->ready_sent) {
                 log_full(LOG_INFO, 0, NULL, NULL, MEMQOS_MESSAGE_STARTED, NULL,
-                         "memqosd " PACKAGE_VERSION " started: following %zu units and groups, memory cgroups %s%s%s, backend %s.",
-                         m->n_units, m->memcg_root ? memcg_layout_to_string(m->memcg_root->layout) : "not found",
+                         "memqosd " PACKAGE_VERSION " started: following %zu %s, memory cgroups %s%s%s, backend %s.",
+                         m->n_units, plural(m->n_units, "unit or group", "units and groups"), m->memcg_root ? memcg_layout_to_string(m->memcg_root->layout) : "not found",
                          m->memcg_root ? " at " : "", m->memcg_root ? m->memcg_root->path : "",
                          backend_to_string(m->config.backend));
                 (void) sd_notify(false, "READY=1\nSTATUS=Following systemd units.");
@@ -986,8 +1025,8 @@ static int manager_setup_groups(Manager *m) {
                 r = cgroup_watcher_new(m->event, m->memcg_root, roots, on_cgroup_event, m, &m->cgroup_watcher);
                 if (r < 0)
                         return log_error_errno(r, "Cannot follow the cgroups of the [Group] rules: %m");
-                log_info("Following the cgroups below %zu root(s) for %zu [Group] rule(s).", strv_length(roots),
-                         m->rules.n);
+                log_info("Following the cgroups below %zu %s for %zu [Group] %s.", strv_length(roots),
+                         plural(strv_length(roots), "root", "roots"), m->rules.n, plural(m->rules.n, "rule", "rules"));
                 return 0;
         }
 
@@ -1114,7 +1153,7 @@ static void on_limit_restored(const char *name, const SqueezeRecord *rec, int re
         _cleanup_(fields_done) Fields f = {};
         Manager *m = userdata;
         const char *cgroup = rec ? rec->cgroup : NULL;
-        char b[32];
+        char b[FORMAT_SIZE_MAX], s[FORMAT_SIZE_MAX];
 
         switch (result) {
         case -EBADMSG:
@@ -1151,15 +1190,11 @@ static void on_limit_restored(const char *name, const SqueezeRecord *rec, int re
                                      "(record %s/%s, kept for the next try): %m", m->squeeze_dir, name);
                 return;
         }
-        if (rec->limit == MEMCG_UNLIMITED)
-                snprintf(b, sizeof(b), "max");
-        else
-                snprintf(b, sizeof(b), "%" PRIu64, rec->limit);
-        (void) fields_add(&f, "MEMQOS_LIMIT_BYTES", "%s", b);
-        (void) fields_add(&f, "MEMQOS_SQUEEZED_BYTES", "%" PRIu64, rec->squeezed);
+        fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", rec->limit);
+        fields_add_bytes(&f, "MEMQOS_SQUEEZED_BYTES", rec->squeezed);
         log_full(LOG_NOTICE, 0, NULL, rec->cgroup, MEMQOS_MESSAGE_LIMIT_RESTORED, f.v,
-                 "Put the memory limit of %s back to %s bytes: memqosd had squeezed it to %" PRIu64
-                 " bytes and stopped before restoring it.", rec->cgroup, b, rec->squeezed);
+                 "Put the memory limit of %s back to %s: memqosd had squeezed it to %s and stopped before "
+                 "restoring it.", rec->cgroup, format_size(b, rec->limit), format_size(s, rec->squeezed));
 }
 
 /* The state directory, refused unless nobody else can write there

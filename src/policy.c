@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -348,6 +349,7 @@ void policy_copy_key(Policy *dst, const Policy *src, PolicyKey k) {
                 return;
         }
         dst->set = (dst->set & ~POLICY_KEY_BIT(k)) | (src->set & POLICY_KEY_BIT(k));
+        dst->source[k] = src->source[k];
 }
 
 /* ---- Reading INI text ----
@@ -763,6 +765,7 @@ int policy_list_dropins(const char *dir, char ***ret, size_t *ret_n) {
 typedef struct PolicyParser {
         Policy policy;
         const char *file;
+        unsigned file_index; /* of file in the list parsed, for Policy.source */
         PolicyDiagnostics *diags;
 } PolicyParser;
 
@@ -879,6 +882,7 @@ static int policy_assignment(const char *section, const char *key, const char *v
                 p->set &= ~POLICY_KEY_BIT(k);
                 if (k == POLICY_MEMORY_THRESHOLDS)
                         p->n_thresholds = 0;
+                p->source[k] = (PolicySource) {};
                 return 0;
         }
 
@@ -891,6 +895,7 @@ static int policy_assignment(const char *section, const char *key, const char *v
         if (r < 0)
                 return r;
         p->set |= POLICY_KEY_BIT(k);
+        p->source[k] = (PolicySource) { .file = pp->file_index, .line = line };
         return 0;
 }
 
@@ -901,6 +906,7 @@ int policy_parse_texts(const char *const *texts, const size_t *sizes, const char
 
         for (size_t i = 0; i < n; i++) {
                 pp.file = names[i];
+                pp.file_index = (unsigned) i;
                 r = policy_ini_parse(texts[i], sizes[i], names[i], POLICY_SECTION, policy_assignment, &pp,
                                      diags);
                 if (r < 0)
@@ -959,4 +965,41 @@ int policy_parse_files(char *const *paths, size_t n, const Policy *previous, Pol
 
         return policy_parse_texts((const char *const *) t.texts, t.sizes, (const char *const *) paths, n,
                                   ret, diags);
+}
+
+static int source_compare(const void *a, const void *b) {
+        const PolicySource *x = a, *y = b;
+        if (x->file != y->file)
+                return x->file < y->file ? -1 : 1;
+        return x->line < y->line ? -1 : x->line > y->line;
+}
+
+int policy_sources(const Policy *p, unsigned keys, char *const *names, size_t n, char ***ret) {
+        PolicySource found[_POLICY_KEY_MAX];
+        size_t n_found = 0, k = 0;
+        char **l;
+
+        assert(p);
+        assert(ret);
+        for (PolicyKey key = 0; key < _POLICY_KEY_MAX; key++)
+                if ((keys & POLICY_KEY_BIT(key)) && policy_has(p, key) && p->source[key].line > 0 &&
+                    p->source[key].file < n)
+                        found[n_found++] = p->source[key];
+        qsort(found, n_found, sizeof(found[0]), source_compare);
+
+        l = calloc(n_found + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_found; i++) {
+                if (i > 0 && source_compare(&found[i], &found[i - 1]) == 0)
+                        continue; /* two keys on one line: said once */
+                if (asprintf(&l[k], "%s:%u", names[found[i].file], found[i].line) < 0) {
+                        l[k] = NULL;
+                        strv_free(l);
+                        return -ENOMEM;
+                }
+                k++;
+        }
+        *ret = l;
+        return 0;
 }

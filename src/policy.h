@@ -40,6 +40,12 @@ typedef struct Threshold {
         uint64_t value; /* percent of the effective limit (1..100), or bytes */
 } Threshold;
 
+/* Where a key's value was assigned: the file's index in the list the policy
+ * was parsed from, and its line (0: not from a file). */
+typedef struct PolicySource {
+        unsigned file, line;
+} PolicySource;
+
 typedef struct Policy {
         unsigned set; /* POLICY_KEY_BIT()s of the keys that carry a value */
         unsigned memory_priority;
@@ -48,6 +54,7 @@ typedef struct Policy {
         unsigned watermark_scale_factor;
         size_t n_thresholds;
         Threshold thresholds[POLICY_THRESHOLDS_MAX];
+        PolicySource source[_POLICY_KEY_MAX]; /* not part of the value: policy_equal() ignores it */
 } Policy;
 
 static inline bool policy_has(const Policy *p, PolicyKey k) {
@@ -89,6 +96,12 @@ void policy_diagnostics_done(PolicyDiagnostics *d);
  * Returns 0, or -ENOMEM. */
 int policy_parse_files(char *const *paths, size_t n, const Policy *previous, Policy *ret,
                        PolicyDiagnostics *diags);
+
+/* The "file:line" of each key in keys (POLICY_KEY_BIT()s) that p sets from
+ * a file, names[] being the files p was parsed from: one string per line,
+ * in file order, then line order. For the state file's SOURCES=. 0 or
+ * -ENOMEM; *ret is NULL-terminated (empty when none). */
+int policy_sources(const Policy *p, unsigned keys, char *const *names, size_t n, char ***ret);
 
 /* Value parsers, exported for memqos.conf and tests. 0 or -EINVAL/-ERANGE. */
 int policy_parse_bool(const char *s, bool *ret); /* systemd's: 1/yes/y/true/t/on and 0/no/n/false/f/off */

@@ -520,3 +520,41 @@ int rules_load(const char *config_path, const char *dropin_dir, RuleSet *ret, Po
                 ret->n_unreadable++;
         return r;
 }
+
+int rules_sources(const RuleSet *rs, const char *cgroup, unsigned keys, char ***ret) {
+        _cleanup_free_ bool *gives = NULL;
+        size_t n = 0;
+        char **l;
+
+        assert(rs);
+        assert(cgroup);
+        assert(ret);
+        gives = calloc(rs->n ?: 1, sizeof(bool));
+        if (!gives)
+                return -ENOMEM;
+
+        /* Per key, the last matching rule that assigns it or takes it out. */
+        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
+                size_t last = SIZE_MAX;
+                if (!(keys & POLICY_KEY_BIT(k)))
+                        continue;
+                for (size_t i = 0; i < rs->n; i++)
+                        if ((policy_has(&rs->rules[i].policy, k) || (rs->rules[i].reset & POLICY_KEY_BIT(k))) &&
+                            group_rule_matches(&rs->rules[i], cgroup))
+                                last = i;
+                if (last != SIZE_MAX && policy_has(&rs->rules[last].policy, k))
+                        gives[last] = true;
+        }
+
+        l = calloc(rs->n + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < rs->n; i++)
+                if (gives[i] && asprintf(&l[n++], "%s:%u", rs->rules[i].file, rs->rules[i].line) < 0) {
+                        l[n - 1] = NULL;
+                        strv_free(l);
+                        return -ENOMEM;
+                }
+        *ret = l;
+        return 0;
+}

@@ -85,6 +85,11 @@ bool group_rule_matches(const GroupRule *r, const char *cgroup);
  * last matching rule, or NULL: for messages ("rule at file:line"). */
 int rules_match(const RuleSet *rs, const char *cgroup, Policy *ret, const GroupRule **ret_last);
 
+/* The "file:line" of each rule whose value is in force for cgroup for a key
+ * in keys (POLICY_KEY_BIT()s): for each key, the last matching rule that
+ * sets it. In rule order; 0 or -ENOMEM; *ret is NULL-terminated. */
+int rules_sources(const RuleSet *rs, const char *cgroup, unsigned keys, char ***ret);
+
 /* For a cgroup that is a systemd unit's and also matched by rules: the
  * unit's own [X-MemQoS] keys win, key by key; the rules fill in only the
  * keys the unit does not set. *ret_overridden (may be NULL) gets the

@@ -17,10 +17,8 @@ static const char *const knob_keys[_MEMCG_KNOB_MAX] = {
 };
 
 static void format_bytes_or_max(FILE *f, const char *key, uint64_t v) {
-        if (v == MEMCG_UNLIMITED)
-                fprintf(f, "%s=max\n", key);
-        else
-                fprintf(f, "%s=%" PRIu64 "\n", key, v);
+        char b[FORMAT_SIZE_MAX];
+        fprintf(f, "%s=%s\n", key, format_u64_or_max(b, v));
 }
 
 int state_format(const UnitState *s, FILE *f) {

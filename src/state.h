@@ -9,7 +9,7 @@
  *   CGROUP=/offline.slice
  *   ACTIVE=yes
  *   STOPPED_AT=
- *   SOURCES=/etc/systemd/system/offline.slice /etc/.../50-memqos.conf
+ *   SOURCES=/etc/memqos/memqos.conf:4 /etc/.../50-memqos.conf:7 /etc/.../50-memqos.conf:10
  *   MEMORY_PRIORITY=2
  *   MEMORY_PRIORITY_STATE=unsupported
  *   USE_PRIORITY_OOM=1

@@ -161,3 +161,25 @@ char *escape_control(const char *s);
 static inline bool is_control_byte(char c) {
         return (unsigned char) c < 0x20 || c == 0x7f;
 }
+
+/* Sizes as text. FORMAT_SIZE_MAX and FORMAT_SHARE_MAX are the buffer sizes;
+ * each function returns buf. UINT64_MAX is "no limit" (MEMCG_UNLIMITED). */
+#define FORMAT_SIZE_MAX 32
+#define FORMAT_SHARE_MAX 80
+
+/* For fields and records that programs read: the decimal digits, or "max"
+ * (the kernel's word) for UINT64_MAX. */
+const char *format_u64_or_max(char buf[static FORMAT_SIZE_MAX], uint64_t v);
+
+/* For people, base 1024 as the kernel and systemd count: "512B", "4K",
+ * "1.5G", "819M" (at most three significant digits, exact values whole),
+ * "no limit" for UINT64_MAX. */
+const char *format_size(char buf[static FORMAT_SIZE_MAX], uint64_t v);
+
+/* "900M, 90% of the 1000M limit"; "300M, of no limit" when limit is
+ * UINT64_MAX; "unknown, ..." when used is UINT64_MAX (not read). */
+const char *format_share(char buf[static FORMAT_SHARE_MAX], uint64_t used, uint64_t limit);
+
+static inline const char *plural(uint64_t n, const char *one, const char *many) {
+        return n == 1 ? one : many;
+}

@@ -567,10 +567,11 @@ static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, u
         }
 
         if (!e->nothing_killable_said) {
+                char u[FORMAT_SHARE_MAX], w[FORMAT_SIZE_MAX];
                 log_unit_warning(unit_object(e->unit), e->cgroup,
-                                 "Unreclaimable memory (%" PRIu64 " bytes) is at the kill watermark (%" PRIu64
-                                 " of limit %" PRIu64 ") but nothing below %s can be killed.",
-                                 unreclaimable, kill_wm, limit, e->cgroup);
+                                 "Unreclaimable memory (%s) is at the kill watermark %s but nothing below %s "
+                                 "can be killed.",
+                                 format_share(u, unreclaimable, limit), format_size(w, kill_wm), e->cgroup);
                 e->nothing_killable_said = true;
         }
 }

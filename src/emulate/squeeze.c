@@ -18,17 +18,10 @@ void squeeze_record_done(SqueezeRecord *r) {
         r->cgroup = mfree(r->cgroup);
 }
 
-static const char *u64_str(char *buf, size_t size, uint64_t v) {
-        if (v == MEMCG_UNLIMITED)
-                return "max";
-        snprintf(buf, size, "%" PRIu64, v);
-        return buf;
-}
-
 int squeeze_record_format(const SqueezeRecord *r, char **ret) {
-        char a[32], b[32];
-        if (asprintf(ret, "CGROUP=%s\nLIMIT=%s\nSQUEEZED=%s\n", r->cgroup, u64_str(a, sizeof(a), r->limit),
-                     u64_str(b, sizeof(b), r->squeezed)) < 0)
+        char a[FORMAT_SIZE_MAX], b[FORMAT_SIZE_MAX];
+        if (asprintf(ret, "CGROUP=%s\nLIMIT=%s\nSQUEEZED=%s\n", r->cgroup, format_u64_or_max(a, r->limit),
+                     format_u64_or_max(b, r->squeezed)) < 0)
                 return -ENOMEM;
         return 0;
 }

@@ -808,6 +808,33 @@ static void test_size_and_unsigned_parsers_reject_what_strtoul_takes(void **stat
         assert_int_equal(policy_parse_unsigned("", 0, 10, &u), -EINVAL);
 }
 
+static void test_sources_name_the_line_of_each_key_in_force(void **state) {
+        Files *f = *state;
+        _cleanup_strv_free_ char **sources = NULL;
+        _cleanup_free_ char *a = NULL, *b = NULL;
+
+        add_file(f, "offline.slice", "[Unit]\nDescription=no memqos here\n");
+        add_file(f, "10-a.conf", "[X-MemQoS]\nMemoryPriority=3\nWatermarkRatio=80\n");
+        add_file(f, "20-b.conf", "# later\n[X-MemQoS]\nMemoryPriority=5\n");
+        add_file(f, "30-c.conf", "[X-MemQoS]\nMemoryPriority=13\n"); /* invalid: 20-b's stays */
+        Policy p = parse(f, NULL);
+        assert_int_equal(p.memory_priority, 5);
+
+        assert_int_equal(policy_sources(&p, p.set, f->paths, f->n, &sources), 0);
+        assert_true(asprintf(&a, "%s/10-a.conf:3", f->dir) > 0);
+        assert_true(asprintf(&b, "%s/20-b.conf:3", f->dir) > 0);
+        assert_int_equal(strv_length(sources), 2);
+        assert_string_equal(sources[0], a);
+        assert_string_equal(sources[1], b);
+
+        /* only the keys asked for: those a rule did not override */
+        strv_free(sources);
+        sources = NULL;
+        assert_int_equal(policy_sources(&p, POLICY_KEY_BIT(POLICY_WATERMARK_RATIO), f->paths, f->n, &sources), 0);
+        assert_int_equal(strv_length(sources), 1);
+        assert_string_equal(sources[0], a);
+}
+
 /* a test with its own temporary files */
 #define FILES_TEST(t) cmocka_unit_test_setup_teardown(t, files_setup, files_teardown)
 
@@ -819,6 +846,7 @@ int main(void) {
                 FILES_TEST(test_keys_are_case_sensitive_and_unknown_keys_diagnosed),
                 FILES_TEST(test_empty_section_or_no_files_give_empty_policy),
                 FILES_TEST(test_later_files_override_earlier_keys),
+                FILES_TEST(test_sources_name_the_line_of_each_key_in_force),
                 FILES_TEST(test_later_assignment_in_one_file_overrides_earlier),
                 FILES_TEST(test_empty_assignment_resets_key_to_unset),
                 FILES_TEST(test_priority_13_is_ignored_and_the_default_applies),

@@ -530,6 +530,35 @@ static void test_overlong_header_makes_no_rule_of_its_keys(void **state) {
         assert_int_equal(p.memory_priority, 1);
 }
 
+static void test_sources_name_each_rule_that_gives_a_key(void **state) {
+        Fixture *f = *state;
+        _cleanup_strv_free_ char **sources = NULL;
+        _cleanup_free_ char *first = NULL, *second = NULL;
+
+        load(f, "[Group /a/*]\nMemoryPriority=1\nWatermarkRatio=80\n\n"
+                "[Group /a/b]\nMemoryPriority=2\n\n"
+                "[Group /x]\nMemoryPriority=4\n");
+        assert_true(asprintf(&first, "%s:1", f->conf) > 0);
+        assert_true(asprintf(&second, "%s:5", f->conf) > 0);
+
+        assert_int_equal(rules_sources(&f->rs, "/a/b", ~0u, &sources), 0);
+        assert_int_equal(strv_length(sources), 2);
+        assert_string_equal(sources[0], first);
+        assert_string_equal(sources[1], second);
+
+        /* MemoryPriority= is the unit's own: only the rule with WatermarkRatio= */
+        strv_free(sources);
+        sources = NULL;
+        assert_int_equal(rules_sources(&f->rs, "/a/b", POLICY_KEY_BIT(POLICY_WATERMARK_RATIO), &sources), 0);
+        assert_int_equal(strv_length(sources), 1);
+        assert_string_equal(sources[0], first);
+
+        strv_free(sources);
+        sources = NULL;
+        assert_int_equal(rules_sources(&f->rs, "/elsewhere", ~0u, &sources), 0);
+        assert_int_equal(strv_length(sources), 0);
+}
+
 #define FIXTURE_TEST(t) cmocka_unit_test_setup_teardown(t, fixture_setup, fixture_teardown)
 
 int main(void) {
@@ -539,6 +568,7 @@ int main(void) {
                 cmocka_unit_test(test_invalid_patterns_are_refused),
                 cmocka_unit_test(test_group_section_names),
                 FIXTURE_TEST(test_rules_read_in_order_conf_then_dropins_lexically),
+                FIXTURE_TEST(test_sources_name_each_rule_that_gives_a_key),
                 FIXTURE_TEST(test_empty_assignment_takes_key_out_and_thresholds_are_replaced),
                 FIXTURE_TEST(test_bad_values_and_keys_name_file_line_key),
                 FIXTURE_TEST(test_bad_patterns_ignore_their_section_with_one_diagnostic),

@@ -28,18 +28,24 @@ assert_knob offline.slice WATERMARK_RATIO memory.wmark_ratio 80
 assert_knob offline.slice USE_PRIORITY_OOM memory.use_priority_oom 1
 assert_knob online.slice MEMORY_PRIORITY memory.priority 12
 assert_eq "80% 95%" "$(state_get online.slice MEMORY_THRESHOLDS)" "thresholds of online.slice"
-assert_match "^/(usr/)?lib/systemd/system/offline.slice /etc/systemd/system/offline.slice.d/50-memqos.conf$" \
-        "$(state_get offline.slice SOURCES)" "policy sources of offline.slice (FragmentPath, then DropInPaths)"
+d=/etc/systemd/system/offline.slice.d/50-memqos.conf
+assert_eq "$d:7 $d:10 $d:12" "$(state_get offline.slice SOURCES)" \
+        "policy sources of offline.slice: the line of each key in force (the fragment sets none)"
 
 step "the parent of prioritized slices gets use_priority_oom (ParentUsePriorityOOM=yes)"
 wait_state -.slice USE_PRIORITY_OOM 1
 
 step "the policy event, through journalctl -u"
-assert_journal -u offline.slice MESSAGE_ID=$MSG_POLICY MEMQOS_MEMORY_PRIORITY=1 MEMQOS_WATERMARK_RATIO=80
+assert_journal -u offline.slice MESSAGE_ID=$MSG_POLICY MEMQOS_MEMORY_PRIORITY=1 MEMQOS_WATERMARK_RATIO=80 "MEMQOS_SOURCES=$d:7 $d:10 $d:12"
 assert_journal -u online.slice MESSAGE_ID=$MSG_POLICY MEMQOS_MEMORY_PRIORITY=12
-assert_match "Policy in force: MemoryPriority=1" "$(journalctl -b -q -u offline.slice MESSAGE_ID=$MSG_POLICY -o cat | tail -n 1)"
-assert_match "Subject: memqos policy in force for offline.slice" \
-        "$(journalctl -b -q -x -u offline.slice MESSAGE_ID=$MSG_POLICY --no-pager | tail -n 20)" "catalog text"
+text=$(journalctl -b -q -u offline.slice MESSAGE_ID=$MSG_POLICY -o cat | tail -n 1)
+assert_match "Policy in force: MemoryPriority=1 " "$text"
+# the slice has no MemoryMax=: its WatermarkRatio= is not in force, and why
+assert_match "WatermarkRatio=80 \([a-z-]+\) has no effect: offline.slice has no memory limit \(set MemoryMax=\)" "$text"
+assert_match "memqosd set UsePriorityOOM=1 \([a-z-]+\) itself: a child cgroup has MemoryPriority=" \
+        "$(journalctl -b -q -u -.slice MESSAGE_ID=$MSG_POLICY -o cat | tail -n 1)" "the parent flag, on its own"
+assert_match "Subject: Memory QoS policy in force for offline.slice" \
+        "$(journalctl -b -q -x -u offline.slice MESSAGE_ID=$MSG_POLICY -n 1 --no-pager)" "catalog text"
 
 if ! kernel_has_priority; then
         # Backend=auto on a stock kernel: memqosd does the work itself, says

@@ -62,6 +62,9 @@ fi
 assert_journal MESSAGE_ID=$MSG_POLICY MEMQOS_CGROUP=/cgfs/pod1
 ev=$(journalctl -b -q MESSAGE_ID=$MSG_POLICY MEMQOS_CGROUP=/cgfs/pod1 -o export)
 [[ $ev != *OBJECT_SYSTEMD_UNIT=* ]] || fail "a group's event names a unit" "$ev"
+assert_match "MEMQOS_OBJECT=/cgfs/pod1" "$ev" "a group's event names its cgroup"
+assert_match "Subject: Memory QoS policy in force for /cgfs/pod1" \
+        "$(journalctl -b -q -x MESSAGE_ID=$MSG_POLICY MEMQOS_CGROUP=/cgfs/pod1 --no-pager)" "catalog text of a group event"
 
 step "/cgfs/* does not reach deeper"
 mkdir "$cg_root/cgfs/pod1/c1"
