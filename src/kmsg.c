@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -66,6 +67,11 @@ int kmsg_record_parse(const char *buf, size_t len, KmsgRecord *ret) {
 
         *ret = r;
         return 0;
+}
+
+bool kmsg_record_from_kernel(const KmsgRecord *rec) {
+        assert(rec);
+        return rec->priority >> 3 == 0; /* LOG_KERN */
 }
 
 /* /dev/kmsg escapes control characters, bytes >= 127 and '\' as \xNN. */
@@ -321,6 +327,11 @@ int kmsg_oom_tracker_feed(KmsgOomTracker *t, const char *buf, size_t len) {
         int r;
 
         if (kmsg_record_parse(buf, len, &rec) < 0)
+                return 0;
+        /* Only the kernel's own records: a write to /dev/kmsg from
+         * userspace is stored with LOG_USER, or with the facility its
+         * "<N>" prefix names, but never with facility 0 (devkmsg_write()). */
+        if (!kmsg_record_from_kernel(&rec))
                 return 0;
 
         if (rec.message_len >= strlen(OOM_SUMMARY_PREFIX) &&

@@ -13,7 +13,8 @@
  * (each one record; a global OOM says ",global_oom" instead of oom_memcg= and
  * "Out of memory: Killed process"). The first names the memcgs, the second
  * the victim's memory. The parsers here are pure; KmsgOomTracker pairs the two
- * records by pid; KmsgReader is the edge that reads /dev/kmsg on sd-event. */
+ * records by pid, and takes only records of the kernel's facility (anyone
+ * allowed to write /dev/kmsg could otherwise make up an OOM kill); KmsgReader is the edge that reads /dev/kmsg on sd-event. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,6 +39,10 @@ typedef struct KmsgRecord {
 
 /* Pure. 0, or -EINVAL when buf is not a kmsg record. */
 int kmsg_record_parse(const char *buf, size_t len, KmsgRecord *ret);
+
+/* Pure. Whether the kernel itself wrote the record (facility 0, PRI < 8):
+ * what userspace writes to /dev/kmsg never gets facility 0. */
+bool kmsg_record_from_kernel(const KmsgRecord *rec);
 
 /* "oom-kill:constraint=...,task=...,pid=...,uid=..." */
 typedef struct KmsgOomSummary {

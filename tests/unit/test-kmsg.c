@@ -301,6 +301,41 @@ static void test_tracker_survives_garbage_and_reset(void **state) {
         kmsg_oom_tracker_done(&t);
 }
 
+/* Only the kernel writes facility 0 (PRI < 8): a write to /dev/kmsg from
+ * userspace gets LOG_USER, or the facility it names, never 0. A local user
+ * who may write /dev/kmsg must not be able to make up an OOM kill. */
+static void test_tracker_ignores_records_not_from_the_kernel(void **state) {
+        Reports rep = {};
+        KmsgOomTracker t;
+
+        kmsg_oom_tracker_init(&t, on_report, &rep);
+        /* "<3>Memory cgroup out of memory: ..." written by a user: LOG_USER|LOG_ERR */
+        assert_int_equal(kmsg_oom_tracker_feed(&t, MSG("14,500,1,-;oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),"
+                                                       "cpuset=/,mems_allowed=0,oom_memcg=/fake,task_memcg=/fake,"
+                                                       "task=victim,pid=4242,uid=0\n")), 0);
+        assert_null(t.pending);
+        assert_int_equal(kmsg_oom_tracker_feed(&t, MSG("11,501,2,-;Memory cgroup out of memory: Killed process 4242 (victim) "
+                                                       "total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB\n")), 0);
+        /* any facility but 0, e.g. LOG_DAEMON|LOG_ERR */
+        assert_int_equal(kmsg_oom_tracker_feed(&t, MSG("27,502,3,-;Out of memory: Killed process 4242 (victim) "
+                                                       "total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB\n")), 0);
+        assert_int_equal(rep.n, 0);
+
+        /* A user record between the kernel's two does not spoil the pair,
+         * and a user continuation is not glued to the kernel's summary. */
+        assert_int_equal(kmsg_oom_tracker_feed(&t, MSG(REC_SUMMARY)), 0);
+        assert_int_equal(kmsg_oom_tracker_feed(&t, MSG("12,503,4,c;,oom_memcg=/fake\n")), 0);
+        assert_int_equal(kmsg_oom_tracker_feed(&t, MSG("12,504,5,-;oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),"
+                                                       "cpuset=/,mems_allowed=0,global_oom,task_memcg=/fake,"
+                                                       "task=stress-ng-vm,pid=15612,uid=0\n")), 0);
+        assert_int_equal(kmsg_oom_tracker_feed(&t, MSG(REC_KILLED)), 1);
+        assert_int_equal(rep.n, 1);
+        assert_true(rep.have_summary);
+        assert_string_equal(rep.oom_memcg, "/memqos-test-probe");
+        assert_string_equal(rep.task_memcg, "/memqos-test-probe");
+        kmsg_oom_tracker_done(&t);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_record_header_is_parsed),
@@ -318,6 +353,7 @@ int main(void) {
                 cmocka_unit_test(test_tracker_ignores_a_summary_of_another_pid),
                 cmocka_unit_test(test_tracker_glues_a_split_summary),
                 cmocka_unit_test(test_tracker_survives_garbage_and_reset),
+                cmocka_unit_test(test_tracker_ignores_records_not_from_the_kernel),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
