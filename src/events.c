@@ -125,6 +125,17 @@ void event_oom_kill(Manager *m, const KmsgOomReport *r) {
         uint64_t usage = MEMCG_UNLIMITED, limit = MEMCG_UNLIMITED;
         char b[FORMAT_SHARE_MAX];
 
+        /* Only what memqosd follows: the victim's memcg, or the one that ran
+         * out, at or below a followed unit or group. The second contains the
+         * first, so it matters only when the summary record was lost: then
+         * the kill is placed at "/", which only a unit or group at the root
+         * (systemd's -.slice) contains. */
+        if (!victim && !oom) {
+                log_debug("OOM kill of process %d (%s) in %s, which no unit or group followed contains: not reported.",
+                          (int) r->pid, r->comm, r->task_memcg ?: "an unknown cgroup");
+                return;
+        }
+
         if (m->memcg_root) {
                 _cleanup_close_ int fd = memcg_open(m->memcg_root, oom_cgroup);
                 if (fd >= 0) {

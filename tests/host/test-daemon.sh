@@ -4,8 +4,8 @@
 # this machine's real cgroup v1 memory controller: [Group] rules, discovery,
 # thresholds and OOMs, read back from the daemon's own output.
 #
-#   test-daemon.sh MEMQOSD CASE     CASE: groups | burst | thresholds | oom | bad-rules | config-reload | startup | churn | backends |
-#                                         state-dir-foreign | state-stale | fds
+#   test-daemon.sh MEMQOSD CASE     CASE: groups | burst | thresholds | oom | oom-unfollowed | bad-rules |
+#                                         config-reload | startup | churn | backends | state-dir-foreign | state-stale | fds
 #
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
 set -uo pipefail
@@ -191,6 +191,30 @@ CONF
         [[ $kill_line == *"MEMQOS_LIMIT_BYTES=33554432"* ]] || fail "limit missing: $kill_line"
         grep "MESSAGE_ID=$MSG_OOM " "$log" | grep -q "MEMQOS_CGROUP=/$top/small" || fail "OOM event without its cgroup"
         echo "oom: ok"
+        ;;
+oom-unfollowed)
+        # WatchOOM= reports the OOM kills of the cgroups memqosd follows, not
+        # those of the rest of the host: first a kill in a sibling no rule
+        # matches, then one in the followed group; kmsg is read in order, so
+        # once the second is reported the first would have been.
+        mkdir "$root/followed" "$root/other"
+        echo 32M >"$root/followed/memory.limit_in_bytes"
+        echo 32M >"$root/other/memory.limit_in_bytes"
+        cat >"$work/memqos.conf" <<CONF
+[Group /$top/followed]
+MemoryThresholds=90%
+CONF
+        start_daemon
+        wait_for 5 test -e "$(state_file "/$top/followed")" || fail "group not followed"
+        sleep 0.5
+        run_in "$root/other" stress-ng --vm 1 --vm-bytes 64M --vm-keep --oomable --timeout 10s --quiet
+        [[ $(sed -n 's/^oom_kill //p' "$root/other/memory.oom_control") -ge 1 ]] || fail "no OOM kill in /other"
+        run_in "$root/followed" stress-ng --vm 1 --vm-bytes 64M --vm-keep --oomable --timeout 10s --quiet
+        wait_for 10 grep -q "MESSAGE_ID=$MSG_OOM_KILL.*MEMQOS_VICTIM_CGROUP=/$top/followed" "$log" ||
+                fail "no OOM-kill event for the followed group"
+        ! grep -q "MESSAGE_ID=$MSG_OOM_KILL.*MEMQOS_VICTIM_CGROUP=/$top/other" "$log" ||
+                fail "an OOM kill in a cgroup no rule follows was reported"
+        echo "oom-unfollowed: ok"
         ;;
 bad-rules)
         mkdir -p "$root/a" "$work/memqos.conf.d"
