@@ -53,6 +53,7 @@ static Unit *unit_free(Unit *u) {
                 return NULL;
         systemd_unit_cancel(u);
         memcg_watch_free(u->watch);
+        limit_watch_free(u->limit_watch);
         emulator_free(u->emulator); /* may still say its folded passes */
         if (u->manager && u->name)
                 events_forget_unit(u->manager, u);
@@ -652,6 +653,41 @@ static void unit_update_watch(Manager *m, Unit *u) {
         }
 }
 
+static void unit_apply(Manager *m, Unit *u);
+
+/* Somebody wrote the limit (or put it back as it was, as memqosd's own
+ * squeeze does): the thresholds, watermarks and kill watermark follow a
+ * changed one, as on a reload, without waiting for one. */
+static void on_limit_written(void *userdata) {
+        Unit *u = userdata;
+        Manager *m = u->manager;
+        _cleanup_close_ int fd = -1;
+        uint64_t limit;
+
+        if (isempty_str(u->control_group))
+                return;
+        fd = memcg_open(m->memcg_root, u->control_group);
+        if (fd < 0 || memcg_read_limit(m->memcg_root, fd, &limit) < 0 || limit == u->limit)
+                return;
+        unit_apply(m, u);
+}
+
+/* Every unit whose policy is in force follows its limit: a percent
+ * threshold, a watermark, the kill watermark and the LIMIT= of its state
+ * file are relative to it. An inotify watch per cgroup, no wake-up when idle. */
+static void unit_update_limit_watch(Manager *m, Unit *u, int fd) {
+        int r;
+
+        if (!m->limit_watcher || fd < 0) {
+                u->limit_watch = limit_watch_free(u->limit_watch);
+                return;
+        }
+        r = limit_watch_refresh(m->limit_watcher, &u->limit_watch, fd, m->memcg_root->layout, on_limit_written, u);
+        if (r < 0 && r != -ENOENT)
+                log_unit_warning_errno(unit_object(u), u->control_group, r,
+                                       "Cannot watch the memory limit: %m; a change is seen at the next reload.");
+}
+
 /* memqosd's own reclaim (WatermarkRatio= where memqos.conf and the kernel
  * leave it to us) and pre-emptive kill (use_priority_oom in force). */
 static void unit_update_emulation(Manager *m, Unit *u) {
@@ -746,6 +782,7 @@ static void unit_apply(Manager *m, Unit *u) {
         if (u->kind == UNIT_KIND_GROUP && manager_get_systemd_unit_by_cgroup(m, u->control_group)) {
                 unit_remove_state(m, u);
                 unit_drop_watch(u);
+                u->limit_watch = limit_watch_free(u->limit_watch);
                 u->emulator = emulator_free(u->emulator);
                 return;
         }
@@ -757,6 +794,7 @@ static void unit_apply(Manager *m, Unit *u) {
                 if (g && g->kind == UNIT_KIND_GROUP) {
                         unit_remove_state(m, g);
                         unit_drop_watch(g);
+                        g->limit_watch = limit_watch_free(g->limit_watch);
                         g->emulator = emulator_free(g->emulator);
                 }
         }
@@ -769,6 +807,7 @@ static void unit_apply(Manager *m, Unit *u) {
         };
         desired_compute(&in, &u->desired);
         if (!unit_cares(u)) {
+                u->limit_watch = limit_watch_free(u->limit_watch);
                 unit_remove_state(m, u);
                 unit_update_watch(m, u);
                 unit_update_emulation(m, u);
@@ -822,6 +861,7 @@ static void unit_apply(Manager *m, Unit *u) {
                         u->written_mask &= ~(1u << k);
         }
 
+        unit_update_limit_watch(m, u, fd);
         unit_update_watch(m, u);
         unit_update_emulation(m, u);
         from_kernel = unit_watermarks(m, u, fd, &high, &low);
@@ -858,6 +898,7 @@ static void unit_apply(Manager *m, Unit *u) {
  * start again) but forget what was written to the old instance. */
 static void unit_cgroup_gone(Manager *m, Unit *u) {
         unit_drop_watch(u);
+        u->limit_watch = limit_watch_free(u->limit_watch);
         u->emulator = emulator_free(u->emulator);
         u->written_mask = 0;
         u->announced = false;
@@ -872,15 +913,57 @@ static void unit_cgroup_gone(Manager *m, Unit *u) {
         (void) state_write(unit_state_fd(m, u), unit_state_name(u), &st);
 }
 
+static void manager_group_update(Manager *m, const char *cgroup);
+
+static int on_parents_pending(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_strv_free_ char **pending = TAKE_PTR(m->parents_pending);
+
+        m->parents_source = sd_event_source_disable_unref(m->parents_source);
+        for (char **p = pending; p && *p; p++)
+                manager_group_update(m, *p);
+        return 0;
+}
+
+static void manager_group_update_later(Manager *m, const char *cgroup) {
+        size_t n = strv_length(m->parents_pending);
+        char **l;
+
+        for (size_t i = 0; i < n; i++)
+                if (streq(m->parents_pending[i], cgroup))
+                        return;
+        l = reallocarray(m->parents_pending, n + 2, sizeof(char *));
+        if (!l) {
+                log_oom();
+                return;
+        }
+        m->parents_pending = l;
+        l[n + 1] = NULL;
+        l[n] = strdup(cgroup);
+        if (!l[n]) {
+                log_oom();
+                return;
+        }
+        if (!m->parents_source && sd_event_add_defer(m->event, &m->parents_source, on_parents_pending, m) >= 0)
+                (void) sd_event_source_set_description(m->parents_source, "group-parents");
+}
+
 /* The parent's use_priority_oom may depend on this child's priority. */
 static void unit_reapply_parent(Manager *m, const char *cgroup) {
         char parent[4096];
 
         if (cgroup_parent(cgroup, parent, sizeof(parent)) < 0)
                 return;
-        Unit *p = manager_get_unit_by_cgroup(m, parent);
-        if (p)
+        /* A systemd unit owns its cgroup even where a group came first. */
+        Unit *p = manager_get_systemd_unit_by_cgroup(m, parent) ?: manager_get_unit_by_cgroup(m, parent);
+        if (p && !(p->kind == UNIT_KIND_GROUP && p->parent_only)) {
                 unit_apply(m, p);
+                return;
+        }
+        /* No unit, or a group followed only for its children: follow it, or
+         * stop, as its children now say; later, as this may run inside a
+         * walk of the unit table, which adding or removing a unit breaks. */
+        manager_group_update_later(m, parent);
 }
 
 void manager_unit_changed(Manager *m, Unit *u) {
@@ -921,17 +1004,61 @@ void manager_synced(Manager *m) {
 
 /* --- groups: cgroups that [Group] rules match ----------------------------------------------- */
 
+/* Whether a cgroup that no rule matches is followed all the same, as the
+ * parent of groups with MemoryPriority=: the priorities choose a victim only
+ * where the OOM (or memqosd's pre-emptive kill) happens, and with the
+ * README's [Group /batch/<glob>] MemoryPriority=1 that is /batch, at its limit.
+ * As ParentUsePriorityOOM= does for a slice, it gets use_priority_oom and
+ * memqosd's kill watch. Not the root: its limit is the machine's. */
+static bool group_wanted_as_parent(Manager *m, const char *cgroup) {
+        FindContext c = { .cgroup = cgroup };
+
+        if (!m->config.parent_use_priority_oom || streq(cgroup, "/") || manager_get_systemd_unit_by_cgroup(m, cgroup))
+                return false;
+        manager_foreach_unit(m, find_prioritized_child, &c);
+        return c.found;
+}
+
+/* Once per parent: jobs that come and go make it followed and let go again. */
+static void group_say_parent_only(Manager *m, Unit *g) {
+        size_t n = strv_length(m->parents_said);
+        char **l;
+
+        for (size_t i = 0; i < n; i++)
+                if (streq(m->parents_said[i], g->control_group))
+                        return;
+        l = reallocarray(m->parents_said, n + 2, sizeof(char *));
+        if (!l)
+                return;
+        m->parents_said = l;
+        l[n] = strdup(g->control_group);
+        l[n + (l[n] ? 1 : 0)] = NULL;
+
+        log_unit_info(NULL, g->control_group,
+                      "No [Group] rule matches %s, but groups below it have MemoryPriority=: following it as their "
+                      "parent (ParentUsePriorityOOM=), with use_priority_oom and the priority kill at its limit%s.",
+                      g->control_group,
+                      g->limit == MEMCG_UNLIMITED ? "; it has no limit yet, so the priorities take effect only once it has one" : "");
+}
+
 static void manager_group_update(Manager *m, const char *cgroup) {
         Unit *g = manager_get_unit(m, cgroup);
+        bool parent_only = false, new_parent_only;
         Policy p;
 
         if (rules_match(&m->rules, cgroup, &p, NULL) <= 0) {
-                /* No rule (any more): leave the cgroup as it is, forget it. */
-                if (g && g->kind == UNIT_KIND_GROUP) {
-                        manager_unit_cgroup_gone(m, g);
-                        manager_remove_unit(m, g);
+                parent_only = group_wanted_as_parent(m, cgroup);
+                if (!parent_only) {
+                        /* No rule (any more): leave the cgroup as it is, forget it;
+                         * but a flag memqosd set of its own accord goes back first. */
+                        if (g && g->kind == UNIT_KIND_GROUP) {
+                                if (g->parent_only && g->written_mask != 0)
+                                        unit_apply(m, g);
+                                manager_unit_cgroup_gone(m, g);
+                                manager_remove_unit(m, g);
+                        }
+                        return;
                 }
-                return;
         }
 
         if (!g) {
@@ -944,7 +1071,11 @@ static void manager_group_update(Manager *m, const char *cgroup) {
                         return;
                 }
         }
+        new_parent_only = parent_only && !g->parent_only;
+        g->parent_only = parent_only;
         manager_unit_changed(m, g);
+        if (new_parent_only)
+                group_say_parent_only(m, g);
 }
 
 static void on_cgroup_event(const char *cgroup, bool appeared, void *userdata) {
@@ -1515,6 +1646,11 @@ int manager_start(Manager *m) {
          * else; this opens the memory hierarchy too. */
         (void) manager_restore_limits(m);
         manager_setup_backends(m);
+        if (m->memcg_root) {
+                r = limit_watcher_new(m->event, &m->limit_watcher);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot watch memory limits: %m; a changed limit is seen at the next reload.");
+        }
 
         (void) manager_load_rules(m);
         (void) manager_setup_groups(m);
@@ -1548,6 +1684,10 @@ Manager *manager_free(Manager *m) {
         m->kmsg = kmsg_reader_free(m->kmsg);
         m->ratelimit = ratelimit_free(m->ratelimit);
         m->cgroup_watcher = cgroup_watcher_free(m->cgroup_watcher);
+        m->limit_watcher = limit_watcher_free(m->limit_watcher); /* after the units' watches */
+        m->parents_source = sd_event_source_disable_unref(m->parents_source);
+        strv_free(m->parents_pending);
+        strv_free(m->parents_said);
         ruleset_done(&m->rules);
         memcg_root_free(m->memcg_root);
         sd_event_unref(m->event);

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "emulate/emulator.h"
 #include "kmsg.h"
+#include "limitwatch.h"
 #include "memcg.h"
 #include "policy.h"
 #include "cgroupfs.h"
@@ -50,6 +51,8 @@ typedef struct Unit {
         unsigned rule_overridden_said; /* rule keys the unit's own settings override, as last said */
         char *rule_source;      /* "file:line" of the last matching [Group] rule */
         char *state_name;       /* groups: the escaped cgroup path naming the state file */
+        bool parent_only;       /* groups: no rule matches it, followed as the parent of groups
+                                 * with MemoryPriority= (ParentUsePriorityOOM=) */
         char *diagnostics_said; /* the diagnostics already logged, to say each once */
 
         MemcgDesired desired;
@@ -65,6 +68,9 @@ typedef struct Unit {
         uint64_t threshold_bytes[POLICY_THRESHOLDS_MAX]; /* registered, resolved against limit */
         size_t n_threshold_bytes;
         bool oom_watch_unavailable;
+
+        /* writes to the cgroup's limit files, while its policy depends on the limit */
+        LimitWatch *limit_watch;
 
         /* memqosd's own reclaim and pre-emptive kill (emulate/), NULL when neither applies */
         Emulator *emulator;
@@ -93,6 +99,10 @@ struct Manager {
         bool follow_systemd;   /* false with --no-systemd: the [Group] rules alone */
         RuleSet rules;         /* [Group] rules of memqos.conf and memqos.conf.d/ */
         CgroupWatcher *cgroup_watcher; /* the cgroups below the rules' roots */
+        LimitWatcher *limit_watcher;   /* limit writes, for every unit and group that cares */
+        char **parents_pending;        /* parents of prioritized groups to (stop to) follow */
+        sd_event_source *parents_source;
+        char **parents_said;           /* the parents followed so already said, to say each once */
         MemcgRoot *memcg_root; /* NULL when there is no memory controller */
         char *state_dir;       /* /run/memqos: units/, groups/ and squeeze/ below it */
         int state_dir_fd;      /* it, opened and checked by state-dir.h; -1 until then */

@@ -6,8 +6,9 @@
 # processes: page cache read inside the groups, anonymous memory held by perl.
 #
 #   test-emulate.sh MEMQOSD CASE
-#   CASE: reclaim-order | reclaim-at-start | reclaim-spills-up | reclaim-bounds | reclaim-folded |
-#         priority-kill | kill-order | kill-wide | squeeze-restore | squeeze-planted | squeeze-records
+#   CASE: reclaim-order | reclaim-at-start | reclaim-limit-change | reclaim-spills-up | reclaim-bounds |
+#         reclaim-folded | priority-kill | priority-kill-parent | kill-order | kill-wide | squeeze-restore |
+#         squeeze-planted | squeeze-records
 #
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
 set -uo pipefail
@@ -35,6 +36,7 @@ MSG_PRIORITY_KILL=e237dcbd89ba4291bc83c314199d80eb
 MSG_LIMIT_RESTORED=8f82f42ea5d245c8af662cbc3660f4c2
 MSG_RECLAIM_FOLDED=1513b272178a419bab43da197d86af0d
 MSG_BACKEND=b170d7eae06c4c1180499c441bae1148
+MSG_LIMIT_CHANGED=92602d1d16dd4fe5a6427cf727d98e30
 UNLIMITED=9223372036854771712
 MiB=1048576
 
@@ -336,6 +338,33 @@ reclaim-order|reclaim-at-start)
         echo "$case_name: usage $(mib "$(usage_of "$root")") (wmark_low $(mib $LOW)), online kept $(mib "$online_after") of $(mib "$online_before"), offline $(mib "$offline_after") left; steps: $order"
         echo "$case_name: ok"
         ;;
+reclaim-limit-change)
+        # The parent starts with 1G (wmark_high 819M), memqosd runs, then the
+        # limit is lowered to 256M by hand, without SIGHUP: memqosd must follow
+        # it (wmark_high 204.8M) and reclaim when offline reads 230M, before
+        # the kernel meets the new limit.
+        reclaim_cgroups
+        echo $((1024 * MiB)) >"$root/memory.limit_in_bytes"
+        reclaim_conf
+        start_daemon
+        wait_followed "/$top" "/$top/online" "/$top/offline"
+        sleep 0.5
+        echo $LIMIT >"$root/memory.limit_in_bytes"
+        wait_for 10 grep -q "MESSAGE_ID=$MSG_LIMIT_CHANGED MEMQOS_CGROUP=/$top " "$log" ||
+                fail "the new limit of /$top was not seen without SIGHUP"
+        line=$(events "$MSG_LIMIT_CHANGED" | grep "MEMQOS_CGROUP=/$top " | tail -n 1)
+        [[ $(bytes "$line" MEMQOS_LIMIT) -eq $LIMIT ]] || fail "the limit event does not say $LIMIT: $line"
+        near "$(bytes "$line" MEMQOS_WMARK_HIGH)" $HIGH || fail "wmark_high did not follow to $HIGH: $line"
+        make_file "$work/offline.data" 230
+        read_in "$root/offline" "$work/offline.data"
+        reclaim_common_checks $UNLIMITED $UNLIMITED $HIGH
+        # The squeezes write the children's limits and put them back: that is
+        # no change of theirs to tell.
+        [[ -z $(events "$MSG_LIMIT_CHANGED" | grep -v "MEMQOS_CGROUP=/$top ") ]] ||
+                fail "a squeeze was taken for a limit change: $(events "$MSG_LIMIT_CHANGED" | grep -v "MEMQOS_CGROUP=/$top ")"
+        echo "$case_name: $(events "$MSG_RECLAIM" | wc -l) reclaim pass(es) after the limit went to $(mib $LIMIT); parent failcnt $(cat "$root/memory.failcnt")"
+        echo "$case_name: ok"
+        ;;
 reclaim-spills-up)
         # offline has 10M of page cache, online 210M: 220M > wmark_high; the
         # 41M+ down to wmark_low are more than offline has: offline gives all
@@ -455,13 +484,25 @@ reclaim-folded)
         echo "reclaim-folded: $passes passes: $(events "$MSG_RECLAIM" | wc -l) RECLAIM events, $(folded_lines) folded, said by $(events "$MSG_RECLAIM_FOLDED" | wc -l) RECLAIM_FOLDED events ($(folded_said "$MSG_RECLAIM_FOLDED")) and RECLAIM events ($(folded_said "$MSG_RECLAIM"))"
         echo "reclaim-folded: ok"
         ;;
-priority-kill|kill-order|kill-wide)
+priority-kill|kill-order|kill-wide|priority-kill-parent)
         # A 384M parent with UsePriorityOOM=yes: kill watermark 95% = 364.8M.
         # Anonymous memory only: reclaim cannot help, memqosd must kill the
         # lowest priority before the kernel's OOM does.
+        # priority-kill-parent: as the README shows it, rules for the children
+        # only ([Group /batch/*]); the parent, with its limit, is followed for them.
         mkdir -p "$root/online" "$root/offline" "$outside"
         echo $((384 * MiB)) >"$root/memory.limit_in_bytes"
-        cat >"$work/memqos.conf" <<CONF
+        if [[ $case_name == priority-kill-parent ]]; then
+                cat >"$work/memqos.conf" <<CONF
+[Events]
+EventRateLimitBurst=0
+[Group /$top/*]
+MemoryPriority=1
+[Group /$top/online]
+MemoryPriority=10
+CONF
+        else
+                cat >"$work/memqos.conf" <<CONF
 [Events]
 EventRateLimitBurst=0
 [Group /$top]
@@ -477,7 +518,9 @@ MemoryPriority=1
 [Group /$top/online]
 MemoryPriority=10
 CONF
+        fi
         groups=("/$top" "/$top/online" "/$top/offline")
+        [[ $case_name == priority-kill-parent ]] && groups=("/$top/online" "/$top/offline")
         if [[ $case_name == kill-order ]]; then
                 mkdir -p "$root/offline/a" "$root/offline/b"
                 groups+=("/$top/offline/a" "/$top/offline/b")
@@ -497,7 +540,7 @@ CONF
 
         # 100M outside the parent: not under pressure, never a victim.
         alloc "$outside" outside 100 100 0
-        if [[ $case_name == priority-kill ]]; then
+        if [[ $case_name == priority-kill || $case_name == priority-kill-parent ]]; then
                 # offline 200M + online 250M (10M every 0.2 s) = 450M > 384M.
                 alloc "$root/offline" offline 200 200 0
                 wait_for 30 test -e "$work/offline.done" || fail "offline's allocator did not finish"
@@ -551,6 +594,10 @@ CONF
         done
         kill -0 "$daemon" || fail "memqosd died"
         grep -h "Kill decision" "$log" || true # with MEMQOSD_ARGS=--log-level=debug
+        if [[ $case_name == priority-kill-parent ]]; then
+                grep -q "No \\[Group\\] rule matches /$top, but groups below it have MemoryPriority=" "$log" ||
+                        fail "it was not said that /$top is followed as the parent"
+        fi
         echo "$case_name: killed $victim_pid in $victim_cg at usage $(mib "$(bytes "$line" MEMQOS_USAGE)"); parent failcnt $(cat "$root/memory.failcnt")"
         echo "$line"
         show_tree

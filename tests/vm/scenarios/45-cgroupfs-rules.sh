@@ -81,6 +81,16 @@ said() {
 wait_until 10 said
 [[ ! -e $GROUPS_STATE/offline.slice ]] || fail "a group state for a unit's cgroup"
 
+step "a limit written to the group's cgroup is followed without a reload"
+if [[ $MEMQOS_VM_LAYOUT == v2 ]]; then limit_file=memory.max; else limit_file=memory.limit_in_bytes; fi
+echo $((96 * 1024 * 1024)) >"$cg_root/cgfs/pod1/$limit_file"
+wait_until 10 group_has cgfs-pod1 LIMIT_BYTES $((96 * 1024 * 1024))
+assert_journal MESSAGE_ID=92602d1d16dd4fe5a6427cf727d98e30 MEMQOS_CGROUP=/cgfs/pod1 MEMQOS_LIMIT_BYTES=$((96 * 1024 * 1024))
+
+step "the parent of the groups with MemoryPriority= is followed for them"
+wait_until 10 test -e "$GROUPS_STATE/cgfs"
+assert_journal MEMQOS_CGROUP=/cgfs MESSAGE_ID=$MSG_POLICY
+
 step "removal"
 rmdir "$cg_root/cgfs/pod2"
 wait_until 20 test ! -e "$GROUPS_STATE/cgfs-pod2"
