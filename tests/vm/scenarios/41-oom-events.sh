@@ -45,7 +45,9 @@ systemd-run --quiet --scope --unit=oomer --slice=offline.slice \
 assert_journal -u offline.slice MESSAGE_ID=$MSG_OOM
 assert_journal -u offline.slice MESSAGE_ID=$MSG_OOM_KILL
 assert_journal -u oomer.scope MESSAGE_ID=$MSG_OOM_KILL MEMQOS_VICTIM_UNIT=oomer.scope MEMQOS_PRIORITY=2
-ev=$(journalctl -b -q MESSAGE_ID=$MSG_OOM_KILL -o export | head -n 60)
+# this scenario's kill, not an earlier one: on Debian 13's 6.12 kernel, 40's
+# 110M allocator in a 128M slice is OOM-killed too (tests/vm/README.md)
+ev=$(journalctl -b -q MESSAGE_ID=$MSG_OOM_KILL MEMQOS_CGROUP=/offline.slice/oomer.scope -o export | head -n 60)
 assert_match "MEMQOS_VICTIM_COMM=stress-ng" "$ev" "victim's name"
 assert_match "MEMQOS_VICTIM_PID=[0-9]+" "$ev" "victim's pid"
 assert_match "MEMQOS_OOM_CGROUP=/offline.slice" "$ev" "the cgroup that ran out of memory"
