@@ -79,6 +79,63 @@ size_t threshold_evaluate(const uint64_t *thresholds, ThresholdSide *sides, size
         return k;
 }
 
+/* Report order: downward crossings from the highest threshold, then upward
+ * ones from the lowest. */
+static bool crossing_before(const ThresholdCrossing *a, const ThresholdCrossing *b) {
+        if (a->direction != b->direction)
+                return a->direction == THRESHOLD_DOWN;
+        return a->direction == THRESHOLD_DOWN ? a->index > b->index : a->index < b->index;
+}
+
+size_t threshold_evaluate_signalled(const uint64_t *thresholds, ThresholdSide *sides, size_t n, uint64_t usage,
+                                    uint64_t signals, uint64_t slack, ThresholdCrossing *ret) {
+        ThresholdCrossing missed;
+        bool any_unknown = false, found = false;
+        uint64_t best = 0;
+        size_t k, at;
+
+        assert(thresholds || n == 0);
+        assert(sides || n == 0);
+        assert(ret || n == 0);
+
+        for (size_t i = 0; i < n; i++)
+                any_unknown = any_unknown || sides[i] == THRESHOLD_SIDE_UNKNOWN;
+        k = threshold_evaluate(thresholds, sides, n, usage, ret);
+        if (any_unknown || signals % 2 == k % 2)
+                return k;
+
+        for (size_t i = 0; i < n; i++) {
+                bool just_crossed = false;
+                uint64_t distance;
+
+                for (size_t j = 0; j < k; j++)
+                        just_crossed = just_crossed || ret[j].index == i;
+                if (just_crossed)
+                        continue;
+                distance = usage >= thresholds[i] ? usage - thresholds[i] : thresholds[i] - usage;
+                /* above by usage: the kernel saw it below; below: above */
+                if (sides[i] == THRESHOLD_SIDE_ABOVE ? distance >= slack : distance > slack)
+                        continue;
+                if (!found || distance < best) {
+                        found = true;
+                        best = distance;
+                        missed = (ThresholdCrossing) {
+                                .index = i,
+                                .direction = sides[i] == THRESHOLD_SIDE_ABOVE ? THRESHOLD_DOWN : THRESHOLD_UP,
+                        };
+                }
+        }
+        if (!found || k >= n)
+                return k;
+
+        sides[missed.index] = missed.direction == THRESHOLD_UP ? THRESHOLD_SIDE_ABOVE : THRESHOLD_SIDE_BELOW;
+        for (at = 0; at < k && crossing_before(&ret[at], &missed); at++)
+                ;
+        memmove(ret + at + 1, ret + at, (k - at) * sizeof(ThresholdCrossing));
+        ret[at] = missed;
+        return k + 1;
+}
+
 static int u64_compare(const void *a, const void *b) {
         uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
 
@@ -286,9 +343,17 @@ static uint64_t watch_limit(MemcgWatch *w) {
         return limit;
 }
 
-/* Reads the usage and reports the crossings it makes. Returns false when the
+static uint64_t watch_charge_slack(void) {
+        long cpus = sysconf(_SC_NPROCESSORS_CONF), page = sysconf(_SC_PAGESIZE);
+
+        return (uint64_t) (cpus > 0 ? cpus : 1) * WATCH_V1_CHARGE_SLACK_PAGES * (uint64_t) (page > 0 ? page : 4096);
+}
+
+/* Reads the usage and reports the crossings it makes; signals: how often
+ * the kernel signalled the v1 thresholds' eventfd, NULL when this is no
+ * kernel signal (v2 sampling, learning the sides). Returns false when the
  * watch is gone or let go: the caller must not touch it then. */
-static bool watch_check_thresholds(MemcgWatch *w) {
+static bool watch_check_thresholds(MemcgWatch *w, const uint64_t *signals) {
         ThresholdCrossing crossings[WATCH_THRESHOLDS_MAX];
         uint64_t bytes[WATCH_THRESHOLDS_MAX];
         uint64_t usage, limit;
@@ -312,7 +377,9 @@ static bool watch_check_thresholds(MemcgWatch *w) {
 
         /* A callback may replace the thresholds: report from a copy. */
         memcpy(bytes, w->bytes, w->n_thresholds * sizeof(uint64_t));
-        n = threshold_evaluate(w->bytes, w->sides, w->n_thresholds, usage, crossings);
+        n = signals ? threshold_evaluate_signalled(w->bytes, w->sides, w->n_thresholds, usage, *signals,
+                                                   watch_charge_slack(), crossings)
+                    : threshold_evaluate(w->bytes, w->sides, w->n_thresholds, usage, crossings);
         if (n == 0)
                 return true;
 
@@ -345,16 +412,19 @@ static void eventfd_drain(int efd, uint64_t *count) {
 static int on_threshold_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         MemcgWatch *w = userdata;
 
-        /* One usage change may signal several thresholds: one evaluation
-         * reports every crossing, in order. */
-        eventfd_drain(fd, NULL);
+        uint64_t signals = 0;
 
-        (void) watch_check_thresholds(w);
+        /* One usage change may signal several thresholds: one evaluation
+         * reports every crossing, in order. How many the kernel signalled
+         * tells a usage read that came too late (issue #11 item 20). */
+        eventfd_drain(fd, &signals);
+
+        (void) watch_check_thresholds(w, &signals);
         return 0;
 }
 
 static int on_resync(sd_event_source *s, void *userdata) {
-        (void) watch_check_thresholds(userdata);
+        (void) watch_check_thresholds(userdata, NULL);
         return 0;
 }
 
@@ -362,7 +432,7 @@ static int on_sample(sd_event_source *s, uint64_t usec, void *userdata) {
         MemcgWatch *w = userdata;
         uint64_t interval = w->sample_usec;
 
-        if (!watch_check_thresholds(w))
+        if (!watch_check_thresholds(w, NULL))
                 return 0;
         /* Only while there are thresholds (the timer goes with them). */
         if (w->sample_timer) {
@@ -629,7 +699,7 @@ static void watch_on_inotify(MemcgWatch *w, bool dropped) {
          * so sample now rather than at the next tick. */
         if (w->oom_enabled && !watch_oom_check_v2(w))
                 return;
-        (void) watch_check_thresholds(w);
+        (void) watch_check_thresholds(w, NULL);
 }
 
 static int watch_ensure_inotify(MemcgWatch *w) {

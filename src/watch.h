@@ -83,6 +83,25 @@ typedef struct ThresholdCrossing {
 size_t threshold_evaluate(const uint64_t *thresholds, ThresholdSide *sides, size_t n,
                           uint64_t usage, ThresholdCrossing *ret);
 
+/* The kernel's page counter, which v1 thresholds are checked against,
+ * includes per-CPU charge batches (MEMCG_CHARGE_BATCH pages a CPU, and a
+ * page of the kmem object stock): a usage read after a signal may be off
+ * from the kernel's check by that much a CPU, either way. */
+#define WATCH_V1_CHARGE_SLACK_PAGES 65
+
+/* Pure. threshold_evaluate() after the kernel signalled the v1 thresholds'
+ * shared eventfd `signals` times since the last read: each signal is one
+ * threshold the kernel's check passed, one way (mm/memcontrol-v1.c,
+ * __mem_cgroup_threshold), and it will not be signalled again. When the
+ * crossings the usage read makes differ in parity from signals, the read
+ * missed one: usage was back within `slack` bytes of a threshold the kernel
+ * passed (a charge batch given back between its check and our read). The
+ * nearest threshold within slack on the other side of usage is then taken
+ * as crossed too, so that the sides stay the kernel's. Same ret order and
+ * return as threshold_evaluate(); no correction while a side is UNKNOWN. */
+size_t threshold_evaluate_signalled(const uint64_t *thresholds, ThresholdSide *sides, size_t n, uint64_t usage,
+                                    uint64_t signals, uint64_t slack, ThresholdCrossing *ret);
+
 /* Pure. MemoryThresholds= values to bytes for a limit: percentages of
  * MEMCG_UNLIMITED are skipped, as are zero results. ret (n entries) gets the
  * byte values sorted and without duplicates; *ret_n their number. */

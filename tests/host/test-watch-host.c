@@ -231,14 +231,24 @@ static bool run_until_n(sd_event *e, Recorder *rec, size_t n, uint64_t timeout, 
         return rec->n >= n;
 }
 
+/* How far a usage read may be from the kernel's own check of a threshold
+ * (WATCH_V1_CHARGE_SLACK_PAGES a CPU). */
+static uint64_t charge_slack(void) {
+        return (uint64_t) sysconf(_SC_NPROCESSORS_CONF) * WATCH_V1_CHARGE_SLACK_PAGES * (uint64_t) sysconf(_SC_PAGESIZE);
+}
+
 static void assert_crossing(const Seen *s, uint64_t threshold, ThresholdDirection d) {
         assert_int_equal(s->type, MEMCG_WATCH_THRESHOLD);
         assert_int_equal(s->threshold, threshold);
         assert_int_equal(s->direction, d);
+        if (d == THRESHOLD_UP && s->usage < threshold)
+                /* The case of issue #11 item 20, worth a line when it happens. */
+                print_message("  %" PRIu64 " up reported with usage %" PRIu64 " read after the signal (%" PRIu64
+                              " below)\n", threshold, s->usage, threshold - s->usage);
         if (d == THRESHOLD_UP)
-                assert_true(s->usage >= threshold);
+                assert_true(s->usage + charge_slack() >= threshold);
         else
-                assert_true(s->usage < threshold);
+                assert_true(s->usage < threshold + charge_slack());
         assert_int_equal(s->limit, 64 * MB);
 }
 

@@ -76,6 +76,61 @@ static void test_flapping_reports_every_real_crossing(void **state) {
         assert_int_equal(downs, 10);
 }
 
+#define SLACK (2 * 65 * 4096ULL)
+
+/* Issue #11 item 20, as seen on a host: the kernel signalled 32M up, the
+ * usage read right after was 32M - 4096 (a charge batch given back in
+ * between), and the kernel would not signal that crossing again. */
+static void test_signal_with_usage_read_back_below_is_the_crossing(void **state) {
+        ThresholdSide sides[3] = { THRESHOLD_SIDE_ABOVE, THRESHOLD_SIDE_BELOW, THRESHOLD_SIDE_BELOW };
+        ThresholdCrossing c[3];
+
+        assert_int_equal(threshold_evaluate_signalled(t3, sides, 3, 32 * MB - 4096, 1, SLACK, c), 1);
+        assert_crossing(&c[0], 1, THRESHOLD_UP);
+        assert_int_equal(sides[1], THRESHOLD_SIDE_ABOVE);
+        /* The usage read alone says nothing happened. */
+        sides[1] = THRESHOLD_SIDE_BELOW;
+        assert_int_equal(threshold_evaluate(t3, sides, 3, 32 * MB - 4096, c), 0);
+        /* and the same the other way */
+        sides[1] = THRESHOLD_SIDE_ABOVE;
+        assert_int_equal(threshold_evaluate_signalled(t3, sides, 3, 32 * MB + 4096, 1, SLACK, c), 1);
+        assert_crossing(&c[0], 1, THRESHOLD_DOWN);
+        assert_int_equal(sides[1], THRESHOLD_SIDE_BELOW);
+}
+
+static void test_signals_that_the_read_explains_change_nothing(void **state) {
+        ThresholdSide sides[3] = { THRESHOLD_SIDE_BELOW, THRESHOLD_SIDE_BELOW, THRESHOLD_SIDE_BELOW };
+        ThresholdCrossing c[3];
+
+        /* 16M and 32M up, read as such */
+        assert_int_equal(threshold_evaluate_signalled(t3, sides, 3, 40 * MB, 2, SLACK, c), 2);
+        assert_crossing(&c[0], 0, THRESHOLD_UP);
+        assert_crossing(&c[1], 1, THRESHOLD_UP);
+        /* up and back down near 48M: two signals, no crossing */
+        assert_int_equal(threshold_evaluate_signalled(t3, sides, 3, 48 * MB - 4096, 2, SLACK, c), 0);
+        assert_int_equal(sides[2], THRESHOLD_SIDE_BELOW);
+        /* a signal with no threshold near the read: nothing to guess */
+        assert_int_equal(threshold_evaluate_signalled(t3, sides, 3, 40 * MB, 1, SLACK, c), 0);
+}
+
+static void test_missed_crossing_goes_in_report_order(void **state) {
+        ThresholdSide sides[3] = { THRESHOLD_SIDE_BELOW, THRESHOLD_SIDE_BELOW, THRESHOLD_SIDE_BELOW };
+        ThresholdCrossing c[3];
+
+        /* 16M read up, 32M signalled but read 4K below: 16M then 32M */
+        assert_int_equal(threshold_evaluate_signalled(t3, sides, 3, 32 * MB - 4096, 2, SLACK, c), 2);
+        assert_crossing(&c[0], 0, THRESHOLD_UP);
+        assert_crossing(&c[1], 1, THRESHOLD_UP);
+}
+
+static void test_no_correction_while_sides_are_learned(void **state) {
+        ThresholdSide sides[3] = {};
+        ThresholdCrossing c[3];
+
+        assert_int_equal(threshold_evaluate_signalled(t3, sides, 3, 16 * MB - 4096, 1, SLACK, c), 0);
+        assert_int_equal(sides[0], THRESHOLD_SIDE_BELOW);
+}
+
 static void test_stale_sides_give_downs_then_ups(void **state) {
         /* Sides out of step (events lost): each is corrected, downs first. */
         ThresholdSide sides[3] = { THRESHOLD_SIDE_BELOW, THRESHOLD_SIDE_UNKNOWN, THRESHOLD_SIDE_ABOVE };
@@ -191,6 +246,10 @@ int main(void) {
                 cmocka_unit_test(test_downward_crossings_come_highest_first),
                 cmocka_unit_test(test_equal_usage_counts_as_above),
                 cmocka_unit_test(test_flapping_reports_every_real_crossing),
+                cmocka_unit_test(test_signal_with_usage_read_back_below_is_the_crossing),
+                cmocka_unit_test(test_signals_that_the_read_explains_change_nothing),
+                cmocka_unit_test(test_missed_crossing_goes_in_report_order),
+                cmocka_unit_test(test_no_correction_while_sides_are_learned),
                 cmocka_unit_test(test_stale_sides_give_downs_then_ups),
                 cmocka_unit_test(test_no_thresholds_no_crossings),
                 cmocka_unit_test(test_percentages_resolve_against_the_limit),
