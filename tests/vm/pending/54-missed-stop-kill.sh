@@ -4,7 +4,16 @@
 # thresholds) and the unit's cgroup is removed and made again behind
 # systemd's back, so that no signal tells of it (as when a stop is missed):
 # the removal makes memqosd ask systemd again, and the priority kill acts in
-# the new cgroup (issue #11).
+# the new cgroup (issue #11, item 7).
+#
+# PENDING, not in tests/vm/scenarios: it failed on v2 in the last full run
+# (30 November 2026): after the rmdir/mkdir memqosd logged nothing about
+# emu.slice, and the kernel's OOM killer, not memqosd, killed the allocator
+# at 384M. Whether the emulator's removal callback never fired on v2 (its
+# watch has no eventfd there; a removal shows only when a read fails) or
+# fired too late for a 50 MB/s allocator is not known yet. Run it with
+#   tests/vm/run --layout v2 --scenarios tests/vm/pending/54-missed-stop-kill.sh
+# and move it back once it passes on v1 and v2.
 . "$MEMQOS_VM_LIB"
 . "$MEMQOS_VM_DIR/core.sh"
 . "$MEMQOS_VM_DIR/emu.sh"
