@@ -82,7 +82,6 @@ typedef struct Unit {
         sd_bus_message *answers[2]; /* of slot_unit and slot_type, read when both are in */
         bool refresh_gone;      /* an answer said the unit is gone */
         bool refresh_failed;    /* an answer was another error: ask again later */
-        bool refresh_failure_said;
         RefreshEntry refresh;   /* its place in Manager.refresh_queue */
         uint64_t generation;
         bool seen;              /* mark for the mark-and-sweep of a resync */

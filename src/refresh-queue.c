@@ -81,7 +81,7 @@ RefreshEntry *refresh_queue_next(RefreshQueue *q) {
         RefreshEntry *e;
 
         assert(q);
-        if (q->sent.n >= q->max_sent || !(e = q->queued.head))
+        if (q->paused || q->sent.n >= q->max_sent || !(e = q->queued.head))
                 return NULL;
         entry_move(q, e, REFRESH_SENT);
         return e;
@@ -111,13 +111,32 @@ bool refresh_queue_defer(RefreshQueue *q, RefreshEntry *e) {
         if (e->state != REFRESH_IDLE)
                 return false;
         entry_move(q, e, REFRESH_DEFERRED);
+        if (!q->paused) {
+                q->paused = true;
+                q->failures++;
+        }
         return true;
+}
+
+void refresh_queue_answer_ok(RefreshQueue *q) {
+        assert(q);
+        q->failures = 0;
+}
+
+uint64_t refresh_queue_retry_usec(const RefreshQueue *q) {
+        uint64_t usec = REFRESH_RETRY_USEC_MIN;
+
+        assert(q);
+        for (unsigned i = 1; i < q->failures && usec < REFRESH_RETRY_USEC_MAX; i++)
+                usec *= 2;
+        return usec < REFRESH_RETRY_USEC_MAX ? usec : REFRESH_RETRY_USEC_MAX;
 }
 
 size_t refresh_queue_retry_deferred(RefreshQueue *q) {
         size_t n = 0;
 
         assert(q);
+        q->paused = false;
         while (q->deferred.head) {
                 entry_move(q, q->deferred.head, REFRESH_QUEUED);
                 n++;
@@ -147,6 +166,8 @@ void refresh_queue_reset(RefreshQueue *q) {
         for (size_t i = 0; i < ELEMENTSOF(lists); i++)
                 while (lists[i]->head)
                         entry_move(q, lists[i]->head, REFRESH_IDLE);
+        q->paused = false;
+        q->failures = 0;
 }
 
 bool refresh_error_means_gone(const char *error_name) {

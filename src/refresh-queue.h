@@ -22,10 +22,18 @@
  *              sent question is never withdrawn from the bus, whose count
  *              of pending replies only falls when the answer comes;
  *   deferred - its answer was an error that is not "no such unit": asked again
- *              after a pause (refresh_queue_retry_deferred()). */
+ *              after a pause (refresh_queue_retry_deferred()).
+ *
+ * Such an error (LimitsExceeded, or NoReply: systemd, busy starting 2,000
+ * units under TCG, answered none within 25 s) is about the bus or systemd, not
+ * the unit: the whole queue pauses until the retry, and the pause doubles
+ * while no answer comes through. A question sd-bus gave up on may still count
+ * on the bus until systemd answers it; sending on at once turned one timeout
+ * into a storm of refusals (22,910 at 2,000 units). */
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Two GetAll per unit (the Unit interface and its type's): 64 replies
  * pending at most, half of the bus's 128, which leaves room for memqosd's
@@ -55,7 +63,12 @@ typedef struct RefreshList {
 typedef struct RefreshQueue {
         RefreshList queued, sent, deferred;
         size_t max_sent;
+        bool paused;       /* an error answer came: nothing is sent until the retry */
+        unsigned failures; /* pauses since the last good answer */
 } RefreshQueue;
+
+#define REFRESH_RETRY_USEC_MIN (1000 * 1000ULL)
+#define REFRESH_RETRY_USEC_MAX (30 * 1000 * 1000ULL)
 
 void refresh_queue_init(RefreshQueue *q, size_t max_sent);
 
@@ -63,8 +76,8 @@ void refresh_queue_init(RefreshQueue *q, size_t max_sent);
  * asked again when it is on the bus. A deferred entry is queued now. */
 void refresh_queue_want(RefreshQueue *q, RefreshEntry *e);
 
-/* The next entry to send, now marked sent, or NULL when none is queued or
- * max_sent are on the bus already. */
+/* The next entry to send, now marked sent, or NULL when none is queued,
+ * max_sent are on the bus already, or the queue is paused. */
 RefreshEntry *refresh_queue_next(RefreshQueue *q);
 
 typedef enum RefreshAnswer {
@@ -78,11 +91,19 @@ typedef enum RefreshAnswer {
 RefreshAnswer refresh_queue_answered(RefreshQueue *q, RefreshEntry *e);
 
 /* The answer, used, was an error worth trying again: an idle entry waits for
- * refresh_queue_retry_deferred(). Returns false when the entry was not idle
- * (wanted again meanwhile: it needs no retry). */
+ * refresh_queue_retry_deferred(), and the queue pauses until then. Returns
+ * false when the entry was not idle (wanted again meanwhile: it needs no
+ * retry). */
 bool refresh_queue_defer(RefreshQueue *q, RefreshEntry *e);
 
-/* Queues every deferred entry; returns how many. */
+/* A good answer came: the next pause starts short again. */
+void refresh_queue_answer_ok(RefreshQueue *q);
+
+/* How long to pause before refresh_queue_retry_deferred(): 1 s, doubled per
+ * pause without a good answer between, at most 30 s. */
+uint64_t refresh_queue_retry_usec(const RefreshQueue *q);
+
+/* Queues every deferred entry and ends the pause; returns how many. */
 size_t refresh_queue_retry_deferred(RefreshQueue *q);
 
 /* The unit stopped: a queued or deferred entry goes idle, a sent one's

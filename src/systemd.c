@@ -19,8 +19,6 @@
 
 #define RECONNECT_USEC_MIN (250 * 1000ULL)
 #define RECONNECT_USEC_MAX (5 * 1000 * 1000ULL)
-/* After an error answer that is not "no such unit" (see refresh-queue.h). */
-#define REFRESH_RETRY_USEC (1000 * 1000ULL)
 
 /* Where `systemctl set-property` writes its drop-ins (persistent and --runtime). */
 static const char *const control_dirs[] = {
@@ -138,7 +136,11 @@ static void unit_refresh_later(Manager *m, Unit *u) {
 
         if (!refresh_queue_defer(&m->refresh_queue, &u->refresh) || m->refresh_retry_source)
                 return;
-        r = sd_event_add_time_relative(m->event, &m->refresh_retry_source, CLOCK_MONOTONIC, REFRESH_RETRY_USEC, 0,
+        uint64_t usec = refresh_queue_retry_usec(&m->refresh_queue);
+        log_full(m->refresh_queue.failures == 1 ? LOG_WARNING : LOG_DEBUG, 0, NULL, NULL, NULL, NULL,
+                 "systemd did not answer questions about units (see above); asking again in %" PRIu64 " s.",
+                 (uint64_t) (usec / (1000 * 1000ULL)));
+        r = sd_event_add_time_relative(m->event, &m->refresh_retry_source, CLOCK_MONOTONIC, usec, 0,
                                        on_refresh_retry, m);
         if (r < 0) {
                 log_warning_errno(r, "Cannot schedule asking systemd again: %m");
@@ -176,7 +178,7 @@ static void unit_refresh_done(Manager *m, Unit *u) {
         if (failed)
                 unit_refresh_later(m, u);
         else if (!gone) {
-                u->refresh_failure_said = false;
+                refresh_queue_answer_ok(&m->refresh_queue);
                 manager_unit_changed(m, u);
         }
         /* gone: between the signal and our question; nothing to follow. */
@@ -201,11 +203,11 @@ static int on_get_all(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
                 log_unit_debug(u->name, NULL, "Could not get properties: %s, the unit is gone.", e->message);
                 u->refresh_gone = true;
         } else if (e) {
-                /* Said once per unit until an answer comes through. */
-                log_unit_full(u->refresh_failure_said ? LOG_DEBUG : LOG_WARNING, 0, u->name, NULL,
-                              "Could not get the unit's properties from systemd: %s (%s); asking again.",
+                /* Said once until answers come through again (a full bus or a
+                 * busy systemd fails every question at once). */
+                log_unit_full(m->refresh_queue.failures == 0 && !m->refresh_queue.paused ? LOG_WARNING : LOG_DEBUG, 0,
+                              u->name, NULL, "Could not get the unit's properties from systemd: %s (%s); asking again.",
                               e->message, e->name);
-                u->refresh_failure_said = true;
                 u->refresh_failed = true;
         } else {
                 sd_bus_message_unref(u->answers[i]);

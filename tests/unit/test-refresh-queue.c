@@ -136,7 +136,7 @@ static void test_an_error_answer_is_asked_again_after_retry(void **state) {
         assert_ptr_equal(refresh_queue_next(&q), &b);
 }
 
-static void test_a_deferred_unit_wanted_again_is_asked_at_once(void **state) {
+static void test_a_deferred_unit_wanted_again_is_queued_once(void **state) {
         RefreshEntry a = {};
         RefreshQueue q;
 
@@ -146,21 +146,28 @@ static void test_a_deferred_unit_wanted_again_is_asked_at_once(void **state) {
         assert_int_equal(refresh_queue_answered(&q, &a), REFRESH_ANSWER_USE);
         assert_true(refresh_queue_defer(&q, &a));
         refresh_queue_want(&q, &a);
-        assert_ptr_equal(refresh_queue_next(&q), &a);
+        /* Queued once, but not before the pause ends. */
+        assert_null(refresh_queue_next(&q));
         assert_int_equal(refresh_queue_retry_deferred(&q), 0);
+        assert_ptr_equal(refresh_queue_next(&q), &a);
         /* Only an idle entry is deferred. */
         assert_false(refresh_queue_defer(&q, &a));
+}
+
+/* One place on the bus; a, b, c wanted in that order; a sent. */
+static void three_wanted_one_sent(RefreshQueue *q, RefreshEntry *a, RefreshEntry *b, RefreshEntry *c) {
+        refresh_queue_init(q, 1);
+        refresh_queue_want(q, a);
+        refresh_queue_want(q, b);
+        refresh_queue_want(q, c);
+        assert_ptr_equal(refresh_queue_next(q), a);
 }
 
 static void test_a_freed_unit_gives_its_place_back(void **state) {
         RefreshEntry a = {}, b = {}, c = {};
         RefreshQueue q;
 
-        refresh_queue_init(&q, 1);
-        refresh_queue_want(&q, &a);
-        refresh_queue_want(&q, &b);
-        refresh_queue_want(&q, &c);
-        assert_ptr_equal(refresh_queue_next(&q), &a);
+        three_wanted_one_sent(&q, &a, &b, &c);
         refresh_queue_remove(&q, &a);
         refresh_queue_remove(&q, &b);
         assert_int_equal(b.state, REFRESH_IDLE);
@@ -194,6 +201,43 @@ static void test_a_lost_connection_leaves_nothing_on_the_bus(void **state) {
         assert_ptr_equal(refresh_queue_next(&q), &e[3]);
 }
 
+static void test_an_error_answer_pauses_the_whole_queue_until_the_retry(void **state) {
+        RefreshEntry a = {}, b = {}, c = {};
+        RefreshQueue q;
+
+        three_wanted_one_sent(&q, &a, &b, &c);
+        /* a: LimitsExceeded or NoReply. b and c would meet the same full bus
+         * or busy systemd: none goes out before the retry. */
+        assert_int_equal(refresh_queue_answered(&q, &a), REFRESH_ANSWER_USE);
+        assert_true(refresh_queue_defer(&q, &a));
+        assert_null(refresh_queue_next(&q));
+        assert_int_equal(refresh_queue_retry_deferred(&q), 1);
+        assert_ptr_equal(refresh_queue_next(&q), &b);
+}
+
+static void test_the_pause_doubles_until_a_good_answer(void **state) {
+        RefreshEntry a = {};
+        RefreshQueue q;
+
+        refresh_queue_init(&q, 1);
+        uint64_t want[] = { 1, 2, 4, 8, 16, 30, 30 };
+        for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                refresh_queue_want(&q, &a);
+                assert_ptr_equal(refresh_queue_next(&q), &a);
+                assert_int_equal(refresh_queue_answered(&q, &a), REFRESH_ANSWER_USE);
+                assert_true(refresh_queue_defer(&q, &a));
+                assert_int_equal(refresh_queue_retry_usec(&q), want[i] * 1000 * 1000ULL);
+                assert_int_equal(refresh_queue_retry_deferred(&q), 1);
+                assert_int_equal(refresh_queue_answered(&q, refresh_queue_next(&q)), REFRESH_ANSWER_USE);
+        }
+        refresh_queue_answer_ok(&q);
+        refresh_queue_want(&q, &a);
+        assert_ptr_equal(refresh_queue_next(&q), &a);
+        assert_int_equal(refresh_queue_answered(&q, &a), REFRESH_ANSWER_USE);
+        assert_true(refresh_queue_defer(&q, &a));
+        assert_int_equal(refresh_queue_retry_usec(&q), 1000 * 1000ULL);
+}
+
 static void test_only_no_such_unit_means_gone(void **state) {
         assert_true(refresh_error_means_gone("org.freedesktop.systemd1.NoSuchUnit"));
         assert_true(refresh_error_means_gone("org.freedesktop.DBus.Error.UnknownObject"));
@@ -216,7 +260,9 @@ int main(void) {
                 cmocka_unit_test(test_a_stopped_unit_keeps_its_place_on_the_bus_until_answered),
                 cmocka_unit_test(test_a_restart_after_a_stop_wants_the_answer_again),
                 cmocka_unit_test(test_an_error_answer_is_asked_again_after_retry),
-                cmocka_unit_test(test_a_deferred_unit_wanted_again_is_asked_at_once),
+                cmocka_unit_test(test_a_deferred_unit_wanted_again_is_queued_once),
+                cmocka_unit_test(test_an_error_answer_pauses_the_whole_queue_until_the_retry),
+                cmocka_unit_test(test_the_pause_doubles_until_a_good_answer),
                 cmocka_unit_test(test_a_freed_unit_gives_its_place_back),
                 cmocka_unit_test(test_a_lost_connection_leaves_nothing_on_the_bus),
                 cmocka_unit_test(test_only_no_such_unit_means_gone),
