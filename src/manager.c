@@ -1563,6 +1563,7 @@ int manager_new(Manager **ret) {
         long page_size = sysconf(_SC_PAGESIZE);
         m->page_size = page_size > 0 ? (uint64_t) page_size : 4096;
         m->follow_systemd = true;
+        refresh_queue_init(&m->refresh_queue, REFRESH_SENT_MAX);
         if (!m->config_path || !m->sysfs_cgroup || !m->state_dir)
                 return -ENOMEM;
 

@@ -17,6 +17,7 @@
 #include "policy.h"
 #include "cgroupfs.h"
 #include "ratelimit.h"
+#include "refresh-queue.h"
 #include "rules.h"
 #include "watch.h"
 
@@ -77,7 +78,11 @@ typedef struct Unit {
 
         /* bus bookkeeping (systemd.c) */
         sd_bus_slot *slot_unit, *slot_type;
-        unsigned pending;
+        unsigned pending;       /* GetAll answers still to come of the one refresh on the bus */
+        sd_bus_message *answers[2]; /* of slot_unit and slot_type, read when both are in */
+        bool refresh_gone;      /* an answer said the unit is gone */
+        bool refresh_failed;    /* an answer was another error: ask again later */
+        RefreshEntry refresh;   /* its place in Manager.refresh_queue */
         uint64_t generation;
         bool seen;              /* mark for the mark-and-sweep of a resync */
 } Unit;
@@ -119,6 +124,8 @@ struct Manager {
         sd_event_source *control_inotify_source;
         sd_bus_slot *list_slot;
         sd_bus_slot *owner_slot;
+        RefreshQueue refresh_queue;          /* the units to ask systemd about, a few at a time */
+        sd_event_source *refresh_retry_source; /* asks again about units whose answer was an error */
         char *systemd_owner;   /* the unique name of org.freedesktop.systemd1, NULL while off the bus */
         bool ready_sent;
         bool reloading;

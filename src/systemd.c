@@ -4,6 +4,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <stddef.h>
 
 #include "bustrust.h"
 #include "log.h"
@@ -47,10 +48,21 @@ static bool active_state_has_cgroup(const char *s) {
                      streq(s, "deactivating"));
 }
 
+static void unit_forget_answers(Unit *u) {
+        for (size_t i = 0; i < ELEMENTSOF(u->answers); i++)
+                u->answers[i] = sd_bus_message_unref(u->answers[i]);
+        u->pending = 0;
+        u->refresh_gone = u->refresh_failed = false;
+}
+
+/* The unit is freed, or the connection gone: its calls are cancelled and its
+ * place in the queue given up. */
 void systemd_unit_cancel(Unit *u) {
         u->slot_unit = sd_bus_slot_unref(u->slot_unit);
         u->slot_type = sd_bus_slot_unref(u->slot_type);
-        u->pending = 0;
+        unit_forget_answers(u);
+        if (u->manager)
+                refresh_queue_remove(&u->manager->refresh_queue, &u->refresh);
 }
 
 static int free_and_strdup(char **p, const char *s) {
@@ -109,60 +121,147 @@ static int unit_read_properties(Unit *u, sd_bus_message *reply) {
         return sd_bus_message_exit_container(reply);
 }
 
+static Unit *unit_of_refresh(RefreshEntry *e) {
+        return (Unit *) ((char *) e - offsetof(Unit, refresh));
+}
+
+static int on_refresh_retry(sd_event_source *s, uint64_t usec, void *userdata);
+static void refresh_pump(Manager *m);
+
+/* An answer was an error that says nothing about the unit (the bus refused
+ * the call, systemd did not answer in time): ask again after a pause rather
+ * than take the unit for gone, which would leave it unprotected. */
+static void unit_refresh_later(Manager *m, Unit *u) {
+        int r;
+
+        if (!refresh_queue_defer(&m->refresh_queue, &u->refresh) || m->refresh_retry_source)
+                return;
+        uint64_t usec = refresh_queue_retry_usec(&m->refresh_queue);
+        log_full(m->refresh_queue.failures == 1 ? LOG_WARNING : LOG_DEBUG, 0, NULL, NULL, NULL, NULL,
+                 "systemd did not answer questions about units (see above); asking again in %" PRIu64 " s.",
+                 (uint64_t) (usec / (1000 * 1000ULL)));
+        r = sd_event_add_time_relative(m->event, &m->refresh_retry_source, CLOCK_MONOTONIC, usec, 0,
+                                       on_refresh_retry, m);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot schedule asking systemd again: %m");
+                return;
+        }
+        (void) sd_event_source_set_description(m->refresh_retry_source, "memqosd-refresh-retry");
+}
+
+static int on_refresh_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        size_t n;
+
+        m->refresh_retry_source = sd_event_source_disable_unref(m->refresh_retry_source);
+        n = refresh_queue_retry_deferred(&m->refresh_queue);
+        log_debug("Asking systemd again about %zu %s.", n, plural(n, "unit", "units"));
+        refresh_pump(m);
+        return 0;
+}
+
+/* Both answers are in: act on them, unless a newer question or a stop made
+ * them moot. */
+static void unit_refresh_done(Manager *m, Unit *u) {
+        RefreshAnswer a = refresh_queue_answered(&m->refresh_queue, &u->refresh);
+        bool gone = u->refresh_gone, failed = u->refresh_failed;
+        int r = 0;
+
+        if (a == REFRESH_ANSWER_USE && !gone && !failed)
+                for (size_t i = 0; i < ELEMENTSOF(u->answers) && r >= 0; i++)
+                        r = unit_read_properties(u, u->answers[i]);
+        unit_forget_answers(u);
+        if (a != REFRESH_ANSWER_USE)
+                return;
+        if (r < 0)
+                log_unit_warning_errno(u->name, NULL, r, "Could not parse properties: %m, ignoring.");
+        if (failed)
+                unit_refresh_later(m, u);
+        else if (!gone) {
+                refresh_queue_answer_ok(&m->refresh_queue);
+                manager_unit_changed(m, u);
+        }
+        /* gone: between the signal and our question; nothing to follow. */
+}
+
 static int on_get_all(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Unit *u = userdata;
         Manager *m = u->manager;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
-        int r;
+        size_t i;
 
         /* The slot that brought us here is done; forget it so that cancel does not unref it twice. */
-        if (sd_bus_get_current_slot(m->bus) == u->slot_unit)
+        if (sd_bus_get_current_slot(m->bus) == u->slot_unit) {
                 u->slot_unit = sd_bus_slot_unref(u->slot_unit);
-        else
+                i = 0;
+        } else {
                 u->slot_type = sd_bus_slot_unref(u->slot_type);
-
-        if (e) {
-                log_unit_debug(u->name, NULL, "Could not get properties: %s, ignoring.", e->message);
-                /* Gone between the signal and our question: nothing to follow. */
-                if (u->pending > 0)
-                        u->pending--;
-                return 0;
+                i = 1;
         }
 
-        r = unit_read_properties(u, reply);
-        if (r < 0)
-                log_unit_warning_errno(u->name, NULL, r, "Could not parse properties: %m, ignoring.");
+        if (e && refresh_error_means_gone(e->name)) {
+                log_unit_debug(u->name, NULL, "Could not get properties: %s, the unit is gone.", e->message);
+                u->refresh_gone = true;
+        } else if (e) {
+                /* Said once until answers come through again (a full bus or a
+                 * busy systemd fails every question at once). */
+                log_unit_full(m->refresh_queue.failures == 0 && !m->refresh_queue.paused ? LOG_WARNING : LOG_DEBUG, 0,
+                              u->name, NULL, "Could not get the unit's properties from systemd: %s (%s); asking again.",
+                              e->message, e->name);
+                u->refresh_failed = true;
+        } else {
+                sd_bus_message_unref(u->answers[i]);
+                u->answers[i] = sd_bus_message_ref(reply);
+        }
 
         if (u->pending > 0 && --u->pending == 0)
-                manager_unit_changed(m, u);
+                unit_refresh_done(m, u);
+        refresh_pump(m);
         return 0;
 }
 
-int systemd_refresh_unit(Manager *m, Unit *u) {
+static int unit_send_refresh(Manager *m, Unit *u) {
         _cleanup_free_ char *path = NULL;
         int r;
-
-        if (!m->bus)
-                return -ENOTCONN;
 
         r = sd_bus_path_encode(SD_UNIT_PREFIX, u->name, &path);
         if (r < 0)
                 return r;
-
-        /* A newer question supersedes an older one still under way. */
-        systemd_unit_cancel(u);
-
+        unit_forget_answers(u);
         r = sd_bus_call_method_async(m->bus, &u->slot_unit, SD_DEST, path, "org.freedesktop.DBus.Properties",
                                      "GetAll", on_get_all, u, "s", SD_UNIT);
         if (r < 0)
-                return log_unit_warning_errno(u->name, NULL, r, "Could not ask for unit properties: %m");
+                return r;
         r = sd_bus_call_method_async(m->bus, &u->slot_type, SD_DEST, path, "org.freedesktop.DBus.Properties",
                                      "GetAll", on_get_all, u, "s", unit_type_interface(u->name));
         if (r < 0) {
-                systemd_unit_cancel(u);
-                return log_unit_warning_errno(u->name, NULL, r, "Could not ask for unit properties: %m");
+                u->slot_unit = sd_bus_slot_unref(u->slot_unit);
+                return r;
         }
         u->pending = 2;
+        return 0;
+}
+
+/* Sends queued questions while fewer than REFRESH_SENT_MAX are on the bus. */
+static void refresh_pump(Manager *m) {
+        RefreshEntry *e;
+
+        while (m->bus && (e = refresh_queue_next(&m->refresh_queue))) {
+                Unit *u = unit_of_refresh(e);
+                int r = unit_send_refresh(m, u);
+                if (r >= 0)
+                        continue;
+                log_unit_warning_errno(u->name, NULL, r, "Could not ask for unit properties: %m; asking again.");
+                if (refresh_queue_answered(&m->refresh_queue, e) == REFRESH_ANSWER_USE)
+                        unit_refresh_later(m, u);
+        }
+}
+
+int systemd_refresh_unit(Manager *m, Unit *u) {
+        if (!m->bus)
+                return -ENOTCONN;
+        refresh_queue_want(&m->refresh_queue, &u->refresh);
+        refresh_pump(m);
         return 0;
 }
 
@@ -175,7 +274,9 @@ static Unit *unit_from_name(Manager *m, const char *name, bool create) {
 
 /* The unit lost its cgroup (stopped, failed): tell the Manager without a round trip. */
 static void unit_lost_cgroup(Manager *m, Unit *u) {
-        systemd_unit_cancel(u);
+        /* A question on the bus stays there (the bus counts it until its
+         * answer comes), but its answer is ignored. */
+        refresh_queue_drop(&m->refresh_queue, &u->refresh);
         manager_unit_cgroup_gone(m, u);
 }
 
@@ -632,6 +733,8 @@ void systemd_disconnect(Manager *m) {
         m->list_slot = sd_bus_slot_unref(m->list_slot);
         m->owner_slot = sd_bus_slot_unref(m->owner_slot);
         m->systemd_owner = mfree(m->systemd_owner);
+        m->refresh_retry_source = sd_event_source_disable_unref(m->refresh_retry_source);
         manager_foreach_unit(m, unit_cancel_one, NULL);
+        refresh_queue_reset(&m->refresh_queue);
         m->bus = sd_bus_flush_close_unref(m->bus);
 }
