@@ -219,7 +219,8 @@ bool event_reclaim(Manager *m, Unit *u, const EventReclaim *ev) {
         return true;
 }
 
-void event_reclaim_folded(Manager *m, Unit *u, const char *cgroup, uint64_t reclaimed, uint64_t duration_usec) {
+void event_reclaim_folded(Manager *m, Unit *u, const char *cgroup, uint64_t reclaimed, uint64_t duration_usec,
+                          uint64_t usage_after) {
         _cleanup_(fields_done) Fields f = {};
         _cleanup_free_ char *key = NULL;
         unsigned folded;
@@ -234,6 +235,9 @@ void event_reclaim_folded(Manager *m, Unit *u, const char *cgroup, uint64_t recl
         (void) fields_add(&f, "MEMQOS_FOLDED", "%u", folded);
         fields_add_bytes(&f, "MEMQOS_FOLDED_RECLAIMED_BYTES", reclaimed);
         (void) fields_add(&f, "MEMQOS_FOLDED_DURATION_USEC", "%" PRIu64, duration_usec);
+        /* Where the last of them left usage: whether the episode reached
+         * wmark_low is otherwise lost when its last pass was folded. */
+        fields_add_bytes(&f, "MEMQOS_USAGE_AFTER_BYTES", usage_after);
         log_full(LOG_INFO, 0, unit_object(u), cgroup, MEMQOS_MESSAGE_RECLAIM_FOLDED, f.v,
                  "%u more reclaim %s, folded: %s reclaimed in %" PRIu64 " ms in all.", folded,
                  plural(folded, "pass", "passes"), format_size(b, reclaimed), duration_usec / 1000);

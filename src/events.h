@@ -66,7 +66,8 @@ bool event_reclaim(Manager *m, Unit *u, const EventReclaim *ev);
  * sum: said (by the emulator) one rate-limit interval after the first of
  * them at the latest, or when the unit goes away, so that every pass is in
  * the journal, by itself or in a sum. */
-void event_reclaim_folded(Manager *m, Unit *u, const char *cgroup, uint64_t reclaimed, uint64_t duration_usec);
+void event_reclaim_folded(Manager *m, Unit *u, const char *cgroup, uint64_t reclaimed, uint64_t duration_usec,
+                          uint64_t usage_after);
 
 /* memqosd's pre-emptive priority kill: to the pressured unit and the victim's. */
 typedef struct EventPriorityKill {

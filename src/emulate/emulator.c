@@ -39,6 +39,7 @@ struct Emulator {
         /* What the passes without an event of their own took, in sum (how
          * many there were is the rate limiter's count). */
         uint64_t folded_reclaimed, folded_usec;
+        uint64_t folded_usage_after; /* usage after the last folded pass: where the episode ended */
 
         int victim_pidfd;        /* the last victim until it is gone */
         sd_event_source *victim_source;
@@ -256,7 +257,8 @@ static void emulator_backoff(Emulator *e, bool found_nothing) {
 /* The passes folded since the last RECLAIM event, in sum: one event. */
 static void emulator_say_folded(Emulator *e) {
         e->summary_timer = sd_event_source_disable_unref(e->summary_timer);
-        event_reclaim_folded(e->manager, e->unit, e->cgroup, e->folded_reclaimed, e->folded_usec);
+        event_reclaim_folded(e->manager, e->unit, e->cgroup, e->folded_reclaimed, e->folded_usec,
+                             e->folded_usage_after);
         e->folded_reclaimed = e->folded_usec = 0;
 }
 
@@ -357,6 +359,7 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
         }
         e->folded_reclaimed += usage > after ? usage - after : 0;
         e->folded_usec += ev.duration_usec;
+        e->folded_usage_after = after;
         emulator_arm_summary(e);
 }
 
