@@ -10,6 +10,7 @@ MSG_THRESHOLD=916c163d02074225b93312a683ee9a6f
 
 cleanup() {
         systemctl stop hog.scope offline.slice 2>/dev/null || true
+        systemctl reset-failed hog.scope 2>/dev/null || true
         rm -rf /etc/systemd/system/offline.slice.d /run/systemd/system.control/offline.slice.d
         systemctl daemon-reload
 }

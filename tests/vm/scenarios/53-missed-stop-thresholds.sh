@@ -14,7 +14,8 @@ MiB=1048576
 
 cleanup() {
         kill -CONT "$(unit_prop memqosd.service MainPID)" 2>/dev/null || true
-        systemctl stop hog.scope offline.slice 2>/dev/null || true
+        systemctl stop missed-hog.scope offline.slice 2>/dev/null || true
+        systemctl reset-failed missed-hog.scope 2>/dev/null || true
         rm -rf /etc/systemd/system/offline.slice.d
         systemctl daemon-reload
 }
@@ -39,7 +40,7 @@ wait_state offline.slice LIMIT_BYTES $((256 * MiB))
 threshold_event_in_new_cgroup() {
         local before deadline
         before=$(thresholds_up)
-        systemd-run --quiet --scope --unit=hog --slice=offline.slice \
+        systemd-run --quiet --scope --unit=missed-hog --slice=offline.slice \
                 stress-ng --vm 1 --vm-bytes 100M --vm-keep --timeout 6s --quiet
         deadline=$((SECONDS + 20))
         until (($(thresholds_up) > before)); do
