@@ -1,5 +1,6 @@
 #!/bin/bash
 # layouts: v1 v2
+# kernels: stock (how systemd names and re-announces units; 30 checks the kernel's files)
 # Transient scopes (systemd-run --scope) in offline.slice are followed; a
 # prefix drop-in (batch-.scope.d) reaches every batch-*.scope.
 . "$MEMQOS_VM_LIB"

@@ -1,5 +1,6 @@
 #!/bin/bash
 # layouts: v1 v2
+# kernels: stock (how systemd names and re-announces units; 30 checks the kernel's files)
 # kubelet's systemd driver makes kubepods-besteffort-pod<uid>.slice; a prefix
 # drop-in kubepods-besteffort-.slice.d reaches every such pod, and the shipped
 # QoS-class drop-ins rank the classes.

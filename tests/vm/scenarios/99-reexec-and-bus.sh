@@ -1,5 +1,6 @@
 #!/bin/bash
 # layouts: v1 v2
+# kernels: stock (how systemd names and re-announces units; 30 checks the kernel's files)
 # memqosd survives systemd re-executing itself and the system bus going away:
 # it reconnects, subscribes again and resynchronises, and keeps following
 # units (a drop-in edited afterwards still comes into force).
