@@ -5,6 +5,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include "cgroup-path.h"
 #include "cgroupfs.h"
 #include "log.h"
 #include "rules.h"
@@ -158,7 +159,7 @@ static int watcher_add_children(CgroupWatcher *w, Node *n, int fd) {
                 path = path_child(n->path, de->d_name);
                 if (!path)
                         return -ENOMEM;
-                if (memcg_path_validate(path) < 0)
+                if (cgroup_path_validate(path) < 0)
                         continue;
                 /* one name below a directory inside the root, no symlink:
                  * this cannot leave the root */
@@ -538,7 +539,7 @@ static bool watcher_handle_event(CgroupWatcher *w, const struct inotify_event *e
                 (void) cgroup_watcher_rescan(w);
                 return false;
         }
-        if (memcg_path_validate(path) < 0)
+        if (cgroup_path_validate(path) < 0)
                 return false;
 
         if (e->mask & (IN_DELETE | IN_MOVED_FROM))
@@ -590,7 +591,7 @@ static int watcher_set_roots(CgroupWatcher *w, char *const *roots) {
         int r;
 
         for (size_t i = 0; i < n; i++)
-                if (memcg_path_validate(roots[i]) < 0)
+                if (cgroup_path_validate(roots[i]) < 0)
                         return -EINVAL;
         r = cgroup_paths_minimize(roots, n, &minimized);
         if (r < 0)

@@ -24,7 +24,7 @@
  * Directories are opened below the MemcgRoot with memcg_open() and openat()
  * of single names with O_NOFOLLOW, and watched through /proc/self/fd: no
  * symlink is followed and nothing outside the root is ever watched. Names
- * that memcg_path_validate() refuses (control characters) are skipped.
+ * that cgroup_path_validate() refuses (control characters) are skipped.
  *
  * Cost: one watch and one directory read per cgroup, plus one watch per
  * directory above the roots. Measured on 6.18 v1 (tests/host/
@@ -53,7 +53,7 @@ typedef void (*cgroup_event_handler_t)(const char *cgroup, bool appeared, void *
  * hierarchy of root, which must outlive the watcher. The first full scan
  * happens before this returns: the handler is called for every cgroup
  * present, from within this call. Events are read by an IO source on e.
- * 0, -EINVAL for a root memcg_path_validate() refuses, -ENOMEM, or the
+ * 0, -EINVAL for a root cgroup_path_validate() refuses, -ENOMEM, or the
  * errno of inotify_init1() or sd_event_add_io(), -ENOSYS without /proc
  * (directories are watched through /proc/self/fd). */
 int cgroup_watcher_new(sd_event *e, const MemcgRoot *root, char *const *roots, cgroup_event_handler_t handler,

@@ -301,21 +301,21 @@ static void config_key_home(const char *section, const char *key, char *buf, siz
 typedef struct ConfigParser {
         Config *config;
         const char *file;
-        PolicyDiagnostics *diags;
+        Diagnostics *diags;
 } ConfigParser;
 
 static int config_assignment(const char *section, const char *key, const char *value, unsigned line,
                              void *userdata) {
-        char shown_key[POLICY_ESCAPE_BUF_SIZE], shown_section[POLICY_ESCAPE_BUF_SIZE];
-        char shown[POLICY_ESCAPE_BUF_SIZE];
+        char shown_key[ESCAPE_VALUE_SHORT_BUF_SIZE], shown_section[ESCAPE_VALUE_SHORT_BUF_SIZE];
+        char shown[ESCAPE_VALUE_SHORT_BUF_SIZE];
         ConfigParser *cp = userdata;
         const ConfigItem *item;
         bool section_known;
         int r;
 
-        policy_escape_value(key, shown_key, sizeof(shown_key));
+        escape_value_short(key, shown_key, sizeof(shown_key));
         if (!*section)
-                return policy_diagnostics_add(cp->diags, cp->file, line, key,
+                return diagnostics_add(cp->diags, cp->file, line, key,
                                               "%s= is outside of any section, ignoring", shown_key);
 
         if (rules_section_is_group(section)) /* rules.c reads those */
@@ -325,9 +325,9 @@ static int config_assignment(const char *section, const char *key, const char *v
         if (!item) {
                 char home[128];
 
-                policy_escape_value(section, shown_section, sizeof(shown_section));
+                escape_value_short(section, shown_section, sizeof(shown_section));
                 config_key_home(section, key, home, sizeof(home));
-                return policy_diagnostics_add(cp->diags, cp->file, line, key,
+                return diagnostics_add(cp->diags, cp->file, line, key,
                                               section_known ? "Unknown key %s= in [%s]%s%s ignoring"
                                                             : "%s= is in unknown section [%s]%s%s ignoring",
                                               shown_key, shown_section, home, *home ? ";" : ",");
@@ -341,28 +341,28 @@ static int config_assignment(const char *section, const char *key, const char *v
         r = config_item_parse(item, value, cp->config);
         if (r >= 0)
                 return 0;
-        return policy_diagnostics_add(cp->diags, cp->file, line, key, "%s=%s is %s, expected %s; ignoring",
-                                      shown_key, policy_escape_value(value, shown, sizeof(shown)),
+        return diagnostics_add(cp->diags, cp->file, line, key, "%s=%s is %s, expected %s; ignoring",
+                                      shown_key, escape_value_short(value, shown, sizeof(shown)),
                                       r == -ERANGE ? "out of range" : "invalid", item->expected);
 }
 
 /* Parses one file over what ret holds. A missing file is nothing. */
-static int config_parse_one(const char *path, Config *ret, PolicyDiagnostics *diags) {
+static int config_parse_one(const char *path, Config *ret, Diagnostics *diags) {
         _cleanup_(freep) char *text = NULL;
         ConfigParser cp = { .config = ret, .file = path, .diags = diags };
         size_t size;
         int r;
 
-        r = policy_read_file(path, &text, &size);
+        r = read_file_full(path, &text, &size);
         if (r == -ENOENT) /* no file (or gone since the directory was listed) */
                 return 0;
         if (r < 0)
                 return r;
-        return policy_ini_parse(text, size, path, NULL, config_assignment, &cp, diags);
+        return ini_parse_text(text, size, path, NULL, config_assignment, &cp, diags);
 }
 
 int config_load(const char *path, const char *dropin_dir, Config *ret, char **ret_unreadable,
-                PolicyDiagnostics *diags) {
+                Diagnostics *diags) {
         _cleanup_strv_free_ char **dropins = NULL;
         const char *failed = path;
         size_t n = 0;
@@ -372,7 +372,7 @@ int config_load(const char *path, const char *dropin_dir, Config *ret, char **re
         r = config_parse_one(path, ret, diags);
         if (r >= 0 && dropin_dir) {
                 failed = dropin_dir;
-                r = policy_list_dropins(dropin_dir, &dropins, &n);
+                r = dropins_list(dropin_dir, &dropins, &n);
         }
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 failed = dropins[i];
@@ -391,12 +391,12 @@ int config_load(const char *path, const char *dropin_dir, Config *ret, char **re
         return r;
 }
 
-int config_parse_file(const char *path, Config *ret, PolicyDiagnostics *diags) {
+int config_parse_file(const char *path, Config *ret, Diagnostics *diags) {
         return config_load(path, NULL, ret, NULL, diags);
 }
 
-ConfigVerdict config_verdict(bool reload, const char *unreadable, const PolicyDiagnostics *settings,
-                             const PolicyDiagnostics *rules) {
+ConfigVerdict config_verdict(bool reload, const char *unreadable, const Diagnostics *settings,
+                             const Diagnostics *rules) {
         ConfigVerdict v = {};
 
         assert(settings);

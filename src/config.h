@@ -66,17 +66,17 @@ FeatureMode config_feature_mode(Backend feature, Backend daemon, bool kernel_has
  * diagnostic (file, line, key) and that key keeps its default; a missing
  * file is not an error (defaults). Returns 0, -ENOMEM, or a negative errno
  * when the file exists but cannot be read. */
-int config_parse_file(const char *path, Config *ret, PolicyDiagnostics *diags);
+int config_parse_file(const char *path, Config *ret, Diagnostics *diags);
 
 /* The same for path and then, over it, every drop-in of dropin_dir (NULL or
- * missing: none; see policy_list_dropins()) in lexical order: a key set in a
+ * missing: none; see dropins_list()) in lexical order: a key set in a
  * later file wins, "Key=" puts it back to the default, as in systemd. The
  * [Group] sections are rules.c's. When a file exists but cannot be read
  * (or dropin_dir cannot be listed), returns its negative errno with ret at
  * the defaults and, when ret_unreadable is not NULL, its path in a new
  * string there. 0, -ENOMEM, or that errno. */
 int config_load(const char *path, const char *dropin_dir, Config *ret, char **ret_unreadable,
-                PolicyDiagnostics *diags);
+                Diagnostics *diags);
 
 /* What becomes of a configuration just read (config_load() and
  * rules_load(): settings and [Group] rules are one configuration). */
@@ -96,8 +96,8 @@ typedef struct ConfigVerdict {
  * the first problem: the unreadable file, else the first settings
  * diagnostic, else the first rules one. The strings point into the
  * arguments. */
-ConfigVerdict config_verdict(bool reload, const char *unreadable, const PolicyDiagnostics *settings,
-                             const PolicyDiagnostics *rules);
+ConfigVerdict config_verdict(bool reload, const char *unreadable, const Diagnostics *settings,
+                             const Diagnostics *rules);
 
 /* Time spans as systemd writes them: "1s", "500ms", "2min", "1min 30s"; a
  * bare number is seconds. Units: us, ms, s, min, h, d, w (and their long

@@ -36,32 +36,3 @@ void desired_compute(const DesiredInput *in, MemcgDesired *ret) {
 
         *ret = d;
 }
-
-int cgroup_parent(const char *cgroup, char *buf, size_t size) {
-        if (memcg_path_validate(cgroup) < 0 || streq(cgroup, "/"))
-                return -EINVAL;
-
-        const char *slash = strrchr(cgroup, '/');
-        size_t n = slash == cgroup ? 1 : (size_t) (slash - cgroup);
-        if (n + 1 > size)
-                return -ENOBUFS;
-        memcpy(buf, cgroup, n);
-        buf[n] = 0;
-        return 0;
-}
-
-bool cgroup_is_direct_child(const char *parent, const char *child) {
-        char buf[4096];
-
-        if (cgroup_parent(child, buf, sizeof(buf)) < 0)
-                return false;
-        return streq(buf, parent);
-}
-
-bool cgroup_contains(const char *ancestor, const char *cgroup) {
-        size_t n = strlen(ancestor);
-
-        if (streq(ancestor, "/"))
-                return cgroup[0] == '/';
-        return strncmp(ancestor, cgroup, n) == 0 && (cgroup[n] == 0 || cgroup[n] == '/');
-}

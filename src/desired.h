@@ -24,14 +24,3 @@ typedef struct DesiredInput {
  *   default, so that removing a setting undoes it;
  * - anything else is left alone. */
 void desired_compute(const DesiredInput *in, MemcgDesired *ret);
-
-/* The cgroup path of the parent of cgroup ("/a/b" -> "/a", "/a" -> "/"),
- * into buf; -EINVAL for "/" or an invalid path, -ENOBUFS if too small. */
-int cgroup_parent(const char *cgroup, char *buf, size_t size);
-
-/* True when cgroup is ancestor or below it ("/a" contains "/a" and "/a/b",
- * not "/ab"; "/" contains everything). */
-bool cgroup_contains(const char *ancestor, const char *cgroup);
-
-/* True when parent is the direct parent of child. */
-bool cgroup_is_direct_child(const char *parent, const char *child);

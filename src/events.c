@@ -2,15 +2,10 @@
 #include <inttypes.h>
 #include <time.h>
 
+#include "cgroup-path.h"
 #include "desired.h"
 #include "events.h"
 #include "log.h"
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
 
 /* The rate-limit key of a unit's events of one kind: "<unit>\n<what>". A
  * newline is in neither a unit name nor a cgroup path (a [Group] unit's
@@ -36,7 +31,7 @@ static int event_pass(Manager *m, const char *unit, const char *what, unsigned *
         *folded = 0;
         if (!m->ratelimit || !(key = event_key(unit, what)))
                 return 1;
-        r = ratelimit_test(m->ratelimit, key, now_usec(), folded);
+        r = ratelimit_test(m->ratelimit, key, clock_usec(CLOCK_MONOTONIC), folded);
         return r != 0;
 }
 

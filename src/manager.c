@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "cgroup-path.h"
 #include "config-paths.h"
 #include "desired.h"
 #include "emulate/squeeze.h"
@@ -250,7 +251,7 @@ static bool unit_cares(const Unit *u) {
 
 /* Logs each diagnostic once: what was said for the unit's current files is
  * remembered, and only what is new is said again. */
-static void unit_log_diagnostics(Unit *u, const PolicyDiagnostics *d) {
+static void unit_log_diagnostics(Unit *u, const Diagnostics *d) {
         _cleanup_free_ char *said = NULL;
         size_t said_len = 0;
         FILE *f = open_memstream(&said, &said_len);
@@ -258,7 +259,7 @@ static void unit_log_diagnostics(Unit *u, const PolicyDiagnostics *d) {
                 return;
 
         for (size_t i = 0; i < d->n; i++) {
-                const PolicyDiagnostic *x = &d->items[i];
+                const Diagnostic *x = &d->items[i];
                 _cleanup_free_ char *sig = NULL;
                 if (asprintf(&sig, "%s:%u:%s\n", x->file, x->line, x->message) < 0)
                         continue;
@@ -302,7 +303,7 @@ static char **unit_policy_paths(const Unit *u, size_t *ret_n) {
 static void unit_parse_own_policy(Unit *u) {
         size_t n = 0;
         _cleanup_free_ char **paths = unit_policy_paths(u, &n);
-        PolicyDiagnostics d = {};
+        Diagnostics d = {};
         Policy p;
 
         if (!paths)
@@ -313,7 +314,7 @@ static void unit_parse_own_policy(Unit *u) {
                 return;
         }
         unit_log_diagnostics(u, &d);
-        policy_diagnostics_done(&d);
+        diagnostics_done(&d);
         u->own_policy = p;
         u->own_policy_valid = true;
 }
@@ -1099,7 +1100,7 @@ static void group_rematch(const char *cgroup, void *userdata) {
 
 /* One CONFIG_INVALID event per diagnostic of memqos.conf or a drop-in,
  * naming file, line and key; suffix says what becomes of the setting. */
-static void log_config_diagnostics(const PolicyDiagnostics *d, int level, const char *suffix) {
+static void log_config_diagnostics(const Diagnostics *d, int level, const char *suffix) {
         for (size_t i = 0; i < d->n; i++) {
                 _cleanup_(fields_done) Fields f = {};
                 (void) fields_add(&f, "MEMQOS_FILE", "%s", d->items[i].file);
@@ -1112,7 +1113,7 @@ static void log_config_diagnostics(const PolicyDiagnostics *d, int level, const 
 }
 
 /* Reads the [Group] rules of memqos.conf and its drop-ins into *ret. */
-static int manager_read_rules(Manager *m, RuleSet *ret, PolicyDiagnostics *diags) {
+static int manager_read_rules(Manager *m, RuleSet *ret, Diagnostics *diags) {
         _cleanup_free_ char *dropin_dir = NULL;
         int r;
 
@@ -1126,7 +1127,7 @@ static int manager_read_rules(Manager *m, RuleSet *ret, PolicyDiagnostics *diags
 
 /* Loads the [Group] rules at start: the valid ones of every readable file. */
 int manager_load_rules(Manager *m) {
-        _cleanup_(policy_diagnostics_done) PolicyDiagnostics d = {};
+        _cleanup_(diagnostics_done) Diagnostics d = {};
         RuleSet rs = {};
         int r;
 
@@ -1172,7 +1173,7 @@ static int manager_setup_groups(Manager *m) {
 
 /* Reads memqos.conf and its drop-ins' settings into *ret (defaults when a
  * file cannot be read: its path in *ret_unreadable). */
-static int manager_read_config(Manager *m, Config *ret, char **ret_unreadable, PolicyDiagnostics *diags) {
+static int manager_read_config(Manager *m, Config *ret, char **ret_unreadable, Diagnostics *diags) {
         _cleanup_free_ char *dropin_dir = NULL;
         int r;
 
@@ -1190,7 +1191,7 @@ static int manager_read_config(Manager *m, Config *ret, char **ret_unreadable, P
  * keep, so a bad key is at its default and an unreadable file gives the
  * defaults, as config_verdict() says for the start. */
 int manager_load_config(Manager *m) {
-        _cleanup_(policy_diagnostics_done) PolicyDiagnostics d = {};
+        _cleanup_(diagnostics_done) Diagnostics d = {};
         _cleanup_free_ char *unreadable = NULL;
         Config c;
         int r;
@@ -1416,9 +1417,7 @@ int manager_restore_limits(Manager *m) {
 /* The state files say what a running memqosd does: at a stop each is
  * marked ACTIVE=no with the time (state.h). */
 static void manager_mark_state_stopped(Manager *m) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t now = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+        uint64_t now = clock_usec(CLOCK_REALTIME);
         int fds[] = { m->unit_state_fd, m->group_state_fd };
 
         for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
@@ -1452,7 +1451,7 @@ static void unit_reapply(Unit *u, void *userdata) {
  * one configuration, and puts it in force only when config_verdict() takes
  * it. Returns the verdict for the summary; -ENOMEM when reading failed. */
 static int manager_reload_config(Manager *m, ConfigVerdict *ret, char **ret_problem_file) {
-        _cleanup_(policy_diagnostics_done) PolicyDiagnostics settings_diags = {}, rules_diags = {};
+        _cleanup_(diagnostics_done) Diagnostics settings_diags = {}, rules_diags = {};
         _cleanup_(ruleset_done) RuleSet rs = {};
         _cleanup_free_ char *unreadable = NULL;
         ConfigVerdict v;
@@ -1521,12 +1520,9 @@ int manager_reload(Manager *m) {
         _cleanup_free_ char *problem_file = NULL;
         ConfigVerdict v = {};
         char buf[64];
-        struct timespec ts;
         int r;
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        snprintf(buf, sizeof(buf), "RELOADING=1\nMONOTONIC_USEC=%llu",
-                 (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
+        snprintf(buf, sizeof(buf), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, clock_usec(CLOCK_MONOTONIC));
         (void) sd_notify(false, buf);
 
         r = manager_reload_config(m, &v, &problem_file);

@@ -13,6 +13,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 
+#include "cgroup-path.h"
 #include "memcg.h"
 #include "util.h"
 
@@ -353,34 +354,6 @@ int memcg_root_detect(const char *sysfs_cgroup, MemcgRoot **ret) {
 
 /* ---- opening a cgroup ---- */
 
-int memcg_path_validate(const char *cgroup) {
-        const char *p;
-
-        if (!cgroup || cgroup[0] != '/')
-                return -EINVAL;
-        if (strnlen(cgroup, PATH_MAX) >= PATH_MAX)
-                return -EINVAL;
-        if (streq(cgroup, "/"))
-                return 0;
-
-        for (p = cgroup; *p; ) {
-                size_t n;
-
-                p++; /* the '/' */
-                n = strcspn(p, "/");
-                if (n == 0) /* "//" or a trailing '/' */
-                        return -EINVAL;
-                if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-                        return -EINVAL;
-                for (size_t i = 0; i < n; i++)
-                        if ((unsigned char) p[i] < 0x20 || p[i] == 0x7f)
-                                return -EINVAL;
-                p += n;
-        }
-
-        return 0;
-}
-
 /* O_DIRECTORY|O_NOFOLLOW on a symlink fails with ENOTDIR; openat2() says
  * ELOOP, and both paths of memcg_open() should answer alike. */
 static bool is_symlink(int dirfd, const char *name) {
@@ -396,7 +369,7 @@ int memcg_open_walk(int rootfd, const char *cgroup) {
         const char *p;
         int r;
 
-        r = memcg_path_validate(cgroup);
+        r = cgroup_path_validate(cgroup);
         if (r < 0)
                 return r;
 
@@ -438,7 +411,7 @@ int memcg_open(const MemcgRoot *r, const char *cgroup) {
         const char *rel;
         int k;
 
-        k = memcg_path_validate(cgroup);
+        k = cgroup_path_validate(cgroup);
         if (k < 0)
                 return k;
 

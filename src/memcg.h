@@ -40,11 +40,6 @@ int memcg_root_detect(const char *sysfs_cgroup, MemcgRoot **ret);
 int memcg_root_open(const char *path, MemcgRoot **ret);
 void memcg_root_free(MemcgRoot *r);
 
-/* Pure. 0 when cgroup is an absolute path with no ".", ".." or empty
- * components (a single "/" is the root), no control characters, and at most
- * PATH_MAX; -EINVAL otherwise. */
-int memcg_path_validate(const char *cgroup);
-
 /* Opens the cgroup's directory below the root without leaving the root and
  * without following symlinks (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS,
  * falling back to a component walk with O_NOFOLLOW). Returns an O_DIRECTORY

@@ -4,13 +4,15 @@
 /* The [X-MemQoS] section of a unit's files, parsed into a Policy.
  *
  * Pure: the only I/O is reading the files it is given. Problems are not
- * logged here but returned as PolicyDiagnostic records (file, line, key,
+ * logged here but returned as Diagnostic records (file, line, key,
  * message), so that the caller logs them with the unit attached and tests
  * can assert on them. */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "ini-file.h"
 
 #define POLICY_SECTION "X-MemQoS"
 #define POLICY_THRESHOLDS_MAX 16
@@ -67,20 +69,6 @@ bool policy_equal(const Policy *a, const Policy *b);
 /* Copies key k from src into dst: its value, and whether it is set. */
 void policy_copy_key(Policy *dst, const Policy *src, PolicyKey k);
 
-typedef struct PolicyDiagnostic {
-        char *file;
-        unsigned line; /* 0: the whole file (e.g. unreadable) */
-        char *key;     /* NULL when not about one key */
-        char *message; /* human readable, no trailing period */
-} PolicyDiagnostic;
-
-typedef struct PolicyDiagnostics {
-        PolicyDiagnostic *items;
-        size_t n;
-        size_t allocated; /* room in items, for policy_diagnostics_add() */
-} PolicyDiagnostics;
-
-void policy_diagnostics_done(PolicyDiagnostics *d);
 
 /* Parses [X-MemQoS] from paths[0..n) in order; a later assignment overrides
  * an earlier one. Other sections are skipped.
@@ -95,7 +83,7 @@ void policy_diagnostics_done(PolicyDiagnostics *d);
  *   Returns 0 in that case too; the caller sees the diagnostic.
  * Returns 0, or -ENOMEM. */
 int policy_parse_files(char *const *paths, size_t n, const Policy *previous, Policy *ret,
-                       PolicyDiagnostics *diags);
+                       Diagnostics *diags);
 
 /* The "file:line" of each key in keys (POLICY_KEY_BIT()s) that p sets from
  * a file, names[] being the files p was parsed from: one string per line,
@@ -116,62 +104,4 @@ void policy_format_thresholds(const Policy *p, char *buf, size_t size);
  * texts[i] (sizes[i] bytes, need not be NUL-terminated) under the name
  * names[i]. Does no I/O; the fuzzer drives it directly. */
 int policy_parse_texts(const char *const *texts, const size_t *sizes, const char *const *names, size_t n,
-                       Policy *ret, PolicyDiagnostics *diags);
-
-/* --- Shared with config.c: reading INI files the way memqos reads them ---
- *
- * Lines up to POLICY_LINE_MAX characters; a line ending in a backslash
- * continues on the next one (as in systemd); comments start with '#' or ';'
- * at the start of a line, or after whitespace inside a value; no
- * indentation-continued values. Malformed and overlong lines become
- * diagnostics with their line number and are skipped. */
-
-#define POLICY_LINE_MAX 4096
-#define POLICY_FILE_SIZE_MAX (1024u * 1024u)
-
-/* Appends one diagnostic; the message is formatted. 0 or -ENOMEM. */
-int policy_diagnostics_add(PolicyDiagnostics *d, const char *file, unsigned line, const char *key,
-                           const char *format, ...) __attribute__((format(printf, 5, 6)));
-
-/* Called for each Key=value assignment: section ("" before the first header),
- * key and value with surrounding whitespace and inline comments stripped,
- * and the line the assignment starts on. Returns 0 or a negative errno,
- * which stops nothing but is returned by policy_ini_parse() at the end. */
-typedef int (*PolicyIniAssignment)(const char *section, const char *key, const char *value, unsigned line,
-                                   void *userdata);
-
-/* Called for each well-formed [Section] header, with the whole name and the
- * line the header starts on, before the assignments below it. A broken
- * header (also one longer than POLICY_LINE_MAX) is not a section: it is
- * diagnosed, and the lines up to the next good header belong to none and
- * reach neither callback. Returns 0 or a negative errno, as above. */
-typedef int (*PolicyIniSection)(const char *section, unsigned line, void *userdata);
-
-/* Parses text (size bytes) named file. Malformed lines produce diagnostics
- * only inside `section` (NULL: everywhere), because the other sections of a
- * unit file are systemd's to complain about. 0, or the first negative errno
- * of the callback, or -ENOMEM. */
-int policy_ini_parse(const char *text, size_t size, const char *file, const char *section,
-                     PolicyIniAssignment assignment, void *userdata, PolicyDiagnostics *diags);
-
-/* The same, with a callback for each section header too (may be NULL). */
-int policy_ini_parse_sections(const char *text, size_t size, const char *file, const char *section,
-                              PolicyIniSection on_section, PolicyIniAssignment assignment, void *userdata,
-                              PolicyDiagnostics *diags);
-
-/* Reads a whole regular file (or character device, for /dev/null) of at
- * most POLICY_FILE_SIZE_MAX bytes. 0 or a negative errno: -EFBIG when
- * larger, -EISDIR for a directory, -EBADFD for a FIFO or socket, or what
- * open() and read() said. */
-int policy_read_file(const char *path, char **ret, size_t *ret_size);
-
-/* The drop-ins of dir (memqos.conf.d): every "*.conf" not starting with "."
- * that is not a directory (a symlink to /dev/null masks one, as in systemd),
- * as paths sorted by name (strcmp()), NULL-terminated. A missing or NULL dir
- * has none. 0, -ENOMEM, or the negative errno of opendir(). */
-int policy_list_dropins(const char *dir, char ***ret, size_t *ret_n);
-
-/* Writes s into buf (size > 0) for quoting in a message: at most 64
- * characters, control characters and non-ASCII as \xNN, "..." when cut. */
-const char *policy_escape_value(const char *s, char *buf, size_t size);
-#define POLICY_ESCAPE_BUF_SIZE (64 * 4 + 4)
+                       Policy *ret, Diagnostics *diags);

@@ -4,6 +4,7 @@
 #include <fnmatch.h>
 #include <stddef.h>
 
+#include "cgroup-path.h"
 #include "memcg.h"
 #include "rules.h"
 #include "util.h"
@@ -46,7 +47,7 @@ int rules_glob_validate(const char *glob) {
         const char *p;
         size_t l;
 
-        if (memcg_path_validate(glob) < 0)
+        if (cgroup_path_validate(glob) < 0)
                 return -EINVAL;
 
         /* "**" only as the whole last component */
@@ -155,45 +156,6 @@ void rules_policy_under_unit(const Policy *rule, const Policy *unit, Policy *ret
 
 /* ---- Watch roots ---- */
 
-bool cgroup_path_is_below(const char *path, const char *ancestor) {
-        size_t l = strlen(ancestor);
-
-        if (streq(ancestor, "/"))
-                return true;
-        return strncmp(path, ancestor, l) == 0 && (path[l] == 0 || path[l] == '/');
-}
-
-int cgroup_paths_minimize(char *const *paths, size_t n, char ***ret) {
-        _cleanup_strv_free_ char **sorted = NULL, **out = NULL;
-        size_t n_out = 0;
-
-        sorted = calloc(n + 1, sizeof(char *));
-        out = calloc(n + 1, sizeof(char *));
-        if (!sorted || !out)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                if (!(sorted[i] = strdup(paths[i])))
-                        return -ENOMEM;
-        qsort(sorted, n, sizeof(char *), strcmp_ptr);
-
-        /* An ancestor sorts before its descendants, though not always right
-         * before them ("/a" < "/a-b" < "/a/b"): compare with all kept ones. */
-        for (size_t i = 0; i < n; i++) {
-                bool covered = false;
-
-                for (size_t j = 0; j < n_out && !covered; j++)
-                        covered = cgroup_path_is_below(sorted[i], out[j]);
-                if (covered)
-                        free(sorted[i]);
-                else
-                        out[n_out++] = sorted[i];
-                sorted[i] = NULL;
-        }
-
-        *ret = TAKE_PTR(out);
-        return 0;
-}
-
 /* The literal directory part of a pattern: the components before the first
  * one with a wildcard, or the whole path when it has none. */
 static char *glob_literal_prefix(const char *glob) {
@@ -231,7 +193,7 @@ int rules_watch_roots(const RuleSet *rs, char ***ret) {
 
 // ---- Reading ----
 //
-// The same INI reader as memqos.conf's settings (policy_ini_parse_sections()),
+// The same INI reader as memqos.conf's settings (ini_parse_sections()),
 // so that both read the same sections from the same lines: each header
 // starts a draft, or ends the current one when it is not a [Group]; each
 // assignment goes to the current draft. The values of one [Group] section are
@@ -253,7 +215,7 @@ typedef struct GroupDraft {
 
 typedef struct RulesParser {
         const char *file;
-        PolicyDiagnostics *diags;
+        Diagnostics *diags;
         GroupDraft *drafts;
         size_t n_drafts;
         bool in_group; /* the current section is drafts[n_drafts - 1] */
@@ -276,7 +238,7 @@ static void rules_parser_done(RulesParser *rp) {
 
 /* Starts the draft of the [Group] section whose header is on line. */
 static int rules_parser_begin_group(RulesParser *rp, const char *name, unsigned line) {
-        char shown[POLICY_ESCAPE_BUF_SIZE];
+        char shown[ESCAPE_VALUE_SHORT_BUF_SIZE];
         GroupDraft d = { .line = line }, *drafts;
         const char *glob = name + strlen(RULES_SECTION);
         size_t l;
@@ -290,10 +252,10 @@ static int rules_parser_begin_group(RulesParser *rp, const char *name, unsigned 
                 return -ENOMEM;
 
         if (rules_glob_validate(d.glob) < 0) {
-                int r = policy_diagnostics_add(
+                int r = diagnostics_add(
                         rp->diags, rp->file, d.line, NULL,
                         "[%s]: the pattern must be an absolute cgroup path, with \"**\" only as a last \"/**\"; ignoring the section",
-                        policy_escape_value(name, shown, sizeof(shown)));
+                        escape_value_short(name, shown, sizeof(shown)));
                 free(d.glob);
                 d.glob = NULL;
                 if (r < 0)
@@ -360,9 +322,9 @@ static int rules_assignment(const char *section, const char *key, const char *va
  * ones go to policy.c as a section of their own, line by line, and its
  * diagnostics get the real line numbers back. */
 /* Puts diags->items[start..] in line order (stable: small ranges, insertion). */
-static void diagnostics_sort_from(PolicyDiagnostics *diags, size_t start) {
+static void diagnostics_sort_from(Diagnostics *diags, size_t start) {
         for (size_t i = start + 1; diags && i < diags->n; i++) {
-                PolicyDiagnostic t = diags->items[i];
+                Diagnostic t = diags->items[i];
                 size_t j = i;
 
                 for (; j > start && diags->items[j - 1].line > t.line; j--)
@@ -371,11 +333,11 @@ static void diagnostics_sort_from(PolicyDiagnostics *diags, size_t start) {
         }
 }
 
-static int group_draft_to_rule(const GroupDraft *d, const char *file, GroupRule *ret, PolicyDiagnostics *diags) {
+static int group_draft_to_rule(const GroupDraft *d, const char *file, GroupRule *ret, Diagnostics *diags) {
         _cleanup_free_ char *text = NULL;
         _cleanup_free_ unsigned *lines = NULL;
-        _cleanup_(policy_diagnostics_done) PolicyDiagnostics local = {};
-        char shown[POLICY_ESCAPE_BUF_SIZE], shown_glob[POLICY_ESCAPE_BUF_SIZE];
+        _cleanup_(diagnostics_done) Diagnostics local = {};
+        char shown[ESCAPE_VALUE_SHORT_BUF_SIZE], shown_glob[ESCAPE_VALUE_SHORT_BUF_SIZE];
         unsigned emptied = 0;
         size_t size = 0, n_lines = 0, start = diags ? diags->n : 0;
         FILE *f;
@@ -394,10 +356,10 @@ static int group_draft_to_rule(const GroupDraft *d, const char *file, GroupRule 
                 PolicyKey k = policy_key_from_string(a->key);
 
                 if ((int) k < 0) {
-                        r = policy_diagnostics_add(diags, file, a->line, a->key,
+                        r = diagnostics_add(diags, file, a->line, a->key,
                                                    "Unknown key %s= in [" RULES_SECTION " %s], ignoring",
-                                                   policy_escape_value(a->key, shown, sizeof(shown)),
-                                                   policy_escape_value(ret->glob, shown_glob, sizeof(shown_glob)));
+                                                   escape_value_short(a->key, shown, sizeof(shown)),
+                                                   escape_value_short(ret->glob, shown_glob, sizeof(shown_glob)));
                         if (r < 0) {
                                 fclose(f);
                                 return r;
@@ -420,10 +382,10 @@ static int group_draft_to_rule(const GroupDraft *d, const char *file, GroupRule 
         if (r < 0)
                 return r;
         for (size_t i = 0; i < local.n; i++) {
-                const PolicyDiagnostic *pd = &local.items[i];
+                const Diagnostic *pd = &local.items[i];
                 unsigned line = pd->line >= 1 && pd->line <= n_lines ? lines[pd->line - 1] : d->line;
 
-                r = policy_diagnostics_add(diags, file, line, pd->key, "%s", pd->message);
+                r = diagnostics_add(diags, file, line, pd->key, "%s", pd->message);
                 if (r < 0)
                         return r;
         }
@@ -437,25 +399,25 @@ static int group_draft_to_rule(const GroupDraft *d, const char *file, GroupRule 
         return 0;
 }
 
-static int rules_parse_one(const char *path, RuleSet *rs, PolicyDiagnostics *diags) {
+static int rules_parse_one(const char *path, RuleSet *rs, Diagnostics *diags) {
         _cleanup_free_ char *text = NULL;
         _cleanup_(rules_parser_done) RulesParser rp = { .file = path, .diags = diags };
         size_t size;
         int r;
 
-        r = policy_read_file(path, &text, &size);
+        r = read_file_full(path, &text, &size);
         if (r == -ENOENT) /* not there (or gone since the directory was listed) */
                 return 0;
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
                 rs->n_unreadable++;
-                return policy_diagnostics_add(diags, path, 0, NULL, "Cannot read file: %s; its [" RULES_SECTION "] rules are not in force",
+                return diagnostics_add(diags, path, 0, NULL, "Cannot read file: %s; its [" RULES_SECTION "] rules are not in force",
                                               r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
         }
 
         /* malformed lines are config.c's to report, in every file */
-        r = policy_ini_parse_sections(text, size, path, NULL, rules_section, rules_assignment, &rp, NULL);
+        r = ini_parse_sections(text, size, path, NULL, rules_section, rules_assignment, &rp, NULL);
         if (r < 0)
                 return r;
 
@@ -480,7 +442,7 @@ static int rules_parse_one(const char *path, RuleSet *rs, PolicyDiagnostics *dia
 }
 
 int rules_parse_files(const char *config_path, char *const *dropins, size_t n_dropins, RuleSet *ret,
-                      PolicyDiagnostics *diags) {
+                      Diagnostics *diags) {
         _cleanup_(ruleset_done) RuleSet rs = {};
         int r;
 
@@ -500,16 +462,16 @@ int rules_parse_files(const char *config_path, char *const *dropins, size_t n_dr
         return 0;
 }
 
-int rules_load(const char *config_path, const char *dropin_dir, RuleSet *ret, PolicyDiagnostics *diags) {
+int rules_load(const char *config_path, const char *dropin_dir, RuleSet *ret, Diagnostics *diags) {
         _cleanup_strv_free_ char **dropins = NULL;
         size_t n = 0;
         int r;
 
-        r = policy_list_dropins(dropin_dir, &dropins, &n);
+        r = dropins_list(dropin_dir, &dropins, &n);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
-                r = policy_diagnostics_add(diags, dropin_dir, 0, NULL,
+                r = diagnostics_add(diags, dropin_dir, 0, NULL,
                                            "Cannot read directory: %s; its [" RULES_SECTION "] rules are not in force",
                                            strerror(-r));
                 if (r < 0)

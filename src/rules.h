@@ -27,7 +27,7 @@
 // rule therefore belongs after a general one.
 //
 // Pure: the only I/O is reading the files given (and listing the drop-in
-// directory in rules_load()). Problems are PolicyDiagnostics (file, line,
+// directory in rules_load()). Problems are Diagnostics (file, line,
 // key, message), in the words policy.c uses for [X-MemQoS].
 
 #include <stdbool.h>
@@ -62,9 +62,9 @@ bool rules_section_is_group(const char *section);
 int rules_glob_validate(const char *glob);
 
 /* Reads the [Group] sections of config_path (NULL or missing: none), then of
- * every drop-in of dropin_dir (policy_list_dropins()) in lexical order.
+ * every drop-in of dropin_dir (dropins_list()) in lexical order.
  * 0 or -ENOMEM; everything else is a diagnostic. */
-int rules_load(const char *config_path, const char *dropin_dir, RuleSet *ret, PolicyDiagnostics *diags);
+int rules_load(const char *config_path, const char *dropin_dir, RuleSet *ret, Diagnostics *diags);
 
 /* The same on explicit files. The other sections of every file, and
  * malformed lines, are config.c's to report (config_load() reads the same
@@ -74,7 +74,7 @@ int rules_load(const char *config_path, const char *dropin_dir, RuleSet *ret, Po
  * the others are loaded, so that the caller can choose to keep its old
  * rules instead. 0 or -ENOMEM. */
 int rules_parse_files(const char *config_path, char *const *dropins, size_t n_dropins, RuleSet *ret,
-                      PolicyDiagnostics *diags);
+                      Diagnostics *diags);
 
 /* True when the rule's pattern matches cgroup (a path as systemd spells it). */
 bool group_rule_matches(const GroupRule *r, const char *cgroup);
@@ -103,11 +103,3 @@ void rules_policy_under_unit(const Policy *rule, const Policy *unit, Policy *ret
 // NULL-terminated vector (empty when there are no rules), sorted. 0 or
 // -ENOMEM.
 int rules_watch_roots(const RuleSet *rs, char ***ret);
-
-/* Pure helper shared with cgroupfs.c: a sorted copy of the cgroup paths
- * without duplicates and without paths below another one of the list.
- * 0 or -ENOMEM. */
-int cgroup_paths_minimize(char *const *paths, size_t n, char ***ret);
-
-/* True when path is ancestor or below it (or ancestor itself). */
-bool cgroup_path_is_below(const char *path, const char *ancestor);

@@ -107,3 +107,10 @@ const char *format_share(char buf[static FORMAT_SHARE_MAX], uint64_t used, uint6
                          (double) used * 100.0 / (double) limit, format_size(l, limit));
         return buf;
 }
+
+uint64_t clock_usec(clockid_t clock) {
+        struct timespec ts;
+
+        (void) clock_gettime(clock, &ts); /* only EINVAL, for a clock that does not exist */
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -51,6 +52,9 @@
         }
 
 /* Frees and returns NULL: `p = mfree(p);` */
+/* The time of clock (CLOCK_MONOTONIC, CLOCK_REALTIME, ...) in microseconds. */
+uint64_t clock_usec(clockid_t clock);
+
 static inline void *mfree(void *p) {
         free(p);
         return NULL;

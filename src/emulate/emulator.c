@@ -55,12 +55,6 @@ static int emulator_dirfd(const Emulator *e) {
         return e->watch ? memcg_watch_dirfd(e->watch) : -1;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
-
 void emulator_watermarks(const EmulatorSettings *s, uint64_t limit, uint64_t *ret_high, uint64_t *ret_low) {
         uint64_t high, low;
 
@@ -251,7 +245,7 @@ static void emulator_backoff(Emulator *e, bool found_nothing) {
         e->backoff_usec = e->backoff_usec ? e->backoff_usec * 2 : 10 * e->s.interval_usec;
         if (e->backoff_usec > EMU_BACKOFF_MAX_USEC)
                 e->backoff_usec = EMU_BACKOFF_MAX_USEC;
-        e->backoff_until = now_usec() + e->backoff_usec;
+        e->backoff_until = clock_usec(CLOCK_MONOTONIC) + e->backoff_usec;
 }
 
 /* The passes folded since the last RECLAIM event, in sum: one event. */
@@ -286,14 +280,14 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
         EmuReclaimStep plan[RECLAIM_STEPS_MAX];
         EventReclaimStep taken[RECLAIM_STEPS_MAX];
         const MemcgRoot *root = e->manager->memcg_root;
-        uint64_t start = now_usec(), planned = 0, after = usage;
+        uint64_t start = clock_usec(CLOCK_MONOTONIC), planned = 0, after = usage;
         const char *method = root->layout == MEMCG_LAYOUT_V2 ? "memory.reclaim" : "limit-squeeze";
         size_t n_taken = 0, steps = 0;
         int n;
 
         if (tree_open(e, &tr, &t) < 0)
                 return;
-        uint64_t plan_start = now_usec();
+        uint64_t plan_start = clock_usec(CLOCK_MONOTONIC);
         /* Down to below wmark_low from wherever this pass starts (a pass that
          * continues an earlier one may start under wmark_high), with a margin
          * of EMU_RECLAIM_MARGIN: a v1 squeeze stops at its limit, not below,
@@ -301,7 +295,7 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
         uint64_t aim = low > EMU_RECLAIM_MARGIN ? low - EMU_RECLAIM_MARGIN : 0;
         n = emu_tree_reclaim_plan(t, emu_reclaim_target(usage, aim, aim, e->s.page_size), swap, plan, RECLAIM_STEPS_MAX, &planned);
         log_unit_debug(unit_object(e->unit), e->cgroup, "Reclaim plan: %d steps after %zu cgroups read, in %" PRIu64 " us.",
-                       n, emu_tree_size(t), now_usec() - plan_start);
+                       n, emu_tree_size(t), clock_usec(CLOCK_MONOTONIC) - plan_start);
         if (n == -E2BIG)
                 emulator_say_too_large(e, "reclaim", t);
         else if (n >= 0)
@@ -320,7 +314,7 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
                         left -= chunk;
                         steps++;
                         if (memcg_read_usage(root, emulator_dirfd(e), &after) < 0 || got == 0 ||
-                            now_usec() - start > EMU_PASS_BUDGET_USEC)
+                            clock_usec(CLOCK_MONOTONIC) - start > EMU_PASS_BUDGET_USEC)
                                 break;
                 }
                 if (n_taken < RECLAIM_STEPS_MAX)
@@ -329,7 +323,7 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
                                 .priority = emu_tree_node(t, plan[i].node)->priority,
                                 .bytes = got_here,
                         };
-                if (now_usec() - start > EMU_PASS_BUDGET_USEC)
+                if (clock_usec(CLOCK_MONOTONIC) - start > EMU_PASS_BUDGET_USEC)
                         break;
         }
 
@@ -345,7 +339,7 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
                 .usage_after = after,
                 .wmark_high = high,
                 .wmark_low = low,
-                .duration_usec = now_usec() - start,
+                .duration_usec = clock_usec(CLOCK_MONOTONIC) - start,
                 .method = method,
                 .n_steps = steps,
                 .steps = taken,
@@ -510,7 +504,7 @@ static int kill_in_leaf(Emulator *e, int fd, const char *leaf_path, uint64_t tot
 static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, uint64_t limit, uint64_t kill_wm) {
         _cleanup_(emu_tree_freep) EmuTree *t = NULL;
         TreeReader tr = { .e = e, .for_kill = true };
-        uint64_t start = now_usec();
+        uint64_t start = clock_usec(CLOCK_MONOTONIC);
 
         if (e->victim_pidfd >= 0 && start - e->victim_killed_usec < EMU_KILL_WAIT_USEC)
                 return; /* the last victim is still giving its memory back */
@@ -523,12 +517,12 @@ static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, u
         for (int attempt = 0; attempt < 16; attempt++) {
                 EventPriorityKill ev = {};
                 int pidfd = -1;
-                uint64_t decide_start = now_usec();
+                uint64_t decide_start = clock_usec(CLOCK_MONOTONIC);
                 int leaf = emu_tree_kill_pick(t);
                 log_unit_debug(unit_object(e->unit), e->cgroup,
                                "Kill decision: %s after %zu cgroups read, in %" PRIu64 " us.",
                                leaf >= 0 ? emu_tree_node(t, leaf)->cgroup : strerror(-leaf), emu_tree_size(t),
-                               now_usec() - decide_start);
+                               clock_usec(CLOCK_MONOTONIC) - decide_start);
                 if (leaf == -E2BIG) {
                         emulator_say_too_large(e, "priority kill", t);
                         return;
@@ -556,10 +550,10 @@ static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, u
                 ev.unreclaimable = unreclaimable;
                 ev.limit = limit;
                 ev.kill_watermark = kill_wm;
-                ev.duration_usec = now_usec() - start;
+                ev.duration_usec = clock_usec(CLOCK_MONOTONIC) - start;
                 e->n_kills++;
                 e->nothing_killable_said = false;
-                e->victim_killed_usec = now_usec();
+                e->victim_killed_usec = clock_usec(CLOCK_MONOTONIC);
                 if (pidfd >= 0) {
                         e->victim_pidfd = pidfd;
                         if (sd_event_add_io(e->manager->event, &e->victim_source, pidfd, EPOLLIN, on_victim_gone, e) < 0)
@@ -632,7 +626,7 @@ static void emulator_check(Emulator *e) {
                 e->reclaiming = false;
         else if (usage >= high)
                 e->reclaiming = true;
-        if (e->reclaiming && now_usec() >= e->backoff_until) {
+        if (e->reclaiming && clock_usec(CLOCK_MONOTONIC) >= e->backoff_until) {
                 emulator_reclaim_pass(e, usage, high, low, swap);
                 (void) memcg_read_usage(root, dirfd, &usage);
                 if (usage < low)

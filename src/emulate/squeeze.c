@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cgroup-path.h"
 #include "squeeze.h"
 
 #include <assert.h>
@@ -57,7 +58,7 @@ int squeeze_record_parse(const char *text, SqueezeRecord *ret) {
                 *eq = 0;
                 const char *value = eq + 1;
                 if (streq(line, "CGROUP")) {
-                        if (memcg_path_validate(value) < 0 || streq(value, "/"))
+                        if (cgroup_path_validate(value) < 0 || streq(value, "/"))
                                 return -EINVAL;
                         free(cgroup);
                         cgroup = strdup(value);

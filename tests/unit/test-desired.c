@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "cgroup-path.h"
 #include "desired.h"
 
 static Policy policy_with_priority(unsigned prio) {

@@ -533,7 +533,7 @@ static void write_text(const char *path, const char *text) {
 static char *read_text(const char *path) {
         char *text = NULL;
         size_t size;
-        assert_int_equal(policy_read_file(path, &text, &size), 0);
+        assert_int_equal(read_file_full(path, &text, &size), 0);
         return text;
 }
 

@@ -163,7 +163,7 @@ static void test_state_dir_marked_stopped_and_cleared(void **state) {
         snprintf(path, sizeof(path), "%s/b.slice", dir);
         _cleanup_free_ char *text = NULL;
         size_t size;
-        assert_int_equal(policy_read_file(path, &text, &size), 0);
+        assert_int_equal(read_file_full(path, &text, &size), 0);
         assert_non_null(strstr(text, "ACTIVE=no\nSTOPPED_AT=2026-11-30T13:30:00Z\n"));
 
         snprintf(path, sizeof(path), "%s/.#c.slice", dir); /* a write that never ended */
