@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "emulator.h"
+#include "emulate/emulator.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -9,13 +9,13 @@
 #include <sys/syscall.h>
 #include <time.h>
 
-#include "events.h"
-#include "log.h"
-#include "manager.h"
-#include "plan.h"
-#include "squeeze.h"
-#include "util.h"
-#include "watch.h"
+#include "basic/log.h"
+#include "basic/util.h"
+#include "cgroup/memcg-watch.h"
+#include "daemon/events.h"
+#include "daemon/manager.h"
+#include "emulate/plan.h"
+#include "emulate/squeeze.h"
 
 #define RECLAIM_STEPS_MAX 64
 #define KILL_PICK_ROUNDS 4

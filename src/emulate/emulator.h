@@ -4,7 +4,7 @@
 /* memqosd's own background reclaim and pre-emptive priority kill for one
  * unit (or [Group]) cgroup: the I/O around the decisions of plan.h.
  *
- * Idle, an Emulator holds one watch on the cgroup (watch.c): on v1 an
+ * Idle, an Emulator holds one watch on the cgroup (memcg-watch.c): on v1 an
  * eventfd threshold at the start of its pressure zone, on v2 a sample of
  * memory.current every 5 pressure intervals plus memory.events. Inside the
  * zone (usage at or above wmark_high, or above 90% of the kill watermark) it

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cgroup-path.h"
-#include "squeeze.h"
+#include "basic/cgroup-path.h"
+#include "emulate/squeeze.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "state.h"
-#include "util.h"
+#include "basic/state-dir.h"
+#include "basic/util.h"
 
 #define LIMIT_FILE "memory.limit_in_bytes"
 
@@ -83,7 +83,7 @@ int squeeze_record_parse(const char *text, SqueezeRecord *ret) {
 int squeeze_record_name(const char *cgroup, char **ret) {
         assert(cgroup);
         assert(ret);
-        return state_name_for_cgroup(cgroup, ret);
+        return cgroup_path_escape(cgroup, ret);
 }
 
 /* The smallest page size of any Linux kernel: every limit memqosd writes is
@@ -216,7 +216,7 @@ static int restore_one(const MemcgRoot *root, int records_fd, const char *name, 
         uint64_t now;
         int r;
 
-        r = state_read_file(records_fd, name, RECORD_SIZE_MAX, &text);
+        r = state_dir_read_file(records_fd, name, RECORD_SIZE_MAX, &text);
         if (r == -EFBIG)
                 return -EBADMSG;
         if (r < 0)
@@ -259,7 +259,7 @@ int squeeze_restore_all(const MemcgRoot *root, int records_fd, uint64_t page_siz
         _cleanup_(closedirp) DIR *d = NULL;
         int failed = 0, r;
 
-        r = state_opendir(records_fd, &d);
+        r = state_dir_opendir(records_fd, &d);
         if (r < 0)
                 return r;
 

@@ -13,11 +13,11 @@
 #include <sys/mman.h>
 #include <syslog.h>
 
-#include "config.h"
+#include "basic/util.h"
+#include "conf/config.h"
+#include "conf/policy.h"
 #include "fuzz-check.h"
 #include "fuzz-split.h"
-#include "policy.h"
-#include "util.h"
 
 #define POLICY_FUZZ_FILES 4
 

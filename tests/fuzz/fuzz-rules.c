@@ -10,10 +10,10 @@
  * absolute; and every rule matches the cgroup its pattern spells literally. */
 #include <sys/mman.h>
 
+#include "basic/util.h"
+#include "conf/rules.h"
 #include "fuzz-check.h"
 #include "fuzz-split.h"
-#include "rules.h"
-#include "util.h"
 
 #define RULES_FUZZ_FILES 3
 

@@ -5,10 +5,10 @@
  * Besides not crashing: a record that parses names a valid cgroup below
  * the root, and formatting it and parsing the text again gives the same
  * record. */
-#include "cgroup-path.h"
+#include "basic/cgroup-path.h"
+#include "basic/util.h"
 #include "emulate/squeeze.h"
 #include "fuzz-check.h"
-#include "util.h"
 
 static void check(bool ok, const char *what) {
         fuzz_check(ok, "fuzz-squeeze", what);

@@ -11,10 +11,10 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "cgroup-path.h"
+#include "basic/cgroup-path.h"
+#include "basic/util.h"
+#include "cgroup/memcg.h"
 #include "cgtest.h"
-#include "memcg.h"
-#include "util.h"
 
 #define WORKLOAD_HOG "--cgtest-hog"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* cgroupfs.c on this machine's real cgroup v1 memory hierarchy: cgroups made
+/* cgroup-watcher.c on this machine's real cgroup v1 memory hierarchy: cgroups made
  * before and after the start, at several depths, roots that appear later,
  * renames, removals releasing every inotify watch (counted by the kernel in
  * fdinfo), a burst of 2,000 mkdirs from another process, and a queue
@@ -18,11 +18,11 @@
 
 #include <cmocka.h>
 
-#include "cgroupfs.h"
+#include "cgroup/cgroup-watcher.h"
 #include "../proc-fds.h"
+#include "basic/util.h"
+#include "cgroup/memcg.h"
 #include "cgtest.h"
-#include "memcg.h"
-#include "util.h"
 
 static MemcgRoot *root;
 

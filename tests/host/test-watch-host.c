@@ -19,10 +19,10 @@
 
 #include <cmocka.h>
 
+#include "cgroup/kmsg.h"
+#include "cgroup/memcg-watch.h"
+#include "cgroup/memcg.h"
 #include "cgtest.h"
-#include "kmsg.h"
-#include "memcg.h"
-#include "watch.h"
 
 #define MB (1024ULL * 1024ULL)
 #define EVENTS_MAX 64

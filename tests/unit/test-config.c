@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
+#include "basic/util.h"
+#include "conf/config.h"
 #include "config-paths.h"
-#include "config.h"
-#include "util.h"
 
 #define INSTALLED_CONF TEST_DATA_DIR "/../../../memqos.conf"
 #define USEC_PER_SEC UINT64_C(1000000)

@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
-#include "cgroup-path.h"
-#include "memcg.h"
-#include "util.h"
+#include "basic/cgroup-path.h"
+#include "basic/util.h"
+#include "cgroup/memcg.h"
 
 /* 2^63 - 4096: what v1 prints for "no limit" with 4 KiB pages. */
 #define V1_UNLIMITED_4K UINT64_C(9223372036854771712)

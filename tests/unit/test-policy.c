@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "policy.h"
-#include "util.h"
+#include "basic/util.h"
+#include "conf/policy.h"
 
 typedef struct Files {
         char dir[64];

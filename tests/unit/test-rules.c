@@ -9,9 +9,9 @@
 
 #include <cmocka.h>
 
-#include "cgroup-path.h"
-#include "rules.h"
-#include "util.h"
+#include "basic/cgroup-path.h"
+#include "basic/util.h"
+#include "conf/rules.h"
 
 #define INSTALLED_CONF TEST_DATA_DIR "/../../../memqos.conf"
 

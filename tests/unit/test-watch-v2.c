@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "../proc-fds.h"
-#include "watch.h"
+#include "cgroup/memcg-watch.h"
 
 typedef struct Fixture {
         char dir[64];

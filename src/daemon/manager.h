@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The Manager routes events: systemd tells it about units (systemd.c), it
+ * asks policy.c and desired.c what they want, and has memcg.c write it. It
+ * decides nothing itself. */
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "basic/ratelimit.h"
+#include "cgroup/cgroup-watcher.h"
+#include "cgroup/kmsg.h"
+#include "cgroup/limitwatch.h"
+#include "cgroup/memcg-watch.h"
+#include "cgroup/memcg.h"
+#include "conf/config.h"
+#include "conf/policy.h"
+#include "conf/rules.h"
+#include "daemon/refresh-queue.h"
+#include "emulate/emulator.h"
+
+typedef struct Manager Manager;
+
+/* The most units and groups followed at once: a bound on the memory that
+ * systemd's signals or a cgroup tree can make memqosd spend (a Unit with its
+ * policy is about 1 KiB). */
+#define MANAGER_UNITS_MAX 65536
+
+/* What a Unit stands for: a systemd unit, or a cgroup that [Group] rules of
+ * memqos.conf match (kubelet's cgroupfs driver, runtimes, hosts without
+ * systemd). Groups are keyed by their cgroup path, which never collides with
+ * a unit name. */
+typedef enum UnitKind {
+        UNIT_KIND_SYSTEMD,
+        UNIT_KIND_GROUP,
+} UnitKind;
+
+typedef struct Unit {
+        Manager *manager;
+        UnitKind kind;
+        char *name;             /* the unit's name, or the group's cgroup path */
+        char *active_state;
+        char *control_group;    /* NULL or "" while the unit has no cgroup */
+        char *fragment_path;
+        char **dropin_paths;
+
+        Policy own_policy;      /* from the unit's own files (systemd units) */
+        bool own_policy_valid;  /* own_policy was parsed at least once */
+        Policy policy;          /* in force: own_policy over the matching rules */
+        unsigned rule_overridden_said; /* rule keys the unit's own settings override, as last said */
+        char *rule_source;      /* "file:line" of the last matching [Group] rule */
+        char *state_name;       /* groups: the escaped cgroup path naming the state file */
+        bool parent_only;       /* groups: no rule matches it, followed as the parent of groups
+                                 * with MemoryPriority= (ParentUsePriorityOOM=) */
+        char *diagnostics_said; /* the diagnostics already logged, to say each once */
+
+        MemcgDesired desired;
+        MemcgApplied applied;
+        unsigned written_mask;  /* knobs memqos wrote to this cgroup instance */
+        bool announced;         /* the policy event was sent for this cgroup instance */
+        Policy announced_policy;
+        uint64_t limit;         /* last limit seen in the memcg */
+        bool has_state_file;
+
+        /* thresholds and OOMs of the cgroup (memcg-watch.c) */
+        MemcgWatch *watch;
+        uint64_t threshold_bytes[POLICY_THRESHOLDS_MAX]; /* registered, resolved against limit */
+        size_t n_threshold_bytes;
+        bool oom_watch_unavailable;
+
+        /* writes to the cgroup's limit files, while its policy depends on the limit */
+        LimitWatch *limit_watch;
+
+        /* memqosd's own reclaim and pre-emptive kill (emulate/), NULL when neither applies */
+        Emulator *emulator;
+
+        /* bus bookkeeping (systemd.c) */
+        sd_bus_slot *slot_unit, *slot_type;
+        unsigned pending;       /* GetAll answers still to come of the one refresh on the bus */
+        sd_bus_message *answers[2]; /* of slot_unit and slot_type, read when both are in */
+        bool refresh_gone;      /* an answer said the unit is gone */
+        bool refresh_failed;    /* an answer was another error: ask again later */
+        RefreshEntry refresh;   /* its place in Manager.refresh_queue */
+        uint64_t generation;
+        bool seen;              /* mark for the mark-and-sweep of a resync */
+} Unit;
+
+/* OBJECT_SYSTEMD_UNIT= of messages about u: none for groups. */
+static inline const char *unit_object(const Unit *u) {
+        return u && u->kind == UNIT_KIND_SYSTEMD ? u->name : NULL;
+}
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+
+        char *config_path;
+        Config config;
+
+        char *sysfs_cgroup;    /* normally /sys/fs/cgroup */
+        char *cgroup_root;     /* the memory hierarchy itself (--cgroup-root), or NULL to detect */
+        bool follow_systemd;   /* false with --no-systemd: the [Group] rules alone */
+        RuleSet rules;         /* [Group] rules of memqos.conf and memqos.conf.d/ */
+        CgroupWatcher *cgroup_watcher; /* the cgroups below the rules' roots */
+        LimitWatcher *limit_watcher;   /* limit writes, for every unit and group that cares */
+        char **parents_pending;        /* parents of prioritized groups to (stop to) follow */
+        sd_event_source *parents_source;
+        char **parents_said;           /* the parents followed so already said, to say each once */
+        MemcgRoot *memcg_root; /* NULL when there is no memory controller */
+        char *state_dir;       /* /run/memqos: units/, groups/ and squeeze/ below it */
+        int state_dir_fd;      /* it, opened and checked by state-dir.h; -1 until then */
+        int unit_state_fd, group_state_fd; /* units/ and groups/: -1 when not open */
+        uint64_t page_size;    /* the kernel's (sysconf(_SC_PAGESIZE)): it keeps limits in these */
+
+        void *units;           /* tsearch() tree of Unit by name */
+        size_t n_units;        /* at most MANAGER_UNITS_MAX */
+        bool units_max_said;
+        sd_event_source *status_source; /* STATUS= with n_units, soon */
+
+        /* systemd.c */
+        sd_event_source *reconnect_source;
+        sd_event_source *control_inotify_source;
+        sd_bus_slot *list_slot;
+        sd_bus_slot *owner_slot;
+        RefreshQueue refresh_queue;          /* the units to ask systemd about, a few at a time */
+        sd_event_source *refresh_retry_source; /* asks again about units whose answer was an error */
+        char *systemd_owner;   /* the unique name of org.freedesktop.systemd1, NULL while off the bus */
+        bool ready_sent;
+        bool reloading;
+        unsigned reconnect_attempts;
+        uint64_t sync_generation;
+
+        KmsgReader *kmsg;      /* names OOM victims; NULL with WatchOOM=no */
+        RateLimit *ratelimit;  /* threshold and OOM events, per unit and threshold */
+
+        /* How reclaim and the priority OOM are put in force (memqos.conf
+         * [Reclaim] and [OOM] Backend=, and what this kernel has). */
+        FeatureMode reclaim_mode, oom_mode;
+        char *backend_said[2]; /* the BACKEND event last sent per feature */
+        char *squeeze_dir;     /* <state dir>/squeeze: records of v1 limit squeezes (for messages) */
+        int squeeze_fd;        /* it, open; -1 when not */
+
+        bool feature_missing_said[_MEMCG_KNOB_MAX];
+        bool feature_missing_pending[_MEMCG_KNOB_MAX];
+        sd_event_source *feature_report_source;
+        sd_event_source *groups_folded_source; /* says the group policies the rate limit folded */
+};
+
+int manager_new(Manager **ret);
+Manager *manager_free(Manager *m);
+static inline void manager_freep(Manager **m) {
+        if (*m)
+                manager_free(*m);
+}
+
+/* At start: the settings, then the rules, of memqos.conf and its drop-ins,
+ * each with its problems diagnosed (see config_verdict()). */
+int manager_load_config(Manager *m);
+int manager_load_rules(Manager *m);
+int manager_start(Manager *m);
+int manager_reload(Manager *m);
+/* Puts back the v1 limits that a stopped memqosd left squeezed (emulate/squeeze.h).
+ * 0, or -EIO when some records could not be acted on (they stay and are
+ * named), or the error of a state directory that is refused (state-dir.h). */
+int manager_restore_limits(Manager *m);
+
+/* The unit table. */
+Unit *manager_get_unit(Manager *m, const char *name);
+int manager_add_unit(Manager *m, const char *name, Unit **ret);
+void manager_remove_unit(Manager *m, Unit *u);
+void manager_unit_unloaded(Manager *m, Unit *u);
+/* A unit not seen by the list of the given generation, or NULL. */
+Unit *manager_find_stale_unit(Manager *m, uint64_t generation);
+void manager_foreach_unit(Manager *m, void (*f)(Unit *u, void *userdata), void *userdata);
+
+/* Called by systemd.c when it has fresh properties of an active unit, or
+ * learned that the unit lost its cgroup. */
+void manager_unit_changed(Manager *m, Unit *u);
+/* The unit stopped: its cgroup is gone (or going). */
+void manager_unit_cgroup_gone(Manager *m, Unit *u);
+
+/* Called when the initial (or a re-) synchronisation with systemd finished. */
+void manager_synced(Manager *m);
