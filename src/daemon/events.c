@@ -84,39 +84,11 @@ void event_oom(Manager *m, Unit *u, const MemcgWatchEvent *ev) {
                  ev->oom_delta.oom_kill, plural(ev->oom_delta.oom_kill, "process", "processes"));
 }
 
-typedef struct DeepestContext {
-        const char *cgroup;
-        Unit *found;
-        size_t len;
-} DeepestContext;
-
-static void find_deepest(Unit *u, void *userdata) {
-        DeepestContext *c = userdata;
-        size_t l;
-
-        if (!u->control_group || !cgroup_contains(u->control_group, c->cgroup))
-                return;
-        l = strlen(u->control_group);
-        if (!c->found || l > c->len) {
-                c->found = u;
-                c->len = l;
-        }
-}
-
-Unit *manager_unit_for_cgroup(Manager *m, const char *cgroup) {
-        DeepestContext c = { .cgroup = cgroup };
-
-        if (!cgroup)
-                return NULL;
-        manager_foreach_unit(m, find_deepest, &c);
-        return c.found;
-}
-
 void event_oom_kill(Manager *m, const KmsgOomReport *r) {
         _cleanup_(fields_done) Fields f = {};
         const char *oom_cgroup = r->oom_memcg ?: "/";
-        Unit *victim = manager_unit_for_cgroup(m, r->task_memcg);
-        Unit *oom = manager_unit_for_cgroup(m, oom_cgroup);
+        Unit *victim = unit_table_deepest_for_cgroup(&m->units, r->task_memcg);
+        Unit *oom = unit_table_deepest_for_cgroup(&m->units, oom_cgroup);
         uint64_t usage = MEMCG_UNLIMITED, limit = MEMCG_UNLIMITED;
         char b[FORMAT_SHARE_MAX];
 
@@ -240,7 +212,7 @@ void event_reclaim_folded(Manager *m, Unit *u, const char *cgroup, uint64_t recl
 
 void event_priority_kill(Manager *m, Unit *u, const EventPriorityKill *ev) {
         _cleanup_(fields_done) Fields f = {};
-        Unit *victim = manager_unit_for_cgroup(m, ev->victim_cgroup);
+        Unit *victim = unit_table_deepest_for_cgroup(&m->units, ev->victim_cgroup);
         char b1[FORMAT_SHARE_MAX], b2[FORMAT_SIZE_MAX], where[512];
 
         if (streq(ev->victim_cgroup, ev->victim_branch))

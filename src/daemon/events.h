@@ -84,6 +84,3 @@ typedef struct EventPriorityKill {
 } EventPriorityKill;
 
 void event_priority_kill(Manager *m, Unit *u, const EventPriorityKill *ev);
-
-/* The deepest followed unit whose cgroup contains cgroup, or NULL. */
-Unit *manager_unit_for_cgroup(Manager *m, const char *cgroup);

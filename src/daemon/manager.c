@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -45,10 +46,6 @@ static const char *const knob_field_names[_MEMCG_KNOB_MAX] = {
 
 /* --- the unit table --------------------------------------------------------------- */
 
-static int unit_compare(const void *a, const void *b) {
-        return strcmp(((const Unit *) a)->name, ((const Unit *) b)->name);
-}
-
 static Unit *unit_free(Unit *u) {
         if (!u)
                 return NULL;
@@ -79,10 +76,10 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         char buf[96];
 
         m->status_source = sd_event_source_disable_unref(m->status_source);
-        if (m->n_units == 1)
+        if (m->units.n == 1)
                 snprintf(buf, sizeof(buf), "STATUS=Following 1 unit or group.");
         else
-                snprintf(buf, sizeof(buf), "STATUS=Following %zu units and groups.", m->n_units);
+                snprintf(buf, sizeof(buf), "STATUS=Following %zu units and groups.", m->units.n);
         (void) sd_notify(false, buf);
         return 0;
 }
@@ -94,9 +91,8 @@ static void manager_status_later(Manager *m) {
 }
 
 Unit *manager_get_unit(Manager *m, const char *name) {
-        Unit key = { .name = (char *) name };
-        Unit **found = tfind(&key, &m->units, unit_compare);
-        return found ? *found : NULL;
+        assert(m);
+        return unit_table_get(&m->units, name);
 }
 
 int manager_add_unit(Manager *m, const char *name, Unit **ret) {
@@ -108,10 +104,10 @@ int manager_add_unit(Manager *m, const char *name, Unit **ret) {
 
         /* What the bus or the cgroup tree can make memqosd allocate is bounded;
          * past the bound, say so once and follow no more. */
-        if (m->n_units >= MANAGER_UNITS_MAX) {
+        if (m->units.n >= MANAGER_UNITS_MAX) {
                 if (!m->units_max_said)
                         log_warning("Following %zu units and groups already, the most memqosd follows: "
-                                    "not following %s, nor any other new one.", m->n_units, name);
+                                    "not following %s, nor any other new one.", m->units.n, name);
                 m->units_max_said = true;
                 return -E2BIG;
         }
@@ -122,81 +118,13 @@ int manager_add_unit(Manager *m, const char *name, Unit **ret) {
         u->manager = m;
         u->name = strdup(name);
         u->limit = MEMCG_UNLIMITED;
-        if (!u->name || !tsearch(u, &m->units, unit_compare)) {
+        if (!u->name || unit_table_add(&m->units, u) < 0) {
                 unit_free(u);
                 return -ENOMEM;
         }
-        m->n_units++;
         manager_status_later(m);
         *ret = u;
         return 1;
-}
-
-typedef struct WalkContext {
-        void (*f)(Unit *u, void *userdata);
-        void *userdata;
-} WalkContext;
-
-static void walk_action(const void *node, VISIT which, void *closure) {
-        WalkContext *c = closure;
-        if (which == postorder || which == leaf)
-                c->f(*(Unit *const *) node, c->userdata);
-}
-
-void manager_foreach_unit(Manager *m, void (*f)(Unit *u, void *userdata), void *userdata) {
-        WalkContext c = { f, userdata };
-        twalk_r(m->units, walk_action, &c);
-}
-
-typedef struct FindContext {
-        uint64_t generation;
-        const char *cgroup;
-        bool systemd_only;
-        Unit *found;
-} FindContext;
-
-static void find_stale(Unit *u, void *userdata) {
-        FindContext *c = userdata;
-        if (!c->found && u->kind == UNIT_KIND_SYSTEMD && u->generation != c->generation)
-                c->found = u;
-}
-
-Unit *manager_find_stale_unit(Manager *m, uint64_t generation) {
-        FindContext c = { .generation = generation };
-        manager_foreach_unit(m, find_stale, &c);
-        return c.found;
-}
-
-static void find_by_cgroup(Unit *u, void *userdata) {
-        FindContext *c = userdata;
-        if (!c->found && streq_ptr(u->control_group, c->cgroup) &&
-            (!c->systemd_only || u->kind == UNIT_KIND_SYSTEMD))
-                c->found = u;
-}
-
-static Unit *manager_get_unit_by_cgroup(Manager *m, const char *cgroup) {
-        FindContext c = { .cgroup = cgroup };
-        manager_foreach_unit(m, find_by_cgroup, &c);
-        return c.found;
-}
-
-static Unit *manager_get_systemd_unit_by_cgroup(Manager *m, const char *cgroup) {
-        FindContext c = { .cgroup = cgroup, .systemd_only = true };
-        manager_foreach_unit(m, find_by_cgroup, &c);
-        return c.found;
-}
-
-static void find_prioritized_child(Unit *u, void *userdata) {
-        FindContext *c = userdata;
-        if (!c->found && u->control_group && policy_has(&u->policy, POLICY_MEMORY_PRIORITY) &&
-            cgroup_is_direct_child(c->cgroup, u->control_group))
-                c->found = u;
-}
-
-static bool unit_has_prioritized_child(Manager *m, Unit *u) {
-        FindContext c = { .cgroup = u->control_group };
-        manager_foreach_unit(m, find_prioritized_child, &c);
-        return c.found;
 }
 
 static int unit_state_fd(Manager *m, Unit *u) {
@@ -229,10 +157,9 @@ void manager_unit_unloaded(Manager *m, Unit *u) {
 
 void manager_remove_unit(Manager *m, Unit *u) {
         unit_remove_state(m, u);
-        tdelete(u, &m->units, unit_compare);
-        m->n_units--;
+        unit_table_remove(&m->units, u);
         /* Said again only after a real fall, not once per unit churning at the bound. */
-        if (m->n_units < MANAGER_UNITS_MAX / 10 * 9)
+        if (m->units.n < MANAGER_UNITS_MAX / 10 * 9)
                 m->units_max_said = false;
         manager_status_later(m);
         unit_free(u);
@@ -394,7 +321,7 @@ static int on_feature_report(sd_event_source *s, uint64_t usec, void *userdata) 
                 MissingContext c = { .knob = k, .names = open_memstream(&names, &len) };
                 if (!c.names)
                         continue;
-                manager_foreach_unit(m, collect_missing, &c);
+                unit_table_foreach(&m->units, collect_missing, &c);
                 fclose(c.names);
                 if (c.n == 0)
                         continue;
@@ -780,7 +707,7 @@ static void unit_apply(Manager *m, Unit *u) {
 
         /* A cgroup that a systemd unit owns is programmed through the unit, with
          * the rules merged under the unit's own settings. */
-        if (u->kind == UNIT_KIND_GROUP && manager_get_systemd_unit_by_cgroup(m, u->control_group)) {
+        if (u->kind == UNIT_KIND_GROUP && unit_table_get_by_cgroup(&m->units, u->control_group, /* systemd_only= */ true)) {
                 unit_remove_state(m, u);
                 unit_drop_watch(u);
                 u->limit_watch = limit_watch_free(u->limit_watch);
@@ -802,7 +729,7 @@ static void unit_apply(Manager *m, Unit *u) {
 
         DesiredInput in = {
                 .policy = &u->policy,
-                .has_prioritized_child = unit_has_prioritized_child(m, u),
+                .has_prioritized_child = unit_table_prioritized_child(&m->units, u->control_group),
                 .parent_use_priority_oom = m->config.parent_use_priority_oom,
                 .written_mask = u->written_mask,
         };
@@ -956,7 +883,7 @@ static void unit_reapply_parent(Manager *m, const char *cgroup) {
         if (cgroup_parent(cgroup, parent, sizeof(parent)) < 0)
                 return;
         /* A systemd unit owns its cgroup even where a group came first. */
-        Unit *p = manager_get_systemd_unit_by_cgroup(m, parent) ?: manager_get_unit_by_cgroup(m, parent);
+        Unit *p = unit_table_get_by_cgroup(&m->units, parent, /* systemd_only= */ true) ?: unit_table_get_by_cgroup(&m->units, parent, /* systemd_only= */ false);
         if (p && !(p->kind == UNIT_KIND_GROUP && p->parent_only)) {
                 unit_apply(m, p);
                 return;
@@ -994,7 +921,7 @@ void manager_synced(Manager *m) {
         if (!m->ready_sent) {
                 log_full(LOG_INFO, 0, NULL, NULL, MEMQOS_MESSAGE_STARTED, NULL,
                          "memqosd " PACKAGE_VERSION " started: following %zu %s, memory cgroups %s%s%s, backend %s.",
-                         m->n_units, plural(m->n_units, "unit or group", "units and groups"), m->memcg_root ? memcg_layout_to_string(m->memcg_root->layout) : "not found",
+                         m->units.n, plural(m->units.n, "unit or group", "units and groups"), m->memcg_root ? memcg_layout_to_string(m->memcg_root->layout) : "not found",
                          m->memcg_root ? " at " : "", m->memcg_root ? m->memcg_root->path : "",
                          backend_to_string(m->config.backend));
                 (void) sd_notify(false, "READY=1\nSTATUS=Following systemd units.");
@@ -1012,12 +939,10 @@ void manager_synced(Manager *m) {
  * As ParentUsePriorityOOM= does for a slice, it gets use_priority_oom and
  * memqosd's kill watch. Not the root: its limit is the machine's. */
 static bool group_wanted_as_parent(Manager *m, const char *cgroup) {
-        FindContext c = { .cgroup = cgroup };
-
-        if (!m->config.parent_use_priority_oom || streq(cgroup, "/") || manager_get_systemd_unit_by_cgroup(m, cgroup))
+        if (!m->config.parent_use_priority_oom || streq(cgroup, "/") ||
+            unit_table_get_by_cgroup(&m->units, cgroup, /* systemd_only= */ true))
                 return false;
-        manager_foreach_unit(m, find_prioritized_child, &c);
-        return c.found;
+        return unit_table_prioritized_child(&m->units, cgroup);
 }
 
 /* Once per parent: jobs that come and go make it followed and let go again. */
@@ -1496,14 +1421,14 @@ static void manager_say_reloaded(Manager *m, int r, const ConfigVerdict *v) {
                 (void) fields_add(&f, "MEMQOS_RELOAD", "failed");
                 log_full(LOG_ERR, r, NULL, NULL, MEMQOS_MESSAGE_RELOADED, f.v,
                          "Reload failed: %m; the configuration in force stays (%zu [Group] rule%s, following %zu unit%s and groups).",
-                         n_rules, n_rules == 1 ? "" : "s", m->n_units, m->n_units == 1 ? "" : "s");
+                         n_rules, n_rules == 1 ? "" : "s", m->units.n, m->units.n == 1 ? "" : "s");
                 return;
         }
         if (v->take) {
                 (void) fields_add(&f, "MEMQOS_RELOAD", "taken");
                 log_full(LOG_INFO, 0, NULL, NULL, MEMQOS_MESSAGE_RELOADED, f.v,
                          "Reloaded %s: %zu [Group] rule%s, following %zu unit%s and groups.", m->config_path,
-                         n_rules, n_rules == 1 ? "" : "s", m->n_units, m->n_units == 1 ? "" : "s");
+                         n_rules, n_rules == 1 ? "" : "s", m->units.n, m->units.n == 1 ? "" : "s");
                 return;
         }
         (void) fields_add(&f, "MEMQOS_RELOAD", "refused");
@@ -1513,7 +1438,7 @@ static void manager_say_reloaded(Manager *m, int r, const ConfigVerdict *v) {
                  "Reload refused because of %s:%u%s: the configuration in force stays (%zu [Group] rule%s, following %zu unit%s and groups).",
                  v->file, v->line,
                  v->n_problems > 1 ? " and other problems" : "",
-                 n_rules, n_rules == 1 ? "" : "s", m->n_units, m->n_units == 1 ? "" : "s");
+                 n_rules, n_rules == 1 ? "" : "s", m->units.n, m->units.n == 1 ? "" : "s");
 }
 
 int manager_reload(Manager *m) {
@@ -1530,7 +1455,7 @@ int manager_reload(Manager *m) {
         log_debug("Re-reading the files of every unit and group.");
         /* Drop-ins may have changed without daemon-reload being visible to us: re-read
          * every unit's files now with what we know, then ask systemd afresh. */
-        manager_foreach_unit(m, unit_reapply, NULL);
+        unit_table_foreach(&m->units, unit_reapply, NULL);
         if (m->bus)
                 (void) systemd_resync(m);
 
@@ -1672,7 +1597,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         systemd_disconnect(m);
-        tdestroy(m->units, unit_free_node);
+        unit_table_clear(&m->units, unit_free_node);
         m->control_inotify_source = sd_event_source_disable_unref(m->control_inotify_source);
         m->reconnect_source = sd_event_source_disable_unref(m->reconnect_source);
         m->feature_report_source = sd_event_source_disable_unref(m->feature_report_source);

@@ -19,78 +19,13 @@
 #include "conf/policy.h"
 #include "conf/rules.h"
 #include "daemon/refresh-queue.h"
+#include "daemon/unit.h"
 #include "emulate/emulator.h"
-
-typedef struct Manager Manager;
 
 /* The most units and groups followed at once: a bound on the memory that
  * systemd's signals or a cgroup tree can make memqosd spend (a Unit with its
  * policy is about 1 KiB). */
 #define MANAGER_UNITS_MAX 65536
-
-/* What a Unit stands for: a systemd unit, or a cgroup that [Group] rules of
- * memqos.conf match (kubelet's cgroupfs driver, runtimes, hosts without
- * systemd). Groups are keyed by their cgroup path, which never collides with
- * a unit name. */
-typedef enum UnitKind {
-        UNIT_KIND_SYSTEMD,
-        UNIT_KIND_GROUP,
-} UnitKind;
-
-typedef struct Unit {
-        Manager *manager;
-        UnitKind kind;
-        char *name;             /* the unit's name, or the group's cgroup path */
-        char *active_state;
-        char *control_group;    /* NULL or "" while the unit has no cgroup */
-        char *fragment_path;
-        char **dropin_paths;
-
-        Policy own_policy;      /* from the unit's own files (systemd units) */
-        bool own_policy_valid;  /* own_policy was parsed at least once */
-        Policy policy;          /* in force: own_policy over the matching rules */
-        unsigned rule_overridden_said; /* rule keys the unit's own settings override, as last said */
-        char *rule_source;      /* "file:line" of the last matching [Group] rule */
-        char *state_name;       /* groups: the escaped cgroup path naming the state file */
-        bool parent_only;       /* groups: no rule matches it, followed as the parent of groups
-                                 * with MemoryPriority= (ParentUsePriorityOOM=) */
-        char *diagnostics_said; /* the diagnostics already logged, to say each once */
-
-        MemcgDesired desired;
-        MemcgApplied applied;
-        unsigned written_mask;  /* knobs memqos wrote to this cgroup instance */
-        bool announced;         /* the policy event was sent for this cgroup instance */
-        Policy announced_policy;
-        uint64_t limit;         /* last limit seen in the memcg */
-        bool has_state_file;
-
-        /* thresholds and OOMs of the cgroup (memcg-watch.c) */
-        MemcgWatch *watch;
-        uint64_t threshold_bytes[POLICY_THRESHOLDS_MAX]; /* registered, resolved against limit */
-        size_t n_threshold_bytes;
-        bool oom_watch_unavailable;
-
-        /* writes to the cgroup's limit files, while its policy depends on the limit */
-        LimitWatch *limit_watch;
-
-        /* memqosd's own reclaim and pre-emptive kill (emulate/), NULL when neither applies */
-        Emulator *emulator;
-
-        /* bus bookkeeping (systemd.c) */
-        sd_bus_slot *slot_unit, *slot_type;
-        unsigned pending;       /* GetAll answers still to come of the one refresh on the bus */
-        sd_bus_message *answers[2]; /* of slot_unit and slot_type, read when both are in */
-        bool refresh_gone;      /* an answer said the unit is gone */
-        bool refresh_failed;    /* an answer was another error: ask again later */
-        RefreshEntry refresh;   /* its place in Manager.refresh_queue */
-        uint64_t generation;
-        bool seen;              /* mark for the mark-and-sweep of a resync */
-} Unit;
-
-/* OBJECT_SYSTEMD_UNIT= of messages about u: none for groups. */
-static inline const char *unit_object(const Unit *u) {
-        return u && u->kind == UNIT_KIND_SYSTEMD ? u->name : NULL;
-}
 
 struct Manager {
         sd_event *event;
@@ -114,8 +49,7 @@ struct Manager {
         int unit_state_fd, group_state_fd; /* units/ and groups/: -1 when not open */
         uint64_t page_size;    /* the kernel's (sysconf(_SC_PAGESIZE)): it keeps limits in these */
 
-        void *units;           /* tsearch() tree of Unit by name */
-        size_t n_units;        /* at most MANAGER_UNITS_MAX */
+        UnitTable units;       /* at most MANAGER_UNITS_MAX */
         bool units_max_said;
         sd_event_source *status_source; /* STATUS= with n_units, soon */
 
@@ -171,9 +105,6 @@ Unit *manager_get_unit(Manager *m, const char *name);
 int manager_add_unit(Manager *m, const char *name, Unit **ret);
 void manager_remove_unit(Manager *m, Unit *u);
 void manager_unit_unloaded(Manager *m, Unit *u);
-/* A unit not seen by the list of the given generation, or NULL. */
-Unit *manager_find_stale_unit(Manager *m, uint64_t generation);
-void manager_foreach_unit(Manager *m, void (*f)(Unit *u, void *userdata), void *userdata);
 
 /* Called by systemd.c when it has fresh properties of an active unit, or
  * learned that the unit lost its cgroup. */

@@ -318,7 +318,7 @@ static int on_list_units(sd_bus_message *reply, void *userdata, sd_bus_error *re
 
         /* Units that systemd no longer has (gone while we were away). */
         Unit *stale;
-        while ((stale = manager_find_stale_unit(m, m->sync_generation))) {
+        while ((stale = unit_table_find_stale(&m->units, m->sync_generation))) {
                 stale->generation = m->sync_generation; /* dormant ones stay: do not find them again */
                 manager_unit_unloaded(m, stale);
         }
@@ -734,7 +734,7 @@ void systemd_disconnect(Manager *m) {
         m->owner_slot = sd_bus_slot_unref(m->owner_slot);
         m->systemd_owner = mfree(m->systemd_owner);
         m->refresh_retry_source = sd_event_source_disable_unref(m->refresh_retry_source);
-        manager_foreach_unit(m, unit_cancel_one, NULL);
+        unit_table_foreach(&m->units, unit_cancel_one, NULL);
         refresh_queue_reset(&m->refresh_queue);
         m->bus = sd_bus_flush_close_unref(m->bus);
 }

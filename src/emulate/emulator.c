@@ -92,7 +92,7 @@ typedef struct TreeReader {
 } TreeReader;
 
 static unsigned priority_of(Manager *m, const char *cgroup) {
-        Unit *u = manager_unit_for_cgroup(m, cgroup);
+        Unit *u = unit_table_deepest_for_cgroup(&m->units, cgroup);
         if (u && streq_ptr(u->control_group, cgroup) && policy_has(&u->policy, POLICY_MEMORY_PRIORITY))
                 return u->policy.memory_priority;
         return 0; /* the kernel's default, the lowest */
