@@ -138,7 +138,7 @@ void event_oom_kill(Manager *m, const KmsgOomReport *r) {
                  oom ? oom->name : oom_cgroup, format_share(b, usage, limit));
 }
 
-bool event_reclaim(Manager *m, Unit *u, const EventReclaim *ev) {
+bool event_reclaim(Manager *m, Unit *u, const EmulatorReclaim *ev) {
         _cleanup_(fields_done) Fields f = {};
         _cleanup_free_ char *steps = NULL;
         size_t len = 0;
@@ -210,7 +210,7 @@ void event_reclaim_folded(Manager *m, Unit *u, const char *cgroup, uint64_t recl
                  plural(folded, "pass", "passes"), format_size(b, reclaimed), duration_usec / 1000);
 }
 
-void event_priority_kill(Manager *m, Unit *u, const EventPriorityKill *ev) {
+void event_priority_kill(Manager *m, Unit *u, const EmulatorKill *ev) {
         _cleanup_(fields_done) Fields f = {};
         Unit *victim = unit_table_deepest_for_cgroup(&m->units, ev->victim_cgroup);
         char b1[FORMAT_SHARE_MAX], b2[FORMAT_SIZE_MAX], where[512];

@@ -37,30 +37,11 @@ void event_oom(Manager *m, Unit *u, const MemcgWatchEvent *ev);
  * message goes to the victim's unit and to the unit that ran out of memory. */
 void event_oom_kill(Manager *m, const KmsgOomReport *r);
 
-/* memqosd's own background reclaim: one event per pass (emulate/emulator.c). */
-typedef struct EventReclaimStep {
-        const char *cgroup;
-        unsigned priority;
-        uint64_t bytes; /* what its usage fell by */
-} EventReclaimStep;
-
-typedef struct EventReclaim {
-        const char *cgroup;
-        uint64_t usage_before, usage_after;
-        uint64_t wmark_high, wmark_low;
-        uint64_t duration_usec;
-        const char *method;              /* "memory.reclaim" or "limit-squeeze" */
-        size_t n_steps;                  /* writes made */
-        const EventReclaimStep *steps;   /* per cgroup, in the order taken */
-        size_t n_taken;
-        /* The passes folded since the last event that passed, in sum. */
-        uint64_t folded_reclaimed, folded_duration_usec;
-} EventReclaim;
 
 /* One reclaim pass. Rate limited per unit like the others; a folded pass is
  * logged at debug level, and the next event that passes carries the sum of
  * the folded ones. Returns true when this pass had an event of its own. */
-bool event_reclaim(Manager *m, Unit *u, const EventReclaim *ev);
+bool event_reclaim(Manager *m, Unit *u, const EmulatorReclaim *ev);
 
 /* The reclaim passes that were folded and not yet carried by an event, in
  * sum: said (by the emulator) one rate-limit interval after the first of
@@ -69,18 +50,5 @@ bool event_reclaim(Manager *m, Unit *u, const EventReclaim *ev);
 void event_reclaim_folded(Manager *m, Unit *u, const char *cgroup, uint64_t reclaimed, uint64_t duration_usec,
                           uint64_t usage_after);
 
-/* memqosd's pre-emptive priority kill: to the pressured unit and the victim's. */
-typedef struct EventPriorityKill {
-        const char *cgroup;        /* the unit under pressure */
-        const char *victim_cgroup; /* the leaf chosen */
-        const char *victim_branch; /* the unit's child it is in: the priority that decided */
-        unsigned victim_priority;  /* of victim_branch */
-        pid_t pid;                 /* 0 with cgroup.kill */
-        char comm[32];
-        uint64_t rss;
-        uint64_t usage, unreclaimable, limit, kill_watermark;
-        uint64_t duration_usec;    /* from the decision to the signal */
-        const char *method;        /* "SIGKILL" or "cgroup.kill" */
-} EventPriorityKill;
 
-void event_priority_kill(Manager *m, Unit *u, const EventPriorityKill *ev);
+void event_priority_kill(Manager *m, Unit *u, const EmulatorKill *ev);

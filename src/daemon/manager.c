@@ -514,6 +514,37 @@ static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *use
         unit_watched_cgroup_removed(u);
 }
 
+/* --- what the unit's Emulator reports ------------------------------------------------ */
+
+static unsigned on_emulator_priority_of(const char *cgroup, void *userdata) {
+        Unit *u = userdata;
+        Unit *owner = unit_table_deepest_for_cgroup(&u->manager->units, cgroup);
+
+        if (owner && streq_ptr(owner->control_group, cgroup) && policy_has(&owner->policy, POLICY_MEMORY_PRIORITY))
+                return owner->policy.memory_priority;
+        return 0; /* the kernel's default, the lowest */
+}
+
+static bool on_emulator_reclaimed(const EmulatorReclaim *ev, void *userdata) {
+        Unit *u = userdata;
+        return event_reclaim(u->manager, u, ev);
+}
+
+static void on_emulator_reclaim_folded(const char *cgroup, uint64_t reclaimed, uint64_t duration_usec,
+                                       uint64_t usage_after, void *userdata) {
+        Unit *u = userdata;
+        event_reclaim_folded(u->manager, u, cgroup, reclaimed, duration_usec, usage_after);
+}
+
+static void on_emulator_killed(const EmulatorKill *ev, void *userdata) {
+        Unit *u = userdata;
+        event_priority_kill(u->manager, u, ev);
+}
+
+static void on_emulator_removed(void *userdata) {
+        unit_watched_cgroup_removed(userdata);
+}
+
 static void unit_drop_watch(Unit *u) {
         u->watch = memcg_watch_free(u->watch);
         u->n_threshold_bytes = 0;
@@ -634,6 +665,16 @@ static void unit_update_emulation(Manager *m, Unit *u) {
                 .page_size = m->page_size,
                 /* The unit's watch (set up just before) passes its OOMs on. */
                 .watch_oom = m->config.watch_oom && !(u->watch && memcg_watch_oom_enabled(u->watch)),
+                .summary_interval_usec = m->config.ratelimit_interval_usec,
+                .squeeze_fd = m->squeeze_fd,
+                .squeeze_dir = m->squeeze_dir,
+        };
+        static const EmulatorCallbacks callbacks = {
+                .priority_of = on_emulator_priority_of,
+                .reclaimed = on_emulator_reclaimed,
+                .reclaim_folded = on_emulator_reclaim_folded,
+                .killed = on_emulator_killed,
+                .removed = on_emulator_removed,
         };
         int r;
 
@@ -642,13 +683,13 @@ static void unit_update_emulation(Manager *m, Unit *u) {
                 return;
         }
         if (!u->emulator) {
-                r = emulator_new(m, u, unit_watched_cgroup_removed, &u->emulator);
+                r = emulator_new(m->event, unit_object(u), &callbacks, u, &u->emulator);
                 if (r < 0) {
                         log_oom();
                         return;
                 }
         }
-        r = emulator_configure(u->emulator, &s);
+        r = emulator_configure(u->emulator, m->memcg_root, u->control_group, &s);
         if (r < 0 && r != -ENOENT)
                 log_unit_warning_errno(unit_object(u), u->control_group, r,
                                        "Cannot watch the memory cgroup for reclaim and kill: %m");

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "basic/cgroup-path.h"
 #include "emulate/squeeze.h"
 
 #include <assert.h>
@@ -10,6 +9,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "basic/cgroup-path.h"
 #include "basic/state-dir.h"
 #include "basic/util.h"
 
