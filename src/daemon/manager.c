@@ -30,20 +30,6 @@ _Static_assert((int) MEMCG_PRIORITY == (int) POLICY_MEMORY_PRIORITY &&
                (int) MEMCG_WMARK_SCALE_FACTOR == (int) POLICY_WATERMARK_SCALE_FACTOR,
                "knob and policy key orders differ");
 
-static const char *const knob_policy_names[_MEMCG_KNOB_MAX] = {
-        [MEMCG_PRIORITY] = "MemoryPriority",
-        [MEMCG_USE_PRIORITY_OOM] = "UsePriorityOOM",
-        [MEMCG_WMARK_RATIO] = "WatermarkRatio",
-        [MEMCG_WMARK_SCALE_FACTOR] = "WatermarkScaleFactor",
-};
-
-static const char *const knob_field_names[_MEMCG_KNOB_MAX] = {
-        [MEMCG_PRIORITY] = "MEMQOS_MEMORY_PRIORITY",
-        [MEMCG_USE_PRIORITY_OOM] = "MEMQOS_USE_PRIORITY_OOM",
-        [MEMCG_WMARK_RATIO] = "MEMQOS_WATERMARK_RATIO",
-        [MEMCG_WMARK_SCALE_FACTOR] = "MEMQOS_WATERMARK_SCALE_FACTOR",
-};
-
 /* --- the unit table --------------------------------------------------------------- */
 
 static Unit *unit_free(Unit *u) {
@@ -54,7 +40,7 @@ static Unit *unit_free(Unit *u) {
         limit_watch_free(u->limit_watch);
         emulator_free(u->emulator); /* may still say its folded passes */
         if (u->manager && u->name)
-                events_forget_unit(u->manager, u);
+                events_forget_unit(u->manager->ratelimit, u);
         free(u->name);
         free(u->active_state);
         free(u->control_group);
@@ -194,17 +180,7 @@ static void unit_log_diagnostics(Unit *u, const Diagnostics *d) {
                 if (u->diagnostics_said && strstr(u->diagnostics_said, sig))
                         continue;
 
-                _cleanup_(fields_done) Fields fl = {};
-                (void) fields_add(&fl, "MEMQOS_FILE", "%s", x->file);
-                (void) fields_add(&fl, "MEMQOS_LINE", "%u", x->line);
-                if (x->key)
-                        (void) fields_add(&fl, "MEMQOS_KEY", "%s", x->key);
-                if (x->line > 0)
-                        log_full(LOG_WARNING, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_POLICY_INVALID, fl.v,
-                                 "%s:%u: %s", x->file, x->line, x->message);
-                else
-                        log_full(LOG_WARNING, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_POLICY_INVALID, fl.v,
-                                 "%s: %s", x->file, x->message);
+                event_policy_invalid(u, x);
         }
         fclose(f);
         free(u->diagnostics_said);
@@ -326,13 +302,7 @@ static int on_feature_report(sd_event_source *s, uint64_t usec, void *userdata) 
                 if (c.n == 0)
                         continue;
 
-                _cleanup_(fields_done) Fields f = {};
-                (void) fields_add(&f, "MEMQOS_FEATURE", "%s", memcg_knob_file(k));
-                (void) fields_add(&f, "MEMQOS_UNITS", "%s", names);
-                log_full(LOG_WARNING, 0, NULL, NULL, MEMQOS_MESSAGE_FEATURE_MISSING, f.v,
-                         "This kernel has no %s: %s= is not in force for %s. "
-                         "The desired values are kept in %s.",
-                         memcg_knob_file(k), knob_policy_names[k], names, m->state_dir);
+                event_feature_missing(k, names, m->state_dir);
         }
         m->feature_report_source = sd_event_source_disable_unref(m->feature_report_source);
         m->groups_folded_source = sd_event_source_disable_unref(m->groups_folded_source);
@@ -420,81 +390,23 @@ static bool manager_group_announce_passes(Manager *m) {
 }
 
 static void unit_announce(Manager *m, Unit *u, uint64_t high, uint64_t low, char *const *sources) {
-        _cleanup_(fields_done) Fields f = {};
-        _cleanup_free_ char *summary = NULL, *joined = NULL;
-        size_t joined_len = 0;
-        FILE *j;
-
         if (u->kind == UNIT_KIND_GROUP && !manager_group_announce_passes(m))
                 return;
-        j = open_memstream(&joined, &joined_len);
-        if (!j)
-                return (void) log_oom();
-        for (size_t i = 0; sources && sources[i]; i++)
-                fprintf(j, "%s%s", i ? " " : "", sources[i]);
-        if (fclose(j) != 0 || !joined)
-                return (void) log_oom();
-
-        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++) {
-                _cleanup_free_ char *state_key = NULL;
-                if (!u->desired.want[k])
-                        continue;
-                (void) fields_add(&f, knob_field_names[k], "%" PRIu64, u->desired.value[k]);
-                if (asprintf(&state_key, "%s_STATE", knob_field_names[k]) >= 0)
-                        (void) fields_add(&f, state_key, "%s", apply_state_to_string(u->applied.state[k]));
-        }
-        if (u->policy.n_thresholds > 0) {
-                char t[32 * POLICY_THRESHOLDS_MAX];
-                policy_format_thresholds(&u->policy, t, sizeof(t));
-                (void) fields_add(&f, "MEMQOS_MEMORY_THRESHOLDS", "%s", t);
-        }
-        fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", u->limit);
-        fields_add_bytes(&f, "MEMQOS_WMARK_HIGH_BYTES", high);
-        fields_add_bytes(&f, "MEMQOS_WMARK_LOW_BYTES", low);
-        (void) fields_add(&f, "MEMQOS_SOURCES", "%s", joined);
-
-        PolicySummary ps = {
-                .name = u->name,
-                .limit_setting = u->kind == UNIT_KIND_SYSTEMD ? "MemoryMax="
-                                 : m->memcg_root && m->memcg_root->layout == MEMCG_LAYOUT_V1 ? "memory.limit_in_bytes"
-                                                                                                : "memory.max",
-                .policy = &u->policy, .desired = &u->desired, .applied = &u->applied,
-                .limit = u->limit, .wmark_high = high, .wmark_low = low,
-        };
-        if (policy_summary_format(&ps, &summary) < 0)
-                return (void) log_oom();
-
-        log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_POLICY_APPLIED, f.v, "%s", summary);
-}
-
-static void unit_announce_limit(Manager *m, Unit *u, uint64_t old, uint64_t high, uint64_t low, bool from_kernel) {
-        _cleanup_(fields_done) Fields f = {};
-        char o[FORMAT_SIZE_MAX], n[FORMAT_SIZE_MAX], h[FORMAT_SHARE_MAX], l[FORMAT_SIZE_MAX];
-
-        fields_add_bytes(&f, "MEMQOS_OLD_LIMIT_BYTES", old);
-        fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", u->limit);
-        fields_add_bytes(&f, "MEMQOS_WMARK_HIGH_BYTES", high);
-        fields_add_bytes(&f, "MEMQOS_WMARK_LOW_BYTES", low);
-        (void) fields_add(&f, "MEMQOS_WMARK_SOURCE", "%s", from_kernel ? "kernel" : "computed");
-
-        if (u->limit == MEMCG_UNLIMITED || high == MEMCG_UNLIMITED) /* no watermarks to speak of */
-                log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_LIMIT_CHANGED, f.v,
-                         "Memory limit changed from %s to %s.", format_size(o, old), format_size(n, u->limit));
-        else
-                log_full(LOG_INFO, 0, unit_object(u), u->control_group, MEMQOS_MESSAGE_LIMIT_CHANGED, f.v,
-                         "Memory limit changed from %s to %s; watermarks now high %s, low %s (%s).",
-                         format_size(o, old), format_size(n, u->limit), format_share(h, high, u->limit),
-                         format_size(l, low), from_kernel ? "kernel" : "computed");
+        event_policy_applied(u,
+                             u->kind == UNIT_KIND_SYSTEMD ? "MemoryMax="
+                             : m->memcg_root && m->memcg_root->layout == MEMCG_LAYOUT_V1 ? "memory.limit_in_bytes"
+                                                                                            : "memory.max",
+                             high, low, sources);
 }
 
 static void on_watch_threshold(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
         Unit *u = userdata;
-        event_threshold(u->manager, u, ev);
+        event_threshold(u->manager->ratelimit, u, ev);
 }
 
 static void on_watch_oom(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
         Unit *u = userdata;
-        event_oom(u->manager, u, ev);
+        event_oom(u->manager->ratelimit, u, ev);
         emulator_notify_oom(u->emulator);
 }
 
@@ -527,18 +439,18 @@ static unsigned on_emulator_priority_of(const char *cgroup, void *userdata) {
 
 static bool on_emulator_reclaimed(const EmulatorReclaim *ev, void *userdata) {
         Unit *u = userdata;
-        return event_reclaim(u->manager, u, ev);
+        return event_reclaim(u->manager->ratelimit, u, ev);
 }
 
 static void on_emulator_reclaim_folded(const char *cgroup, uint64_t reclaimed, uint64_t duration_usec,
                                        uint64_t usage_after, void *userdata) {
         Unit *u = userdata;
-        event_reclaim_folded(u->manager, u, cgroup, reclaimed, duration_usec, usage_after);
+        event_reclaim_folded(u->manager->ratelimit, u, cgroup, reclaimed, duration_usec, usage_after);
 }
 
 static void on_emulator_killed(const EmulatorKill *ev, void *userdata) {
         Unit *u = userdata;
-        event_priority_kill(u->manager, u, ev);
+        event_priority_kill(&u->manager->units, u, ev);
 }
 
 static void on_emulator_removed(void *userdata) {
@@ -817,9 +729,7 @@ static void unit_apply(Manager *m, Unit *u) {
                 case APPLY_FAILED:
                         /* -ENOENT: the cgroup went away under us (the unit is stopping);
                          * its stop reaches us as a signal. */
-                        log_full(u->applied.error[k] == -ENOENT ? LOG_DEBUG : LOG_ERR, u->applied.error[k], unit_object(u), u->control_group,
-                                 MEMQOS_MESSAGE_APPLY_FAILED, NULL, "Could not set %s to %" PRIu64 ": %m",
-                                 memcg_knob_file(k), u->desired.value[k]);
+                        event_apply_failed(u, k);
                         break;
                 default:
                         break;
@@ -836,7 +746,7 @@ static void unit_apply(Manager *m, Unit *u) {
         from_kernel = unit_watermarks(m, u, fd, &high, &low);
         _cleanup_strv_free_ char **sources = unit_sources(m, u);
         if (u->announced && old_limit != u->limit)
-                unit_announce_limit(m, u, old_limit, high, low, from_kernel);
+                event_limit_changed(u, old_limit, high, low, from_kernel);
         if (!u->announced || wrote || !policy_equal(&u->announced_policy, &u->policy)) {
                 unit_announce(m, u, high, low, sources);
                 u->announced = true;
@@ -960,11 +870,7 @@ void manager_unit_cgroup_gone(Manager *m, Unit *u) {
 
 void manager_synced(Manager *m) {
         if (!m->ready_sent) {
-                log_full(LOG_INFO, 0, NULL, NULL, MEMQOS_MESSAGE_STARTED, NULL,
-                         "memqosd " PACKAGE_VERSION " started: following %zu %s, memory cgroups %s%s%s, backend %s.",
-                         m->units.n, plural(m->units.n, "unit or group", "units and groups"), m->memcg_root ? memcg_layout_to_string(m->memcg_root->layout) : "not found",
-                         m->memcg_root ? " at " : "", m->memcg_root ? m->memcg_root->path : "",
-                         backend_to_string(m->config.backend));
+                event_started(m->units.n, m->memcg_root, m->config.backend);
                 (void) sd_notify(false, "READY=1\nSTATUS=Following systemd units.");
                 m->ready_sent = true;
                 manager_status_later(m);
@@ -1064,20 +970,6 @@ static void group_rematch(const char *cgroup, void *userdata) {
         manager_group_update(userdata, cgroup);
 }
 
-/* One CONFIG_INVALID event per diagnostic of memqos.conf or a drop-in,
- * naming file, line and key; suffix says what becomes of the setting. */
-static void log_config_diagnostics(const Diagnostics *d, int level, const char *suffix) {
-        for (size_t i = 0; i < d->n; i++) {
-                _cleanup_(fields_done) Fields f = {};
-                (void) fields_add(&f, "MEMQOS_FILE", "%s", d->items[i].file);
-                (void) fields_add(&f, "MEMQOS_LINE", "%u", d->items[i].line);
-                if (d->items[i].key)
-                        (void) fields_add(&f, "MEMQOS_KEY", "%s", d->items[i].key);
-                log_full(level, 0, NULL, NULL, MEMQOS_MESSAGE_CONFIG_INVALID, f.v, "%s:%u: %s%s",
-                         d->items[i].file, d->items[i].line, d->items[i].message, suffix);
-        }
-}
-
 /* Reads the [Group] rules of memqos.conf and its drop-ins into *ret. */
 static int manager_read_rules(Manager *m, RuleSet *ret, Diagnostics *diags) {
         _cleanup_free_ char *dropin_dir = NULL;
@@ -1098,7 +990,7 @@ int manager_load_rules(Manager *m) {
         int r;
 
         r = manager_read_rules(m, &rs, &d);
-        log_config_diagnostics(&d, LOG_WARNING, "");
+        event_config_invalid(&d, LOG_WARNING, "");
         if (r < 0)
                 return r;
         ruleset_done(&m->rules);
@@ -1163,7 +1055,7 @@ int manager_load_config(Manager *m) {
         int r;
 
         r = manager_read_config(m, &c, &unreadable, &d);
-        log_config_diagnostics(&d, LOG_ERR, "; using the default");
+        event_config_invalid(&d, LOG_ERR, "; using the default");
         if (r < 0)
                 return r;
         m->config = c;
@@ -1195,7 +1087,6 @@ static bool kernel_has_file(Manager *m, const char *file) {
 
 static void manager_say_backend(Manager *m, int feature, const char *name, const char *file, bool has,
                                 FeatureMode mode, Backend configured) {
-        _cleanup_(fields_done) Fields f = {};
         _cleanup_free_ char *said = NULL;
         const char *backend = mode.kernel && mode.emulate ? "kernel+emulate" :
                               mode.kernel ? "kernel" : mode.emulate ? "emulate" : "off";
@@ -1217,13 +1108,7 @@ static void manager_say_backend(Manager *m, int feature, const char *name, const
         free(m->backend_said[feature]);
         m->backend_said[feature] = TAKE_PTR(said);
 
-        (void) fields_add(&f, "MEMQOS_FEATURE", "%s", feature == 0 ? "reclaim" : "oom");
-        (void) fields_add(&f, "MEMQOS_BACKEND", "%s", backend);
-        (void) fields_add(&f, "MEMQOS_REASON", "%s (%s)", reason, file);
-        log_full(LOG_INFO, 0, NULL, NULL, MEMQOS_MESSAGE_BACKEND, f.v, "%s: %s (%s, %s).", name,
-                 mode.kernel && mode.emulate ? "the kernel's files, and memqosd's own work ahead of them" :
-                 mode.kernel ? "the kernel's files" : mode.emulate ? "memqosd's own work" : "off",
-                 reason, file);
+        event_backend(feature, name, backend, mode, reason, file);
 }
 
 /* At start and after a reload: which backend each feature uses. */
@@ -1248,10 +1133,8 @@ static void manager_setup_backends(Manager *m) {
 }
 
 static void on_limit_restored(const char *name, const SqueezeRecord *rec, int result, void *userdata) {
-        _cleanup_(fields_done) Fields f = {};
         Manager *m = userdata;
         const char *cgroup = rec ? rec->cgroup : NULL;
-        char b[FORMAT_SIZE_MAX], s[FORMAT_SIZE_MAX];
 
         switch (result) {
         case -EBADMSG:
@@ -1288,11 +1171,7 @@ static void on_limit_restored(const char *name, const SqueezeRecord *rec, int re
                                      "(record %s/%s, kept for the next try): %m", m->squeeze_dir, name);
                 return;
         }
-        fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", rec->limit);
-        fields_add_bytes(&f, "MEMQOS_SQUEEZED_BYTES", rec->squeezed);
-        log_full(LOG_NOTICE, 0, NULL, rec->cgroup, MEMQOS_MESSAGE_LIMIT_RESTORED, f.v,
-                 "Put the memory limit of %s back to %s: memqosd had squeezed it to %s and stopped before "
-                 "restoring it.", rec->cgroup, format_size(b, rec->limit), format_size(s, rec->squeezed));
+        event_limit_restored(rec);
 }
 
 /* The state directory, refused unless nobody else can write there
@@ -1431,8 +1310,8 @@ static int manager_reload_config(Manager *m, ConfigVerdict *ret, char **ret_prob
                 return r;
 
         v = config_verdict(true, unreadable, &settings_diags, &rules_diags);
-        log_config_diagnostics(&settings_diags, LOG_ERR, "; keeping the configuration in force");
-        log_config_diagnostics(&rules_diags, LOG_ERR, "; keeping the configuration in force");
+        event_config_invalid(&settings_diags, LOG_ERR, "; keeping the configuration in force");
+        event_config_invalid(&rules_diags, LOG_ERR, "; keeping the configuration in force");
         if (v.take) {
                 m->config = c;
                 log_set_max_level(c.log_level);
@@ -1454,34 +1333,6 @@ static int manager_reload_config(Manager *m, ConfigVerdict *ret, char **ret_prob
 }
 
 /* The one line every reload ends with. */
-static void manager_say_reloaded(Manager *m, int r, const ConfigVerdict *v) {
-        _cleanup_(fields_done) Fields f = {};
-        size_t n_rules = m->rules.n;
-
-        if (r < 0) {
-                (void) fields_add(&f, "MEMQOS_RELOAD", "failed");
-                log_full(LOG_ERR, r, NULL, NULL, MEMQOS_MESSAGE_RELOADED, f.v,
-                         "Reload failed: %m; the configuration in force stays (%zu [Group] rule%s, following %zu unit%s and groups).",
-                         n_rules, n_rules == 1 ? "" : "s", m->units.n, m->units.n == 1 ? "" : "s");
-                return;
-        }
-        if (v->take) {
-                (void) fields_add(&f, "MEMQOS_RELOAD", "taken");
-                log_full(LOG_INFO, 0, NULL, NULL, MEMQOS_MESSAGE_RELOADED, f.v,
-                         "Reloaded %s: %zu [Group] rule%s, following %zu unit%s and groups.", m->config_path,
-                         n_rules, n_rules == 1 ? "" : "s", m->units.n, m->units.n == 1 ? "" : "s");
-                return;
-        }
-        (void) fields_add(&f, "MEMQOS_RELOAD", "refused");
-        (void) fields_add(&f, "MEMQOS_FILE", "%s", v->file);
-        (void) fields_add(&f, "MEMQOS_LINE", "%u", v->line);
-        log_full(LOG_WARNING, 0, NULL, NULL, MEMQOS_MESSAGE_RELOADED, f.v,
-                 "Reload refused because of %s:%u%s: the configuration in force stays (%zu [Group] rule%s, following %zu unit%s and groups).",
-                 v->file, v->line,
-                 v->n_problems > 1 ? " and other problems" : "",
-                 n_rules, n_rules == 1 ? "" : "s", m->units.n, m->units.n == 1 ? "" : "s");
-}
-
 int manager_reload(Manager *m) {
         _cleanup_free_ char *problem_file = NULL;
         ConfigVerdict v = {};
@@ -1500,7 +1351,7 @@ int manager_reload(Manager *m) {
         if (m->bus)
                 (void) systemd_resync(m);
 
-        manager_say_reloaded(m, r, &v);
+        event_reloaded(m->config_path, m->rules.n, m->units.n, r, &v);
         (void) sd_notify(false, "READY=1\nSTATUS=Following systemd units.");
         manager_status_later(m);
         return 0;
@@ -1538,7 +1389,8 @@ int manager_new(Manager **ret) {
 }
 
 static void on_kmsg_oom(const KmsgOomReport *r, void *userdata) {
-        event_oom_kill(userdata, r);
+        Manager *m = userdata;
+        event_oom_kill(&m->units, m->memcg_root, r);
 }
 
 /* The rate limiter and the /dev/kmsg reader follow memqos.conf; called at
