@@ -415,8 +415,8 @@ static void on_watch_oom(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdat
  * stop and the start; but a stop can be missed (while the bus restarts), so
  * ask it now whether the unit runs on in a new cgroup. */
 static void unit_watched_cgroup_removed(Unit *u) {
-        if (u->kind == UNIT_KIND_SYSTEMD && u->manager->bus)
-                (void) systemd_refresh_unit(u->manager, u);
+        if (u->kind == UNIT_KIND_SYSTEMD && systemd_connected(u->manager->systemd))
+                (void) systemd_refresh_unit(u->manager->systemd, u);
 }
 
 static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
@@ -1348,8 +1348,8 @@ int manager_reload(Manager *m) {
         /* Drop-ins may have changed without daemon-reload being visible to us: re-read
          * every unit's files now with what we know, then ask systemd afresh. */
         unit_table_foreach(&m->units, unit_reapply, NULL);
-        if (m->bus)
-                (void) systemd_resync(m);
+        if (systemd_connected(m->systemd))
+                (void) systemd_resync(m->systemd);
 
         event_reloaded(m->config_path, m->rules.n, m->units.n, r, &v);
         (void) sd_notify(false, "READY=1\nSTATUS=Following systemd units.");
@@ -1376,7 +1376,6 @@ int manager_new(Manager **ret) {
         long page_size = sysconf(_SC_PAGESIZE);
         m->page_size = page_size > 0 ? (uint64_t) page_size : 4096;
         m->follow_systemd = true;
-        refresh_queue_init(&m->refresh_queue, REFRESH_SENT_MAX);
         if (!m->config_path || !m->sysfs_cgroup || !m->state_dir)
                 return -ENOMEM;
 
@@ -1416,6 +1415,38 @@ static int manager_setup_events(Manager *m) {
                 log_warning_errno(r, "Cannot read /dev/kmsg: %m; OOM kills are reported without the victim's name.");
         return 0;
 }
+
+/* --- what the systemd client reports ------------------------------------------------ */
+
+static Unit *on_systemd_add_unit(const char *name, void *userdata) {
+        Unit *u = NULL;
+        (void) manager_add_unit(userdata, name, &u);
+        return u;
+}
+
+static void on_systemd_unit_changed(Unit *u, void *userdata) {
+        manager_unit_changed(userdata, u);
+}
+
+static void on_systemd_unit_cgroup_gone(Unit *u, void *userdata) {
+        manager_unit_cgroup_gone(userdata, u);
+}
+
+static void on_systemd_unit_unloaded(Unit *u, void *userdata) {
+        manager_unit_unloaded(userdata, u);
+}
+
+static void on_systemd_synced(void *userdata) {
+        manager_synced(userdata);
+}
+
+static const SystemdCallbacks systemd_callbacks = {
+        .add_unit = on_systemd_add_unit,
+        .unit_changed = on_systemd_unit_changed,
+        .unit_cgroup_gone = on_systemd_unit_cgroup_gone,
+        .unit_unloaded = on_systemd_unit_unloaded,
+        .synced = on_systemd_synced,
+};
 
 int manager_start(Manager *m) {
         sigset_t mask;
@@ -1475,8 +1506,11 @@ int manager_start(Manager *m) {
                 manager_synced(m);
                 return 0;
         }
-        (void) systemd_connect(m);
-        if (!m->bus)
+        r = systemd_client_new(m->event, &m->units, &systemd_callbacks, m, &m->systemd);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the systemd client: %m");
+        (void) systemd_connect(m->systemd);
+        if (!systemd_connected(m->systemd))
                 /* Not following units yet, but running (groups included): keep retrying. */
                 manager_synced(m);
         return 0;
@@ -1489,10 +1523,9 @@ static void unit_free_node(void *p) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        systemd_disconnect(m);
+        systemd_disconnect(m->systemd); /* cancels the units' questions */
         unit_table_clear(&m->units, unit_free_node);
-        m->control_inotify_source = sd_event_source_disable_unref(m->control_inotify_source);
-        m->reconnect_source = sd_event_source_disable_unref(m->reconnect_source);
+        m->systemd = systemd_client_free(m->systemd);
         m->feature_report_source = sd_event_source_disable_unref(m->feature_report_source);
         m->groups_folded_source = sd_event_source_disable_unref(m->groups_folded_source);
         m->status_source = sd_event_source_disable_unref(m->status_source);

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The Manager routes events: systemd tells it about units (systemd.c), it
- * asks policy.c and desired.c what they want, and has memcg.c write it. It
- * decides nothing itself. */
+/* The Manager routes events: the systemd client (systemd.h) and the
+ * cgroup watcher tell it about units and groups, it asks policy.c and
+ * desired.c what they want, has memcg.c write it, and events.c say it. It
+ * owns the unit table, the watches, the Emulators and the systemd client;
+ * each reports to it through a callback table. */
 
 #include <stdbool.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "basic/ratelimit.h"
@@ -18,7 +19,6 @@
 #include "conf/config.h"
 #include "conf/policy.h"
 #include "conf/rules.h"
-#include "daemon/refresh-queue.h"
 #include "daemon/unit.h"
 #include "emulate/emulator.h"
 
@@ -29,7 +29,6 @@
 
 struct Manager {
         sd_event *event;
-        sd_bus *bus;
 
         char *config_path;
         Config config;
@@ -53,18 +52,8 @@ struct Manager {
         bool units_max_said;
         sd_event_source *status_source; /* STATUS= with n_units, soon */
 
-        /* systemd.c */
-        sd_event_source *reconnect_source;
-        sd_event_source *control_inotify_source;
-        sd_bus_slot *list_slot;
-        sd_bus_slot *owner_slot;
-        RefreshQueue refresh_queue;          /* the units to ask systemd about, a few at a time */
-        sd_event_source *refresh_retry_source; /* asks again about units whose answer was an error */
-        char *systemd_owner;   /* the unique name of org.freedesktop.systemd1, NULL while off the bus */
+        SystemdClient *systemd; /* NULL with --no-systemd */
         bool ready_sent;
-        bool reloading;
-        unsigned reconnect_attempts;
-        uint64_t sync_generation;
 
         KmsgReader *kmsg;      /* names OOM victims; NULL with WatchOOM=no */
         RateLimit *ratelimit;  /* threshold and OOM events, per unit and threshold */
@@ -106,8 +95,8 @@ int manager_add_unit(Manager *m, const char *name, Unit **ret);
 void manager_remove_unit(Manager *m, Unit *u);
 void manager_unit_unloaded(Manager *m, Unit *u);
 
-/* Called by systemd.c when it has fresh properties of an active unit, or
- * learned that the unit lost its cgroup. */
+/* Fresh properties of an active unit, or it lost its cgroup (what the
+ * systemd client and the cgroup watcher report). */
 void manager_unit_changed(Manager *m, Unit *u);
 /* The unit stopped: its cgroup is gone (or going). */
 void manager_unit_cgroup_gone(Manager *m, Unit *u);

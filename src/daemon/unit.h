@@ -19,6 +19,7 @@
 #include "emulate/emulator.h"
 
 typedef struct Manager Manager;
+typedef struct SystemdClient SystemdClient;
 
 /* What a Unit stands for: a systemd unit, or a cgroup that [Group] rules of
  * memqos.conf match (kubelet's cgroupfs driver, runtimes, hosts without
@@ -69,6 +70,7 @@ typedef struct Unit {
         Emulator *emulator;
 
         /* bus bookkeeping (systemd.c) */
+        SystemdClient *systemd; /* whose refresh queue it was put in, NULL before */
         sd_bus_slot *slot_unit, *slot_type;
         unsigned pending;       /* GetAll answers still to come of the one refresh on the bus */
         sd_bus_message *answers[2]; /* of slot_unit and slot_type, read when both are in */
