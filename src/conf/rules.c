@@ -6,7 +6,6 @@
 
 #include "basic/cgroup-path.h"
 #include "basic/util.h"
-#include "cgroup/memcg.h"
 #include "conf/rules.h"
 
 /* ---- Rule sets ---- */
