@@ -13,6 +13,7 @@
 #include "basic/state-dir.h"
 #include "cgroup/memcg-watch.h"
 #include "config-paths.h"
+#include "daemon/apply.h"
 #include "daemon/desired.h"
 #include "daemon/events.h"
 #include "daemon/manager.h"
@@ -22,13 +23,6 @@
 #include "emulate/squeeze.h"
 
 #define FEATURE_REPORT_DELAY_USEC (2 * 1000 * 1000ULL)
-
-/* MemcgKnob and PolicyKey list the four programmable settings in the same order. */
-_Static_assert((int) MEMCG_PRIORITY == (int) POLICY_MEMORY_PRIORITY &&
-               (int) MEMCG_USE_PRIORITY_OOM == (int) POLICY_USE_PRIORITY_OOM &&
-               (int) MEMCG_WMARK_RATIO == (int) POLICY_WATERMARK_RATIO &&
-               (int) MEMCG_WMARK_SCALE_FACTOR == (int) POLICY_WATERMARK_SCALE_FACTOR,
-               "knob and policy key orders differ");
 
 /* --- the unit table --------------------------------------------------------------- */
 
@@ -152,15 +146,6 @@ void manager_remove_unit(Manager *m, Unit *u) {
 }
 
 /* --- policy and programming --------------------------------------------------------- */
-
-static bool unit_cares(const Unit *u) {
-        if (u->policy.set != 0)
-                return true;
-        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++)
-                if (u->desired.want[k])
-                        return true;
-        return false;
-}
 
 /* Logs each diagnostic once: what was said for the unit's current files is
  * remembered, and only what is new is said again. */
@@ -476,8 +461,7 @@ static void unit_update_watch(Manager *m, Unit *u) {
         size_t n = 0;
         int r;
 
-        bool want_oom = m->config.watch_oom &&
-                        (u->kind == UNIT_KIND_GROUP || endswith(u->name, ".slice") || u->policy.set != 0);
+        bool want_oom = apply_watch_oom(&m->config, u->kind, u->name, &u->policy);
         threshold_resolve(u->policy.thresholds, u->policy.n_thresholds, u->limit, bytes, &n);
 
         if (!m->memcg_root || isempty_str(u->control_group) || (!want_oom && n == 0)) {
@@ -562,25 +546,13 @@ static void unit_update_limit_watch(Manager *m, Unit *u, int fd) {
 /* memqosd's own reclaim (WatermarkRatio= where memqos.conf and the kernel
  * leave it to us) and pre-emptive kill (use_priority_oom in force). */
 static void unit_update_emulation(Manager *m, Unit *u) {
-        EmulatorSettings s = {
-                .reclaim = m->reclaim_mode.emulate && policy_has(&u->policy, POLICY_WATERMARK_RATIO) &&
-                           u->policy.watermark_ratio > 0,
-                .wmark_ratio = u->policy.watermark_ratio,
-                .wmark_scale_factor = policy_has(&u->policy, POLICY_WATERMARK_SCALE_FACTOR)
-                                              ? u->policy.watermark_scale_factor : 50,
-                .ahead_of_kernel = m->reclaim_mode.kernel,
-                .kill = m->oom_mode.emulate && m->config.kill_watermark_ratio > 0 &&
-                        u->desired.want[MEMCG_USE_PRIORITY_OOM] && u->desired.value[MEMCG_USE_PRIORITY_OOM] == 1,
-                .kill_ratio = m->config.kill_watermark_ratio,
-                .step_size = m->config.reclaim_step_size,
-                .interval_usec = m->config.pressure_interval_usec,
+        const ApplyContext ctx = {
+                .config = &m->config,
+                .reclaim_mode = m->reclaim_mode,
+                .oom_mode = m->oom_mode,
                 .page_size = m->page_size,
-                /* The unit's watch (set up just before) passes its OOMs on. */
-                .watch_oom = m->config.watch_oom && !(u->watch && memcg_watch_oom_enabled(u->watch)),
-                .summary_interval_usec = m->config.ratelimit_interval_usec,
-                .squeeze_fd = m->squeeze_fd,
-                .squeeze_dir = m->squeeze_dir,
         };
+        EmulatorSettings s;
         static const EmulatorCallbacks callbacks = {
                 .priority_of = on_emulator_priority_of,
                 .reclaimed = on_emulator_reclaimed,
@@ -590,7 +562,12 @@ static void unit_update_emulation(Manager *m, Unit *u) {
         };
         int r;
 
-        if (!m->memcg_root || isempty_str(u->control_group) || (!s.reclaim && !s.kill)) {
+        /* The unit's watch (set up just before) passes its OOMs on. */
+        apply_emulator_settings(&ctx, &u->policy, &u->desired, u->watch && memcg_watch_oom_enabled(u->watch), &s);
+        s.squeeze_fd = m->squeeze_fd;
+        s.squeeze_dir = m->squeeze_dir;
+
+        if (!m->memcg_root || isempty_str(u->control_group) || !apply_wants_emulator(&s)) {
                 u->emulator = emulator_free(u->emulator);
                 return;
         }
@@ -605,17 +582,6 @@ static void unit_update_emulation(Manager *m, Unit *u) {
         if (r < 0 && r != -ENOENT)
                 log_unit_warning_errno(unit_object(u), u->control_group, r,
                                        "Cannot watch the memory cgroup for reclaim and kill: %m");
-}
-
-/* The knobs of features that memqos.conf gives to memqosd's emulation are
- * not written; the state file and the policy event say "emulated". */
-static unsigned emulated_knobs(Manager *m) {
-        unsigned mask = 0;
-        if (!m->reclaim_mode.kernel)
-                mask |= 1u << MEMCG_WMARK_RATIO | 1u << MEMCG_WMARK_SCALE_FACTOR;
-        if (!m->oom_mode.kernel)
-                mask |= 1u << MEMCG_PRIORITY | 1u << MEMCG_USE_PRIORITY_OOM;
-        return mask;
 }
 
 /* Every file:line whose value is in force for the unit, for the state file:
@@ -660,7 +626,8 @@ static void unit_apply(Manager *m, Unit *u) {
 
         /* A cgroup that a systemd unit owns is programmed through the unit, with
          * the rules merged under the unit's own settings. */
-        if (u->kind == UNIT_KIND_GROUP && unit_table_get_by_cgroup(&m->units, u->control_group, /* systemd_only= */ true)) {
+        if (!apply_unit_owns_cgroup(u->kind,
+                                    unit_table_get_by_cgroup(&m->units, u->control_group, /* systemd_only= */ true))) {
                 unit_remove_state(m, u);
                 unit_drop_watch(u);
                 u->limit_watch = limit_watch_free(u->limit_watch);
@@ -672,7 +639,7 @@ static void unit_apply(Manager *m, Unit *u) {
          * systemd's answer) steps back. */
         if (u->kind == UNIT_KIND_SYSTEMD) {
                 Unit *g = manager_get_unit(m, u->control_group);
-                if (g && g->kind == UNIT_KIND_GROUP) {
+                if (g && !apply_unit_owns_cgroup(g->kind, /* systemd_unit_has_cgroup= */ true)) {
                         unit_remove_state(m, g);
                         unit_drop_watch(g);
                         g->limit_watch = limit_watch_free(g->limit_watch);
@@ -687,7 +654,7 @@ static void unit_apply(Manager *m, Unit *u) {
                 .written_mask = u->written_mask,
         };
         desired_compute(&in, &u->desired);
-        if (!unit_cares(u)) {
+        if (!apply_unit_cares(&u->policy, &u->desired)) {
                 u->limit_watch = limit_watch_free(u->limit_watch);
                 unit_remove_state(m, u);
                 unit_update_watch(m, u);
@@ -704,41 +671,21 @@ static void unit_apply(Manager *m, Unit *u) {
                 if (memcg_read_limit(m->memcg_root, fd, &u->limit) < 0)
                         u->limit = MEMCG_UNLIMITED;
                 if (m->config.backend != BACKEND_OFF) {
-                        MemcgDesired kernel = u->desired;
-                        unsigned emulated = emulated_knobs(m);
-                        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++)
-                                if (emulated & (1u << k))
-                                        kernel.want[k] = false;
+                        unsigned emulated = apply_emulated_knobs(m->reclaim_mode, m->oom_mode);
+                        MemcgDesired kernel;
+
+                        apply_kernel_desired(&u->desired, emulated, &kernel);
                         memcg_apply(fd, &kernel, &u->applied);
-                        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++)
-                                if ((emulated & (1u << k)) && u->desired.want[k])
-                                        u->applied.state[k] = APPLY_EMULATED;
+                        apply_mark_emulated(&u->desired, emulated, &u->applied);
                 }
         }
 
-        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++) {
-                switch (u->applied.state[k]) {
-                case APPLY_WRITTEN:
-                        u->written_mask |= 1u << k;
-                        wrote = true;
-                        break;
-                case APPLY_UNSUPPORTED:
-                        if (u->desired.want[k])
-                                note_missing_feature(m, k);
-                        break;
-                case APPLY_FAILED:
-                        /* -ENOENT: the cgroup went away under us (the unit is stopping);
-                         * its stop reaches us as a signal. */
+        for (MemcgKnob k = 0; k < _MEMCG_KNOB_MAX; k++)
+                if (u->applied.state[k] == APPLY_UNSUPPORTED && u->desired.want[k])
+                        note_missing_feature(m, k);
+                else if (u->applied.state[k] == APPLY_FAILED)
                         event_apply_failed(u, k);
-                        break;
-                default:
-                        break;
-                }
-                /* A knob back at the kernel default is no longer ours to undo. */
-                if (u->applied.state[k] != APPLY_FAILED && u->desired.want[k] &&
-                    u->desired.value[k] == memcg_knob_default(k) && !policy_has(&u->policy, (PolicyKey) k))
-                        u->written_mask &= ~(1u << k);
-        }
+        u->written_mask = apply_written_mask(u->written_mask, &u->policy, &u->desired, &u->applied, &wrote);
 
         unit_update_limit_watch(m, u, fd);
         unit_update_watch(m, u);
