@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 
+#include "cgroup/inotify-hub.h"
 #include "cgroup/memcg-watch.h"
 
 /* More than any policy can ask for (POLICY_THRESHOLDS_MAX), few enough
@@ -17,8 +18,6 @@ typedef struct WatchRegistration {
         int efd;                 /* v1: the eventfd the kernel signals */
         sd_event_source *source;
 } WatchRegistration;
-
-typedef struct InotifyHub InotifyHub;
 
 struct MemcgWatch {
         unsigned n_ref;
@@ -48,177 +47,7 @@ struct MemcgWatch {
         MemcgOomCounters oom_last, oom_local_last;
 
         InotifyHub *hub;               /* v2: memory.events(.local) are watched there */
-        bool inotify_pending;          /* the hub saw a change of our files */
-        bool inotify_dropped;          /* ...or the kernel dropped a watch of ours */
 };
-
-static const char *const direction_table[] = {
-        [THRESHOLD_UP] = "up",
-        [THRESHOLD_DOWN] = "down",
-};
-
-DEFINE_STRING_TABLE_TO_STRING(threshold_direction, ThresholdDirection, direction_table)
-
-size_t threshold_evaluate(const uint64_t *thresholds, ThresholdSide *sides, size_t n,
-                          uint64_t usage, ThresholdCrossing *ret) {
-        size_t k = 0;
-
-        for (size_t i = n; i > 0; i--) {
-                ThresholdSide now = usage >= thresholds[i - 1] ? THRESHOLD_SIDE_ABOVE : THRESHOLD_SIDE_BELOW;
-
-                if (sides[i - 1] == THRESHOLD_SIDE_ABOVE && now == THRESHOLD_SIDE_BELOW)
-                        ret[k++] = (ThresholdCrossing) { .index = i - 1, .direction = THRESHOLD_DOWN };
-        }
-        for (size_t i = 0; i < n; i++) {
-                ThresholdSide now = usage >= thresholds[i] ? THRESHOLD_SIDE_ABOVE : THRESHOLD_SIDE_BELOW;
-
-                if (sides[i] == THRESHOLD_SIDE_BELOW && now == THRESHOLD_SIDE_ABOVE)
-                        ret[k++] = (ThresholdCrossing) { .index = i, .direction = THRESHOLD_UP };
-                sides[i] = now;
-        }
-        return k;
-}
-
-/* Report order: downward crossings from the highest threshold, then upward
- * ones from the lowest. */
-static bool crossing_before(const ThresholdCrossing *a, const ThresholdCrossing *b) {
-        if (a->direction != b->direction)
-                return a->direction == THRESHOLD_DOWN;
-        return a->direction == THRESHOLD_DOWN ? a->index > b->index : a->index < b->index;
-}
-
-size_t threshold_evaluate_signalled(const uint64_t *thresholds, ThresholdSide *sides, size_t n, uint64_t usage,
-                                    uint64_t signals, uint64_t slack, ThresholdCrossing *ret) {
-        ThresholdCrossing missed;
-        bool any_unknown = false, found = false;
-        uint64_t best = 0;
-        size_t k, at;
-
-        assert(thresholds || n == 0);
-        assert(sides || n == 0);
-        assert(ret || n == 0);
-
-        for (size_t i = 0; i < n; i++)
-                any_unknown = any_unknown || sides[i] == THRESHOLD_SIDE_UNKNOWN;
-        k = threshold_evaluate(thresholds, sides, n, usage, ret);
-        if (any_unknown || signals % 2 == k % 2)
-                return k;
-
-        for (size_t i = 0; i < n; i++) {
-                bool just_crossed = false;
-                uint64_t distance;
-
-                for (size_t j = 0; j < k; j++)
-                        just_crossed = just_crossed || ret[j].index == i;
-                if (just_crossed)
-                        continue;
-                distance = usage >= thresholds[i] ? usage - thresholds[i] : thresholds[i] - usage;
-                /* above by usage: the kernel saw it below; below: above */
-                if (sides[i] == THRESHOLD_SIDE_ABOVE ? distance >= slack : distance > slack)
-                        continue;
-                if (!found || distance < best) {
-                        found = true;
-                        best = distance;
-                        missed = (ThresholdCrossing) {
-                                .index = i,
-                                .direction = sides[i] == THRESHOLD_SIDE_ABOVE ? THRESHOLD_DOWN : THRESHOLD_UP,
-                        };
-                }
-        }
-        if (!found || k >= n)
-                return k;
-
-        sides[missed.index] = missed.direction == THRESHOLD_UP ? THRESHOLD_SIDE_ABOVE : THRESHOLD_SIDE_BELOW;
-        for (at = 0; at < k && crossing_before(&ret[at], &missed); at++)
-                ;
-        memmove(ret + at + 1, ret + at, (k - at) * sizeof(ThresholdCrossing));
-        ret[at] = missed;
-        return k + 1;
-}
-
-static int u64_compare(const void *a, const void *b) {
-        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-
-        return x < y ? -1 : x > y;
-}
-
-/* Sorts and drops zeros and duplicates in place; returns the new count. */
-static size_t thresholds_normalize(uint64_t *v, size_t n) {
-        size_t k = 0;
-
-        qsort(v, n, sizeof(uint64_t), u64_compare);
-        for (size_t i = 0; i < n; i++)
-                if (v[i] != 0 && (k == 0 || v[k - 1] != v[i]))
-                        v[k++] = v[i];
-        return k;
-}
-
-static uint64_t percent_of(uint64_t limit, uint64_t percent) {
-        /* limit * percent / 100 without overflowing for limits near 2^64. */
-        return limit / 100 * percent + limit % 100 * percent / 100;
-}
-
-void threshold_resolve(const Threshold *t, size_t n, uint64_t limit, uint64_t *ret, size_t *ret_n) {
-        size_t k = 0;
-
-        for (size_t i = 0; i < n; i++) {
-                if (!t[i].is_percent)
-                        ret[k++] = t[i].value;
-                else if (limit != MEMCG_UNLIMITED)
-                        ret[k++] = percent_of(limit, t[i].value);
-        }
-        *ret_n = thresholds_normalize(ret, k);
-}
-
-/* One "key value" line; key gets at most 31 characters. */
-static int parse_counter_line(const char *line, size_t len, char key[static 32], uint64_t *ret) {
-        _cleanup_free_ char *l = strndup(line, len);
-        int consumed = 0;
-        char *end;
-
-        if (!l)
-                return -ENOMEM;
-        /* strtoull() would take "-1": insist on a digit. */
-        if (sscanf(l, "%31s %n", key, &consumed) != 1 || !isdigit((unsigned char) l[consumed]))
-                return -EINVAL;
-        errno = 0;
-        *ret = strtoull(l + consumed, &end, 10);
-        if (errno != 0 || *end != 0)
-                return -EINVAL;
-        return 0;
-}
-
-int watch_parse_oom_counters(const char *text, MemcgOomCounters *ret, bool *ret_under_oom) {
-        MemcgOomCounters c = {};
-        bool under_oom = false;
-
-        for (const char *line = text; *line;) {
-                const char *eol = strchrnul(line, '\n');
-                char key[32];
-                uint64_t value;
-                int r;
-
-                if (eol > line) {
-                        r = parse_counter_line(line, (size_t) (eol - line), key, &value);
-                        if (r < 0)
-                                return r;
-                        if (streq(key, "oom"))
-                                c.oom = value;
-                        else if (streq(key, "oom_kill"))
-                                c.oom_kill = value;
-                        else if (streq(key, "max"))
-                                c.max = value;
-                        else if (streq(key, "under_oom"))
-                                under_oom = value > 0;
-                }
-                line = *eol ? eol + 1 : eol;
-        }
-
-        *ret = c;
-        if (ret_under_oom)
-                *ret_under_oom = under_oom;
-        return 0;
-}
 
 static bool error_is_gone(int r) {
         /* ENODEV: a file of a removed cgroup still open; ENOENT: the
@@ -266,7 +95,12 @@ static void registration_release(WatchRegistration *reg) {
         reg->efd = -1;
 }
 
-static void hub_remove_watch(MemcgWatch *w);
+static void watch_leave_hub(MemcgWatch *w) {
+        InotifyHub *h = w->hub;
+
+        w->hub = NULL;
+        inotify_hub_remove(h, w);
+}
 
 static void watch_release_thresholds(MemcgWatch *w) {
         registration_release(&w->thresholds_reg);
@@ -285,7 +119,7 @@ static void watch_release(MemcgWatch *w) {
         watch_release_thresholds(w);
         registration_release(&w->oom_reg);
         w->oom_settle = sd_event_source_disable_unref(w->oom_settle);
-        hub_remove_watch(w);
+        watch_leave_hub(w);
         if (w->dirfd >= 0)
                 close(w->dirfd);
         w->dirfd = -1;
@@ -500,187 +334,6 @@ static int thresholds_register_v1(MemcgWatch *w, const uint64_t *bytes, size_t n
         return registration_new(w, "memory.usage_in_bytes", argv, n, on_threshold_eventfd, ret);
 }
 
-/* ---- v2: one inotify instance for every watch of an event loop ----
- *
- * An instance per watch would cost each followed cgroup an fd, and the
- * kernel gives a user only fs.inotify.max_user_instances of them (128 by
- * default, root included): past that many units, inotify_init1() fails with
- * EMFILE. Watches (inotify's, max_user_watches) are plentiful. Two
- * MemcgWatches on one cgroup get the same wd from the kernel, so the hub
- * keeps one entry per (wd, watch) and removes a wd from the kernel only when
- * no entry holds it any more. */
-
-typedef struct InotifyEntry {
-        int wd;
-        MemcgWatch *watch;
-} InotifyEntry;
-
-struct InotifyHub {
-        sd_event *event;
-        int fd;
-        sd_event_source *source;
-        InotifyEntry *entries;
-        size_t n_entries, n_allocated;
-        unsigned dispatching; /* freed when its dispatch ends, not during it */
-        InotifyHub *next;
-};
-
-static InotifyHub *hubs;
-
-static void hub_free(InotifyHub *h) {
-        for (InotifyHub **p = &hubs; *p; p = &(*p)->next)
-                if (*p == h) {
-                        *p = h->next;
-                        break;
-                }
-        sd_event_source_disable_unref(h->source);
-        safe_close(h->fd);
-        sd_event_unref(h->event);
-        free(h->entries);
-        free(h);
-}
-
-static void hub_maybe_free(InotifyHub *h) {
-        if (h->n_entries == 0 && h->dispatching == 0)
-                hub_free(h);
-}
-
-static bool hub_holds_wd(const InotifyHub *h, int wd) {
-        for (size_t i = 0; i < h->n_entries; i++)
-                if (h->entries[i].wd == wd)
-                        return true;
-        return false;
-}
-
-static void hub_remove_watch(MemcgWatch *w) {
-        InotifyHub *h = w->hub;
-        int wds[4];
-        size_t k = 0, n_wds = 0;
-
-        if (!h)
-                return;
-        w->hub = NULL;
-        for (size_t i = 0; i < h->n_entries; i++) {
-                if (h->entries[i].watch != w)
-                        h->entries[k++] = h->entries[i];
-                else if (h->entries[i].wd >= 0 && n_wds < ELEMENTSOF(wds))
-                        wds[n_wds++] = h->entries[i].wd;
-        }
-        h->n_entries = k;
-        /* Another watch on the same cgroup holds the same wd. */
-        for (size_t i = 0; i < n_wds; i++)
-                if (!hub_holds_wd(h, wds[i]))
-                        (void) inotify_rm_watch(h->fd, wds[i]);
-        hub_maybe_free(h);
-}
-
-/* The kernel dropped wd (IN_IGNORED: the file went with its cgroup). The
- * entries stay, marked, until their watches let go: the dispatch that
- * follows still finds the watches. */
-static void hub_forget_wd(InotifyHub *h, int wd) {
-        for (size_t i = 0; i < h->n_entries; i++)
-                if (h->entries[i].wd == wd)
-                        h->entries[i].wd = -1;
-}
-
-static void watch_on_inotify(MemcgWatch *w, bool dropped);
-
-static int on_hub_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        InotifyHub *h = userdata;
-        union {
-                struct inotify_event ev;
-                char raw[4096];
-        } buf;
-
-        for (;;) {
-                ssize_t n = read(fd, &buf, sizeof(buf));
-
-                if (n <= 0)
-                        break;
-                for (char *p = buf.raw; p < buf.raw + n;) {
-                        struct inotify_event *e = (struct inotify_event *) p;
-                        bool dropped = e->mask & (IN_IGNORED | IN_DELETE_SELF);
-
-                        /* An overflow lost changes of anyone's files. */
-                        bool all = e->mask & IN_Q_OVERFLOW;
-
-                        for (size_t i = 0; i < h->n_entries; i++)
-                                if (all || (e->wd >= 0 && h->entries[i].wd == e->wd)) {
-                                        h->entries[i].watch->inotify_pending = true;
-                                        h->entries[i].watch->inotify_dropped |= dropped;
-                                }
-                        if (e->mask & IN_IGNORED)
-                                hub_forget_wd(h, e->wd);
-                        p += sizeof(struct inotify_event) + e->len;
-                }
-        }
-
-        /* Each watch once. A callback may free any watch, and with it its
-         * entries, so the scan starts over after each. */
-        h->dispatching++;
-        for (;;) {
-                MemcgWatch *w = NULL;
-                bool dropped;
-
-                for (size_t i = 0; i < h->n_entries && !w; i++)
-                        if (h->entries[i].watch->inotify_pending)
-                                w = h->entries[i].watch;
-                if (!w)
-                        break;
-                dropped = w->inotify_dropped;
-                w->inotify_pending = w->inotify_dropped = false;
-                /* Not touched after: what it calls holds it as needed. */
-                if (watch_alive(w))
-                        watch_on_inotify(w, dropped);
-        }
-        h->dispatching--;
-        hub_maybe_free(h);
-        return 0;
-}
-
-static int hub_get(sd_event *e, InotifyHub **ret) {
-        _cleanup_free_ InotifyHub *h = NULL;
-        int r;
-
-        for (InotifyHub *i = hubs; i; i = i->next)
-                if (i->event == e) {
-                        *ret = i;
-                        return 0;
-                }
-
-        h = calloc(1, sizeof(InotifyHub));
-        if (!h)
-                return -ENOMEM;
-        h->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (h->fd < 0)
-                return -errno;
-        r = sd_event_add_io(e, &h->source, h->fd, EPOLLIN, on_hub_inotify, h);
-        if (r < 0) {
-                safe_close(h->fd);
-                return r;
-        }
-        (void) sd_event_source_set_description(h->source, "memcg-watch-inotify");
-        h->event = sd_event_ref(e);
-        h->next = hubs;
-        hubs = h;
-        *ret = TAKE_PTR(h);
-        return 0;
-}
-
-static int hub_add(InotifyHub *h, int wd, MemcgWatch *w) {
-        if (h->n_entries == h->n_allocated) {
-                size_t n = h->n_allocated ? 2 * h->n_allocated : 16;
-                InotifyEntry *e = reallocarray(h->entries, n, sizeof(InotifyEntry));
-
-                if (!e)
-                        return -ENOMEM;
-                h->entries = e;
-                h->n_allocated = n;
-        }
-        h->entries[h->n_entries++] = (InotifyEntry) { .wd = wd, .watch = w };
-        return 0;
-}
-
 static bool watch_oom_check_v2(MemcgWatch *w);
 
 static void watch_on_inotify(MemcgWatch *w, bool dropped) {
@@ -702,6 +355,14 @@ static void watch_on_inotify(MemcgWatch *w, bool dropped) {
         (void) watch_check_thresholds(w, NULL);
 }
 
+static void on_hub_event(void *owner, bool dropped) {
+        MemcgWatch *w = owner;
+
+        /* Not touched after: what it calls holds it as needed. */
+        if (watch_alive(w))
+                watch_on_inotify(w, dropped);
+}
+
 static int watch_ensure_inotify(MemcgWatch *w) {
         static const char *const files[] = { "memory.events", "memory.events.local" };
         InotifyHub *h = NULL;
@@ -710,31 +371,22 @@ static int watch_ensure_inotify(MemcgWatch *w) {
         if (w->hub)
                 return 0;
 
-        r = hub_get(w->event, &h);
+        r = inotify_hub_get(w->event, &h);
         if (r < 0)
                 return r;
         w->hub = h;
 
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 char path[64];
-                int wd;
 
                 /* Through our dirfd: the same cgroup, whatever its path. */
                 snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", w->dirfd, files[i]);
-                wd = inotify_add_watch(h->fd, path, IN_MODIFY);
-                if (wd < 0) {
-                        /* memory.events.local came with 5.2. */
-                        if (errno == ENOENT && i > 0)
-                                continue;
-                        r = -errno;
-                        hub_remove_watch(w);
-                        return r;
-                }
-                r = hub_add(h, wd, w);
+                r = inotify_hub_add(h, path, IN_MODIFY, w, on_hub_event);
+                /* memory.events.local came with 5.2. */
+                if (r == -ENOENT && i > 0)
+                        continue;
                 if (r < 0) {
-                        if (!hub_holds_wd(h, wd))
-                                (void) inotify_rm_watch(h->fd, wd);
-                        hub_remove_watch(w);
+                        watch_leave_hub(w);
                         return r;
                 }
         }
