@@ -310,6 +310,8 @@ static int registration_new(MemcgWatch *w, const char *file, const char *const *
                 r = register_v1_event(w, reg.efd, file, n_args > 0 ? args[i] : NULL);
         if (r >= 0)
                 r = sd_event_add_io(w->event, &reg.source, reg.efd, EPOLLIN, handler, w);
+        if (r >= 0)
+                (void) sd_event_source_set_description(reg.source, "memcg-watch-eventfd");
         if (r < 0) {
                 registration_release(&reg);
                 return r;
@@ -406,8 +408,12 @@ static int watch_set_sampling(MemcgWatch *w, bool on) {
         r = watch_ensure_inotify(w);
         if (r < 0)
                 return r;
-        return sd_event_add_time_relative(w->event, &w->sample_timer, CLOCK_MONOTONIC, w->sample_usec,
-                                          w->sample_usec / 10, on_sample, w);
+        r = sd_event_add_time_relative(w->event, &w->sample_timer, CLOCK_MONOTONIC, w->sample_usec,
+                                       w->sample_usec / 10, on_sample, w);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(w->sample_timer, "memcg-watch-sample");
+        return r;
 }
 
 static int watch_schedule_resync(MemcgWatch *w) {
@@ -417,6 +423,7 @@ static int watch_schedule_resync(MemcgWatch *w) {
                 r = sd_event_add_defer(w->event, &w->resync, on_resync, w);
                 if (r < 0)
                         return r;
+                (void) sd_event_source_set_description(w->resync, "memcg-watch-resync");
         }
         return sd_event_source_set_enabled(w->resync, SD_EVENT_ONESHOT);
 }
@@ -561,6 +568,7 @@ static int on_oom_eventfd(sd_event_source *s, int fd, uint32_t revents, void *us
                                        0, on_oom_settled, w);
         if (r < 0) /* report without waiting rather than not at all */
                 return on_oom_settled(NULL, 0, w);
+        (void) sd_event_source_set_description(w->oom_settle, "memcg-watch-oom-settle");
         return 0;
 }
 

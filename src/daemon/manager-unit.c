@@ -182,9 +182,10 @@ static void note_missing_feature(Manager *m, MemcgKnob k) {
                 return;
         m->feature_missing_said[k] = true;
         m->feature_missing_pending[k] = true;
-        if (!m->feature_report_source)
-                (void) sd_event_add_time_relative(m->event, &m->feature_report_source, CLOCK_MONOTONIC,
-                                                  FEATURE_REPORT_DELAY_USEC, 0, on_feature_report, m);
+        if (!m->feature_report_source &&
+            sd_event_add_time_relative(m->event, &m->feature_report_source, CLOCK_MONOTONIC,
+                                       FEATURE_REPORT_DELAY_USEC, 0, on_feature_report, m) >= 0)
+                (void) sd_event_source_set_description(m->feature_report_source, "memqosd-feature-report");
 }
 
 /* Watermarks as the kernel reports them where it does the reclaim, computed

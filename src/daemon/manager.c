@@ -66,9 +66,10 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 void manager_status_later(Manager *m) {
-        if (!m->status_source && m->event)
-                (void) sd_event_add_time_relative(m->event, &m->status_source, CLOCK_MONOTONIC, STATUS_DELAY_USEC,
-                                                  0, on_status_timer, m);
+        if (!m->status_source && m->event &&
+            sd_event_add_time_relative(m->event, &m->status_source, CLOCK_MONOTONIC, STATUS_DELAY_USEC, 0,
+                                       on_status_timer, m) >= 0)
+                (void) sd_event_source_set_description(m->status_source, "memqosd-status");
 }
 
 Unit *manager_get_unit(Manager *m, const char *name) {
@@ -480,6 +481,20 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         return manager_reload(userdata);
 }
 
+/* A signal source owned by the event loop (floating), named. */
+static int manager_add_signal(Manager *m, int sig, sd_event_signal_handler_t handler, const char *description) {
+        sd_event_source *s = NULL;
+        int r;
+
+        r = sd_event_add_signal(m->event, &s, sig, handler, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(s, description);
+        r = sd_event_source_set_floating(s, true);
+        sd_event_source_unref(s);
+        return r;
+}
+
 int manager_new(Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
@@ -577,11 +592,11 @@ int manager_start(Manager *m) {
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
 
-        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_sigterm, m);
+        r = manager_add_signal(m, SIGTERM, on_sigterm, "memqosd-sigterm");
         if (r >= 0)
-                r = sd_event_add_signal(m->event, NULL, SIGINT, on_sigterm, m);
+                r = manager_add_signal(m, SIGINT, on_sigterm, "memqosd-sigint");
         if (r >= 0)
-                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
+                r = manager_add_signal(m, SIGHUP, on_sighup, "memqosd-sighup");
         if (r < 0)
                 return log_error_errno(r, "Cannot set up signal handling: %m");
 

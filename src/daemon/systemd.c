@@ -548,8 +548,9 @@ static void schedule_reconnect(SystemdClient *c) {
         c->reconnect_attempts++;
 
         c->reconnect_source = sd_event_source_unref(c->reconnect_source);
-        (void) sd_event_add_time_relative(c->event, &c->reconnect_source, CLOCK_MONOTONIC, delay, 0,
-                                          on_reconnect_timer, c);
+        if (sd_event_add_time_relative(c->event, &c->reconnect_source, CLOCK_MONOTONIC, delay, 0,
+                                       on_reconnect_timer, c) >= 0)
+                (void) sd_event_source_set_description(c->reconnect_source, "memqosd-bus-reconnect");
 }
 
 static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
@@ -664,6 +665,7 @@ static int control_watch_setup(SystemdClient *c) {
         r = sd_event_add_io(c->event, &c->control_inotify_source, fd, EPOLLIN, on_control_inotify, c);
         if (r < 0)
                 return r;
+        (void) sd_event_source_set_description(c->control_inotify_source, "memqosd-system-control");
         r = sd_event_source_set_io_fd_own(c->control_inotify_source, true);
         if (r < 0)
                 return r;

@@ -271,6 +271,8 @@ static void emulator_arm_summary(Emulator *e) {
         if (sd_event_add_time_relative(e->event, &e->summary_timer, CLOCK_MONOTONIC,
                                        e->s.summary_interval_usec, 0, on_summary_timer, e) < 0)
                 emulator_say_folded(e); /* no timer: say it now rather than never */
+        else
+                (void) sd_event_source_set_description(e->summary_timer, "emulator-folded-summary");
 }
 
 static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, uint64_t low, bool swap) {
@@ -557,6 +559,8 @@ static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, u
                         e->victim_pidfd = pidfd;
                         if (sd_event_add_io(e->event, &e->victim_source, pidfd, EPOLLIN, on_victim_gone, e) < 0)
                                 e->victim_source = NULL;
+                        else
+                                (void) sd_event_source_set_description(e->victim_source, "emulator-victim");
                 }
                 if (e->callbacks.killed)
                         e->callbacks.killed(&ev, e->userdata);
@@ -640,6 +644,8 @@ static void emulator_check(Emulator *e) {
                         if (r < 0)
                                 log_unit_warning_errno(e->unit_object, e->cgroup, r,
                                                        "Cannot arm the pressure timer: %m");
+                        else
+                                (void) sd_event_source_set_description(e->tick, "emulator-tick");
                 } else {
                         (void) sd_event_source_set_time_relative(e->tick, e->s.interval_usec);
                         (void) sd_event_source_set_enabled(e->tick, SD_EVENT_ONESHOT);
