@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <search.h>
@@ -472,6 +473,8 @@ static int node_compare_path_descending(const void *a, const void *b) {
 }
 
 int cgroup_watcher_rescan(CgroupWatcher *w) {
+        assert(w);
+
         _cleanup_free_ Node **unseen = NULL;
         NodeList l;
         int r = 0, k;

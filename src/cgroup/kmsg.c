@@ -146,6 +146,8 @@ static bool parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *ret
 }
 
 void kmsg_oom_summary_done(KmsgOomSummary *s) {
+        assert(s);
+
         free(s->oom_memcg);
         free(s->task_memcg);
         s->oom_memcg = s->task_memcg = NULL;
@@ -262,6 +264,8 @@ void kmsg_oom_tracker_init(KmsgOomTracker *t, kmsg_oom_handler_t handler, void *
 }
 
 void kmsg_oom_tracker_reset(KmsgOomTracker *t) {
+        assert(t);
+
         free(t->pending);
         t->pending = NULL;
         t->pending_len = 0;

@@ -437,6 +437,8 @@ static ssize_t watch_find_threshold(const MemcgWatch *w, uint64_t value) {
 }
 
 int memcg_watch_set_thresholds(MemcgWatch *w, const uint64_t *bytes, size_t n) {
+        assert(w);
+
         _cleanup_free_ uint64_t *nb = NULL;
         _cleanup_free_ ThresholdSide *ns = NULL;
         WatchRegistration reg = { .efd = -1 };

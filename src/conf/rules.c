@@ -143,6 +143,8 @@ int rules_match(const RuleSet *rs, const char *cgroup, Policy *ret, const GroupR
 }
 
 void rules_policy_under_unit(const Policy *rule, const Policy *unit, Policy *ret, unsigned *ret_overridden) {
+        assert(rule);
+
         Policy merged = *rule;
 
         for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
@@ -178,6 +180,8 @@ static char *glob_literal_prefix(const char *glob) {
 }
 
 int rules_watch_roots(const RuleSet *rs, char ***ret) {
+        assert(rs);
+
         _cleanup_strv_free_ char **prefixes = NULL;
 
         prefixes = calloc(rs->n + 1, sizeof(char *));

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@ static void want_from_policy(const DesiredInput *in, MemcgDesired *d, PolicyKey 
 }
 
 void desired_compute(const DesiredInput *in, MemcgDesired *ret) {
+        assert(in);
+
         const Policy *p = in->policy;
         MemcgDesired d = {};
 

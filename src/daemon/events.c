@@ -96,6 +96,8 @@ void event_oom(RateLimit *rl, const Unit *u, const MemcgWatchEvent *ev) {
 }
 
 void event_oom_kill(const UnitTable *units, const MemcgRoot *root, const KmsgOomReport *r) {
+        assert(r);
+
         _cleanup_(fields_done) Fields f = {};
         const char *oom_cgroup = r->oom_memcg ?: "/";
         Unit *victim = unit_table_deepest_for_cgroup(units, r->task_memcg);
@@ -227,6 +229,8 @@ void event_reclaim_folded(RateLimit *rl, const Unit *u, const char *cgroup, uint
 }
 
 void event_priority_kill(const UnitTable *units, const Unit *u, const EmulatorKill *ev) {
+        assert(ev);
+
         _cleanup_(fields_done) Fields f = {};
         Unit *victim = unit_table_deepest_for_cgroup(units, ev->victim_cgroup);
         char b1[FORMAT_SHARE_MAX], b2[FORMAT_SIZE_MAX], where[512];

@@ -495,6 +495,8 @@ static char **unit_sources(Manager *m, Unit *u) {
 }
 
 void unit_apply(Manager *m, Unit *u) {
+        assert(u);
+
         _cleanup_close_ int fd = -1;
         uint64_t high = MEMCG_UNLIMITED, low = MEMCG_UNLIMITED, old_limit = u->limit;
         bool wrote = false, from_kernel = false;
@@ -671,6 +673,8 @@ static void unit_reapply_parent(Manager *m, const char *cgroup) {
 }
 
 void manager_unit_changed(Manager *m, Unit *u) {
+        assert(u);
+
         bool had_priority = policy_has(&u->policy, POLICY_MEMORY_PRIORITY);
 
         if (isempty_str(u->control_group)) {
@@ -686,6 +690,8 @@ void manager_unit_changed(Manager *m, Unit *u) {
 }
 
 void manager_unit_cgroup_gone(Manager *m, Unit *u) {
+        assert(u);
+
         _cleanup_free_ char *old = TAKE_PTR(u->control_group);
 
         unit_cgroup_gone(m, u);

@@ -138,6 +138,8 @@ void manager_unit_unloaded(Manager *m, Unit *u) {
 }
 
 void manager_remove_unit(Manager *m, Unit *u) {
+        assert(m);
+
         unit_remove_state(m, u);
         unit_table_remove(&m->units, u);
         /* Said again only after a real fall, not once per unit churning at the bound. */
@@ -362,6 +364,8 @@ static int manager_open_memcg_root(Manager *m) {
 }
 
 int manager_restore_limits(Manager *m) {
+        assert(m);
+
         int r;
 
         /* the one place the hierarchy is opened, at start too: a missing
@@ -454,6 +458,8 @@ static int manager_reload_config(Manager *m, ConfigVerdict *ret, char **ret_prob
 
 /* The one line every reload ends with. */
 int manager_reload(Manager *m) {
+        assert(m);
+
         _cleanup_free_ char *problem_file = NULL;
         ConfigVerdict v = {};
         char buf[64];

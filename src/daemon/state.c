@@ -23,6 +23,8 @@ static void format_bytes_or_max(FILE *f, const char *key, uint64_t v) {
 }
 
 int state_format(const UnitState *s, FILE *f) {
+        assert(s);
+
         char thresholds[32 * POLICY_THRESHOLDS_MAX] = "";
 
         fprintf(f, "UNIT=%s\n", s->unit ?: "");

@@ -78,6 +78,8 @@ static void unit_forget_answers(Unit *u) {
 /* The unit is freed, or the connection gone: its calls are cancelled and its
  * place in the queue given up. */
 void systemd_unit_cancel(Unit *u) {
+        assert(u);
+
         u->slot_unit = sd_bus_slot_unref(u->slot_unit);
         u->slot_type = sd_bus_slot_unref(u->slot_type);
         unit_forget_answers(u);

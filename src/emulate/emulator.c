@@ -57,6 +57,8 @@ static int emulator_dirfd(const Emulator *e) {
 }
 
 void emulator_watermarks(const EmulatorSettings *s, uint64_t limit, uint64_t *ret_high, uint64_t *ret_low) {
+        assert(s);
+
         uint64_t high, low;
 
         memcg_watermarks(limit, s->reclaim ? s->wmark_ratio : 0, s->wmark_scale_factor, s->page_size, &high, &low);

@@ -16,6 +16,8 @@
 #define LIMIT_FILE "memory.limit_in_bytes"
 
 void squeeze_record_done(SqueezeRecord *r) {
+        assert(r);
+
         r->cgroup = mfree(r->cgroup);
 }
 
