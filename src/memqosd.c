@@ -5,10 +5,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "basic/log.h"
 #include "config-paths.h"
-#include "log.h"
-#include "manager.h"
-#include "rlimit.h"
+#include "daemon/manager.h"
+#include "daemon/rlimit.h"
 
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "basic/util.h"
 
 /* The sum of weigh(fd name) over the fds whose link reads target ("anon_inode:
  * inotify", ...); each counts 1 when weigh is NULL. -1 when /proc cannot say. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "emulator.h"
+#include "emulate/emulator.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -9,13 +10,11 @@
 #include <sys/syscall.h>
 #include <time.h>
 
-#include "events.h"
-#include "log.h"
-#include "manager.h"
-#include "plan.h"
-#include "squeeze.h"
-#include "util.h"
-#include "watch.h"
+#include "basic/log.h"
+#include "basic/util.h"
+#include "cgroup/memcg-watch.h"
+#include "emulate/plan.h"
+#include "emulate/squeeze.h"
 
 #define RECLAIM_STEPS_MAX 64
 #define KILL_PICK_ROUNDS 4
@@ -23,9 +22,11 @@
 #define EMU_RECLAIM_MARGIN (256 * 1024ULL)
 
 struct Emulator {
-        Manager *manager;
-        Unit *unit;
-        EmulatorRemovedCallback removed;
+        sd_event *event;
+        char *unit_object;       /* OBJECT_SYSTEMD_UNIT= of its log messages, NULL for groups */
+        EmulatorCallbacks callbacks;
+        void *userdata;
+        const MemcgRoot *root;   /* the owner's, as given to emulator_configure() */
         char *cgroup;
         EmulatorSettings s;
 
@@ -55,13 +56,9 @@ static int emulator_dirfd(const Emulator *e) {
         return e->watch ? memcg_watch_dirfd(e->watch) : -1;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
-
 void emulator_watermarks(const EmulatorSettings *s, uint64_t limit, uint64_t *ret_high, uint64_t *ret_low) {
+        assert(s);
+
         uint64_t high, low;
 
         memcg_watermarks(limit, s->reclaim ? s->wmark_ratio : 0, s->wmark_scale_factor, s->page_size, &high, &low);
@@ -97,11 +94,8 @@ typedef struct TreeReader {
         bool for_kill; /* the kill needs processes, reclaim memory.stat */
 } TreeReader;
 
-static unsigned priority_of(Manager *m, const char *cgroup) {
-        Unit *u = manager_unit_for_cgroup(m, cgroup);
-        if (u && streq_ptr(u->control_group, cgroup) && policy_has(&u->policy, POLICY_MEMORY_PRIORITY))
-                return u->policy.memory_priority;
-        return 0; /* the kernel's default, the lowest */
+static unsigned priority_of(const Emulator *e, const char *cgroup) {
+        return e->callbacks.priority_of ? e->callbacks.priority_of(cgroup, e->userdata) : 0;
 }
 
 static size_t count_killable(int dirfd) {
@@ -117,13 +111,13 @@ static size_t count_killable(int dirfd) {
 
 /* One cgroup as a node: -ENOENT when it went away while we looked. */
 static int tree_read_node(const TreeReader *tr, const char *path, EmuNode *ret) {
-        const MemcgRoot *root = tr->e->manager->memcg_root;
+        const MemcgRoot *root = tr->e->root;
         _cleanup_(closep) int fd = memcg_open(root, path);
         MemcgStat st = {};
 
         if (fd < 0)
                 return fd;
-        *ret = (EmuNode) { .cgroup = path, .priority = priority_of(tr->e->manager, path) };
+        *ret = (EmuNode) { .cgroup = path, .priority = priority_of(tr->e, path) };
         if (memcg_read_usage(root, fd, &ret->usage) < 0)
                 return -ENOENT;
         if (tr->for_kill) {
@@ -145,7 +139,7 @@ static int tree_expand(EmuTree *t, size_t node, void *userdata) {
         _cleanup_free_ char *path = strdup(emu_tree_node(t, node)->cgroup);
         if (!path)
                 return -ENOMEM;
-        _cleanup_(closep) int fd = memcg_open(tr->e->manager->memcg_root, path);
+        _cleanup_(closep) int fd = memcg_open(tr->e->root, path);
         if (fd < 0 || memcg_list_children(fd, &names) < 0)
                 return 0; /* gone meanwhile: no children */
         for (char **name = names; *name; name++) {
@@ -176,7 +170,7 @@ static void emulator_say_too_large(Emulator *e, const char *what, const EmuTree 
         if (e->too_large_said)
                 return;
         e->too_large_said = true;
-        log_unit_full(LOG_ERR, 0, unit_object(e->unit), e->cgroup,
+        log_unit_full(LOG_ERR, 0, e->unit_object, e->cgroup,
                        "The subtree of %s is too large for memqosd's %s: %zu cgroups read, at most %u (and %u levels) "
                        "are. Nothing done rather than a decision on part of it; the kernel's own OOM killer and "
                        "reclaim remain.",
@@ -198,7 +192,7 @@ static bool have_swap(void) {
 
 /* Takes up to `bytes` from the subtree at path; returns what its usage fell by. */
 static uint64_t reclaim_from(Emulator *e, const char *path, uint64_t bytes, bool swap, const char **ret_method) {
-        const MemcgRoot *root = e->manager->memcg_root;
+        const MemcgRoot *root = e->root;
         _cleanup_(closep) int fd = memcg_open(root, path);
         uint64_t before, after;
         int r;
@@ -210,7 +204,7 @@ static uint64_t reclaim_from(Emulator *e, const char *path, uint64_t bytes, bool
                 *ret_method = "memory.reclaim";
                 r = memcg_reclaim(root, fd, bytes);
                 if (r < 0 && r != -EAGAIN)
-                        log_unit_debug(unit_object(e->unit), path, "memory.reclaim of %" PRIu64 " bytes: %s",
+                        log_unit_debug(e->unit_object, path, "memory.reclaim of %" PRIu64 " bytes: %s",
                                        bytes, strerror(-r));
         } else {
                 MemcgStat st;
@@ -221,14 +215,14 @@ static uint64_t reclaim_from(Emulator *e, const char *path, uint64_t bytes, bool
                 uint64_t squeezed = emu_squeeze_limit(before, bytes, floor, e->s.page_size);
                 if (squeezed == 0)
                         return 0;
-                r = squeeze_run(e->manager->squeeze_fd, fd, path, squeezed, e->s.page_size, &old);
+                r = squeeze_run(e->s.squeeze_fd, fd, path, squeezed, e->s.page_size, &old);
                 if (r == -ESTALE)
-                        log_unit_warning(unit_object(e->unit), path,
+                        log_unit_warning(e->unit_object, path,
                                          "The memory limit of %s is neither the %" PRIu64 " bytes it was nor the %" PRIu64
                                          " memqosd squeezed it to; left as it is, the record stays in %s for the next start.",
-                                         path, old, squeezed, e->manager->squeeze_dir);
+                                         path, old, squeezed, e->s.squeeze_dir);
                 else if (r < 0)
-                        log_unit_warning_errno(unit_object(e->unit), path, r,
+                        log_unit_warning_errno(e->unit_object, path, r,
                                                r == -EIO ? "Could not put the memory limit of %s back to %" PRIu64
                                                            " after a squeeze; it is recorded and restored at the next start: %m"
                                                          : "Could not squeeze the memory limit of %s: %m",
@@ -251,14 +245,15 @@ static void emulator_backoff(Emulator *e, bool found_nothing) {
         e->backoff_usec = e->backoff_usec ? e->backoff_usec * 2 : 10 * e->s.interval_usec;
         if (e->backoff_usec > EMU_BACKOFF_MAX_USEC)
                 e->backoff_usec = EMU_BACKOFF_MAX_USEC;
-        e->backoff_until = now_usec() + e->backoff_usec;
+        e->backoff_until = clock_usec(CLOCK_MONOTONIC) + e->backoff_usec;
 }
 
 /* The passes folded since the last RECLAIM event, in sum: one event. */
 static void emulator_say_folded(Emulator *e) {
         e->summary_timer = sd_event_source_disable_unref(e->summary_timer);
-        event_reclaim_folded(e->manager, e->unit, e->cgroup, e->folded_reclaimed, e->folded_usec,
-                             e->folded_usage_after);
+        if (e->callbacks.reclaim_folded)
+                e->callbacks.reclaim_folded(e->cgroup, e->folded_reclaimed, e->folded_usec, e->folded_usage_after,
+                                            e->userdata);
         e->folded_reclaimed = e->folded_usec = 0;
 }
 
@@ -275,33 +270,35 @@ static int on_summary_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static void emulator_arm_summary(Emulator *e) {
         if (e->summary_timer)
                 return;
-        if (sd_event_add_time_relative(e->manager->event, &e->summary_timer, CLOCK_MONOTONIC,
-                                       e->manager->config.ratelimit_interval_usec, 0, on_summary_timer, e) < 0)
+        if (sd_event_add_time_relative(e->event, &e->summary_timer, CLOCK_MONOTONIC,
+                                       e->s.summary_interval_usec, 0, on_summary_timer, e) < 0)
                 emulator_say_folded(e); /* no timer: say it now rather than never */
+        else
+                (void) sd_event_source_set_description(e->summary_timer, "emulator-folded-summary");
 }
 
 static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, uint64_t low, bool swap) {
         _cleanup_(emu_tree_freep) EmuTree *t = NULL;
         TreeReader tr = { .e = e, .for_kill = false };
         EmuReclaimStep plan[RECLAIM_STEPS_MAX];
-        EventReclaimStep taken[RECLAIM_STEPS_MAX];
-        const MemcgRoot *root = e->manager->memcg_root;
-        uint64_t start = now_usec(), planned = 0, after = usage;
+        EmulatorReclaimStep taken[RECLAIM_STEPS_MAX];
+        const MemcgRoot *root = e->root;
+        uint64_t start = clock_usec(CLOCK_MONOTONIC), planned = 0, after = usage;
         const char *method = root->layout == MEMCG_LAYOUT_V2 ? "memory.reclaim" : "limit-squeeze";
         size_t n_taken = 0, steps = 0;
         int n;
 
         if (tree_open(e, &tr, &t) < 0)
                 return;
-        uint64_t plan_start = now_usec();
+        uint64_t plan_start = clock_usec(CLOCK_MONOTONIC);
         /* Down to below wmark_low from wherever this pass starts (a pass that
          * continues an earlier one may start under wmark_high), with a margin
          * of EMU_RECLAIM_MARGIN: a v1 squeeze stops at its limit, not below,
          * and the workload charges while the pass runs. */
         uint64_t aim = low > EMU_RECLAIM_MARGIN ? low - EMU_RECLAIM_MARGIN : 0;
         n = emu_tree_reclaim_plan(t, emu_reclaim_target(usage, aim, aim, e->s.page_size), swap, plan, RECLAIM_STEPS_MAX, &planned);
-        log_unit_debug(unit_object(e->unit), e->cgroup, "Reclaim plan: %d steps after %zu cgroups read, in %" PRIu64 " us.",
-                       n, emu_tree_size(t), now_usec() - plan_start);
+        log_unit_debug(e->unit_object, e->cgroup, "Reclaim plan: %d steps after %zu cgroups read, in %" PRIu64 " us.",
+                       n, emu_tree_size(t), clock_usec(CLOCK_MONOTONIC) - plan_start);
         if (n == -E2BIG)
                 emulator_say_too_large(e, "reclaim", t);
         else if (n >= 0)
@@ -320,16 +317,16 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
                         left -= chunk;
                         steps++;
                         if (memcg_read_usage(root, emulator_dirfd(e), &after) < 0 || got == 0 ||
-                            now_usec() - start > EMU_PASS_BUDGET_USEC)
+                            clock_usec(CLOCK_MONOTONIC) - start > EMU_PASS_BUDGET_USEC)
                                 break;
                 }
                 if (n_taken < RECLAIM_STEPS_MAX)
-                        taken[n_taken++] = (EventReclaimStep) {
+                        taken[n_taken++] = (EmulatorReclaimStep) {
                                 .cgroup = emu_tree_node(t, plan[i].node)->cgroup,
                                 .priority = emu_tree_node(t, plan[i].node)->priority,
                                 .bytes = got_here,
                         };
-                if (now_usec() - start > EMU_PASS_BUDGET_USEC)
+                if (clock_usec(CLOCK_MONOTONIC) - start > EMU_PASS_BUDGET_USEC)
                         break;
         }
 
@@ -339,13 +336,13 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
         emulator_backoff(e, taken_total < e->s.page_size);
         e->n_passes++;
 
-        EventReclaim ev = {
+        EmulatorReclaim ev = {
                 .cgroup = e->cgroup,
                 .usage_before = usage,
                 .usage_after = after,
                 .wmark_high = high,
                 .wmark_low = low,
-                .duration_usec = now_usec() - start,
+                .duration_usec = clock_usec(CLOCK_MONOTONIC) - start,
                 .method = method,
                 .n_steps = steps,
                 .steps = taken,
@@ -353,7 +350,7 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
                 .folded_reclaimed = e->folded_reclaimed,
                 .folded_duration_usec = e->folded_usec,
         };
-        if (event_reclaim(e->manager, e->unit, &ev)) {
+        if (!e->callbacks.reclaimed || e->callbacks.reclaimed(&ev, e->userdata)) {
                 e->folded_reclaimed = e->folded_usec = 0;
                 return;
         }
@@ -437,14 +434,14 @@ static int victim_open(int leaf_fd, pid_t pid) {
 
 /* Kills the chosen process of the leaf at fd; 0 with *ev filled, -ESRCH
  * when the leaf has nothing killable. */
-static int kill_in_leaf(Emulator *e, int fd, const char *leaf_path, uint64_t total, EventPriorityKill *ev,
+static int kill_in_leaf(Emulator *e, int fd, const char *leaf_path, uint64_t total, EmulatorKill *ev,
                         int *ret_pidfd) {
         _cleanup_free_ pid_t *pids = NULL;
         _cleanup_free_ EmuProc *procs = NULL;
         size_t n = 0;
         int r, pick, pidfd = -1;
 
-        if (memcg_oom_group(e->manager->memcg_root, fd)) {
+        if (memcg_oom_group(e->root, fd)) {
                 /* The leaf says it is one unit of work: all or nothing. */
                 r = memcg_kill_all(fd);
                 if (r >= 0) {
@@ -481,7 +478,7 @@ static int kill_in_leaf(Emulator *e, int fd, const char *leaf_path, uint64_t tot
                  * no other, and so that we learn when it is gone. */
                 pidfd = victim_open(fd, procs[pick].pid);
                 if (pidfd < 0)
-                        log_unit_debug(unit_object(e->unit), leaf_path,
+                        log_unit_debug(e->unit_object, leaf_path,
                                        "Process %d died or left %s before it could be held; picking again.",
                                        (int) procs[pick].pid, leaf_path);
         }
@@ -510,7 +507,7 @@ static int kill_in_leaf(Emulator *e, int fd, const char *leaf_path, uint64_t tot
 static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, uint64_t limit, uint64_t kill_wm) {
         _cleanup_(emu_tree_freep) EmuTree *t = NULL;
         TreeReader tr = { .e = e, .for_kill = true };
-        uint64_t start = now_usec();
+        uint64_t start = clock_usec(CLOCK_MONOTONIC);
 
         if (e->victim_pidfd >= 0 && start - e->victim_killed_usec < EMU_KILL_WAIT_USEC)
                 return; /* the last victim is still giving its memory back */
@@ -521,14 +518,14 @@ static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, u
                 return;
 
         for (int attempt = 0; attempt < 16; attempt++) {
-                EventPriorityKill ev = {};
+                EmulatorKill ev = {};
                 int pidfd = -1;
-                uint64_t decide_start = now_usec();
+                uint64_t decide_start = clock_usec(CLOCK_MONOTONIC);
                 int leaf = emu_tree_kill_pick(t);
-                log_unit_debug(unit_object(e->unit), e->cgroup,
+                log_unit_debug(e->unit_object, e->cgroup,
                                "Kill decision: %s after %zu cgroups read, in %" PRIu64 " us.",
                                leaf >= 0 ? emu_tree_node(t, leaf)->cgroup : strerror(-leaf), emu_tree_size(t),
-                               now_usec() - decide_start);
+                               clock_usec(CLOCK_MONOTONIC) - decide_start);
                 if (leaf == -E2BIG) {
                         emulator_say_too_large(e, "priority kill", t);
                         return;
@@ -536,7 +533,7 @@ static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, u
                 if (leaf < 0)
                         break;
                 const char *leaf_path = emu_tree_node(t, leaf)->cgroup;
-                _cleanup_(closep) int fd = memcg_open(e->manager->memcg_root, leaf_path);
+                _cleanup_(closep) int fd = memcg_open(e->root, leaf_path);
                 if (fd < 0 || kill_in_leaf(e, fd, leaf_path, limit, &ev, &pidfd) < 0) {
                         emu_tree_skip(t, leaf); /* nothing killable after all: walk again */
                         continue;
@@ -556,22 +553,25 @@ static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, u
                 ev.unreclaimable = unreclaimable;
                 ev.limit = limit;
                 ev.kill_watermark = kill_wm;
-                ev.duration_usec = now_usec() - start;
+                ev.duration_usec = clock_usec(CLOCK_MONOTONIC) - start;
                 e->n_kills++;
                 e->nothing_killable_said = false;
-                e->victim_killed_usec = now_usec();
+                e->victim_killed_usec = clock_usec(CLOCK_MONOTONIC);
                 if (pidfd >= 0) {
                         e->victim_pidfd = pidfd;
-                        if (sd_event_add_io(e->manager->event, &e->victim_source, pidfd, EPOLLIN, on_victim_gone, e) < 0)
+                        if (sd_event_add_io(e->event, &e->victim_source, pidfd, EPOLLIN, on_victim_gone, e) < 0)
                                 e->victim_source = NULL;
+                        else
+                                (void) sd_event_source_set_description(e->victim_source, "emulator-victim");
                 }
-                event_priority_kill(e->manager, e->unit, &ev);
+                if (e->callbacks.killed)
+                        e->callbacks.killed(&ev, e->userdata);
                 return;
         }
 
         if (!e->nothing_killable_said) {
                 char u[FORMAT_SHARE_MAX], w[FORMAT_SIZE_MAX];
-                log_unit_warning(unit_object(e->unit), e->cgroup,
+                log_unit_warning(e->unit_object, e->cgroup,
                                  "Unreclaimable memory (%s) is at the kill watermark %s but nothing below %s "
                                  "can be killed.",
                                  format_share(u, unreclaimable, limit), format_size(w, kill_wm), e->cgroup);
@@ -584,7 +584,7 @@ static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, u
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata);
 
 static void emulator_check(Emulator *e) {
-        const MemcgRoot *root = e->manager->memcg_root;
+        const MemcgRoot *root = e->root;
         uint64_t usage, limit, high, low, kill_wm, entry;
         int dirfd = emulator_dirfd(e);
         int r;
@@ -632,7 +632,7 @@ static void emulator_check(Emulator *e) {
                 e->reclaiming = false;
         else if (usage >= high)
                 e->reclaiming = true;
-        if (e->reclaiming && now_usec() >= e->backoff_until) {
+        if (e->reclaiming && clock_usec(CLOCK_MONOTONIC) >= e->backoff_until) {
                 emulator_reclaim_pass(e, usage, high, low, swap);
                 (void) memcg_read_usage(root, dirfd, &usage);
                 if (usage < low)
@@ -641,11 +641,13 @@ static void emulator_check(Emulator *e) {
 
         if ((entry != MEMCG_UNLIMITED && usage >= entry) || e->reclaiming) {
                 if (!e->tick) {
-                        r = sd_event_add_time_relative(e->manager->event, &e->tick, CLOCK_MONOTONIC,
+                        r = sd_event_add_time_relative(e->event, &e->tick, CLOCK_MONOTONIC,
                                                        e->s.interval_usec, 0, on_tick, e);
                         if (r < 0)
-                                log_unit_warning_errno(unit_object(e->unit), e->cgroup, r,
+                                log_unit_warning_errno(e->unit_object, e->cgroup, r,
                                                        "Cannot arm the pressure timer: %m");
+                        else
+                                (void) sd_event_source_set_description(e->tick, "emulator-tick");
                 } else {
                         (void) sd_event_source_set_time_relative(e->tick, e->s.interval_usec);
                         (void) sd_event_source_set_enabled(e->tick, SD_EVENT_ONESHOT);
@@ -679,20 +681,27 @@ static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *use
         /* When this was the unit's only watch, nothing else learns of the
          * removal: the owner must look again, or a cgroup recreated at the
          * same path would go without reclaim and kill. Last: may free e. */
-        if (e->removed)
-                e->removed(e->unit);
+        if (e->callbacks.removed)
+                e->callbacks.removed(e->userdata);
 }
 
-int emulator_new(Manager *m, Unit *u, EmulatorRemovedCallback removed, Emulator **ret) {
-        Emulator *e = calloc(1, sizeof(Emulator));
+int emulator_new(sd_event *event, const char *unit_object, const EmulatorCallbacks *callbacks, void *userdata,
+                 Emulator **ret) {
+        assert(event);
+        assert(callbacks);
+        assert(ret);
+
+        _cleanup_free_ Emulator *e = calloc(1, sizeof(Emulator));
         if (!e)
                 return -ENOMEM;
-        e->manager = m;
-        e->unit = u;
-        e->removed = removed;
+        if (unit_object && !(e->unit_object = strdup(unit_object)))
+                return -ENOMEM;
+        e->event = event;
+        e->callbacks = *callbacks;
+        e->userdata = userdata;
         e->victim_pidfd = -1;
         e->entry = MEMCG_UNLIMITED;
-        *ret = e;
+        *ret = TAKE_PTR(e);
         return 0;
 }
 
@@ -705,36 +714,39 @@ Emulator *emulator_free(Emulator *e) {
         sd_event_source_disable_unref(e->victim_source);
         safe_close(e->victim_pidfd);
         free(e->cgroup);
+        free(e->unit_object);
         free(e);
         return NULL;
 }
 
-int emulator_configure(Emulator *e, const EmulatorSettings *s) {
+int emulator_configure(Emulator *e, const MemcgRoot *root, const char *cgroup, const EmulatorSettings *s) {
         static const MemcgWatchCallbacks callbacks = {
                 .threshold = on_watch_threshold,
                 .oom = on_watch_oom,
                 .removed = on_watch_removed,
         };
-        Manager *m = e->manager;
-        Unit *u = e->unit;
         int r;
 
-        if (!m->memcg_root || isempty_str(u->control_group))
+        assert(e);
+        assert(s);
+
+        if (!root || isempty_str(cgroup))
                 return -ENOENT;
+        e->root = root;
 
         /* A new cgroup instance (the unit restarted, or we missed its stop):
          * start over on it. The watch learns of a removal and clears itself,
          * but only through an eventfd or inotify watch, and a watch without
          * thresholds (no limit) has none: ask its directory. */
-        if (!e->cgroup || !streq(e->cgroup, u->control_group) || !e->watch || memcg_watch_is_removed(e->watch) ||
+        if (!e->cgroup || !streq(e->cgroup, cgroup) || !e->watch || memcg_watch_is_removed(e->watch) ||
             memcg_is_removed(memcg_watch_dirfd(e->watch))) {
                 e->watch = memcg_watch_free(e->watch);
                 e->tick = sd_event_source_disable_unref(e->tick);
                 free(e->cgroup);
-                e->cgroup = strdup(u->control_group);
+                e->cgroup = strdup(cgroup);
                 if (!e->cgroup)
                         return -ENOMEM;
-                r = memcg_watch_new(m->event, m->memcg_root, e->cgroup, &callbacks, e, &e->watch);
+                r = memcg_watch_new(e->event, root, e->cgroup, &callbacks, e, &e->watch);
                 if (r < 0)
                         return r;
                 e->entry = MEMCG_UNLIMITED;

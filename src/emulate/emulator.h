@@ -4,7 +4,7 @@
 /* memqosd's own background reclaim and pre-emptive priority kill for one
  * unit (or [Group]) cgroup: the I/O around the decisions of plan.h.
  *
- * Idle, an Emulator holds one watch on the cgroup (watch.c): on v1 an
+ * Idle, an Emulator holds one watch on the cgroup (memcg-watch.c): on v1 an
  * eventfd threshold at the start of its pressure zone, on v2 a sample of
  * memory.current every 5 pressure intervals plus memory.events. Inside the
  * zone (usage at or above wmark_high, or above 90% of the kill watermark) it
@@ -16,14 +16,17 @@
  *     priority order: v2 memory.reclaim on each child, v1 a squeeze of the
  *     child's limit (squeeze.h), in steps of StepSize=, for at most
  *     EMU_PASS_BUDGET_USEC per tick so that the event loop stays responsive.
- * Everything it does is a journal event (events.h). It never touches a
- * cgroup outside the unit's subtree. */
+ * Everything it does is reported to its owner through EmulatorCallbacks
+ * (memqosd makes journal events of them). It never touches a cgroup outside
+ * the unit's subtree. */
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
 
-typedef struct Manager Manager;
-typedef struct Unit Unit;
+#include "cgroup/memcg.h"
+
 typedef struct Emulator Emulator;
 
 #define EMU_PASS_BUDGET_USEC (50 * 1000ULL)
@@ -40,6 +43,9 @@ typedef struct EmulatorSettings {
         uint64_t interval_usec;      /* PressureIntervalSec= */
         uint64_t page_size;          /* the kernel's: limits are whole pages of it */
         bool watch_oom;              /* watch OOMs itself (else the caller passes them on) */
+        uint64_t summary_interval_usec; /* folded reclaim passes are said at most this late */
+        int squeeze_fd;              /* v1: the directory of squeeze records (squeeze.h), -1 for none */
+        const char *squeeze_dir;     /* its path, for messages; the owner's, outlives the Emulator */
 } EmulatorSettings;
 
 /* The watermarks memqosd reclaims at for a limit (plan.h's arithmetic over
@@ -49,15 +55,70 @@ void emulator_watermarks(const EmulatorSettings *s, uint64_t limit, uint64_t *re
 /* The usage at which a unit enters its pressure zone. Pure. */
 uint64_t emulator_zone_entry(const EmulatorSettings *s, uint64_t limit);
 
-/* Called when the cgroup was removed under the Emulator's watch: a stop
- * may have been missed, and the Emulator is idle until configured again. */
-typedef void (*EmulatorRemovedCallback)(Unit *u);
+/* One pass of memqosd's own background reclaim, as reported to the owner. */
+typedef struct EmulatorReclaimStep {
+        const char *cgroup;
+        unsigned priority;
+        uint64_t bytes; /* what its usage fell by */
+} EmulatorReclaimStep;
 
-int emulator_new(Manager *m, Unit *u, EmulatorRemovedCallback removed, Emulator **ret);
+typedef struct EmulatorReclaim {
+        const char *cgroup;
+        uint64_t usage_before, usage_after;
+        uint64_t wmark_high, wmark_low;
+        uint64_t duration_usec;
+        const char *method;              /* "memory.reclaim" or "limit-squeeze" */
+        size_t n_steps;                  /* writes made */
+        const EmulatorReclaimStep *steps;   /* per cgroup, in the order taken */
+        size_t n_taken;
+        /* The passes folded since the last event that passed, in sum. */
+        uint64_t folded_reclaimed, folded_duration_usec;
+} EmulatorReclaim;
+
+/* One pre-emptive priority kill, as reported to the owner. */
+typedef struct EmulatorKill {
+        const char *cgroup;        /* the unit under pressure */
+        const char *victim_cgroup; /* the leaf chosen */
+        const char *victim_branch; /* the unit's child it is in: the priority that decided */
+        unsigned victim_priority;  /* of victim_branch */
+        pid_t pid;                 /* 0 with cgroup.kill */
+        char comm[32];
+        uint64_t rss;
+        uint64_t usage, unreclaimable, limit, kill_watermark;
+        uint64_t duration_usec;    /* from the decision to the signal */
+        const char *method;        /* "SIGKILL" or "cgroup.kill" */
+} EmulatorKill;
+
+/* How an Emulator reports to its owner; userdata is the owner's. Any may be NULL. */
+typedef struct EmulatorCallbacks {
+        /* MemoryPriority= of the cgroup when it is a followed unit's own; 0
+         * (the kernel's default, the lowest) otherwise. */
+        unsigned (*priority_of)(const char *cgroup, void *userdata);
+        /* A reclaim pass. True when it was said on its own, false when the
+         * owner folded it: the Emulator then adds it to its folded sum. */
+        bool (*reclaimed)(const EmulatorReclaim *ev, void *userdata);
+        /* The folded passes not yet said, in sum, and the usage after the
+         * last of them: one rate-limit interval (summary_interval_usec) after
+         * the first at the latest, and at emulator_free(). */
+        void (*reclaim_folded)(const char *cgroup, uint64_t reclaimed, uint64_t duration_usec, uint64_t usage_after,
+                               void *userdata);
+        /* A victim was killed. */
+        void (*killed)(const EmulatorKill *ev, void *userdata);
+        /* The cgroup was removed under the Emulator's watch: a stop may have
+         * been missed, and the Emulator is idle until configured again.
+         * Called last: the owner may free the Emulator in it. */
+        void (*removed)(void *userdata);
+} EmulatorCallbacks;
+
+/* unit_object: OBJECT_SYSTEMD_UNIT= of its log messages (copied), NULL for
+ * none. The callbacks are copied. */
+int emulator_new(sd_event *event, const char *unit_object, const EmulatorCallbacks *callbacks, void *userdata,
+                 Emulator **ret);
 Emulator *emulator_free(Emulator *e);
 
-/* (Re)configures and checks at once. -ENOENT when the cgroup is gone. */
-int emulator_configure(Emulator *e, const EmulatorSettings *s);
+/* (Re)configures for cgroup below root and checks at once. -ENOENT when
+ * root is NULL, cgroup empty, or the cgroup gone. */
+int emulator_configure(Emulator *e, const MemcgRoot *root, const char *cgroup, const EmulatorSettings *s);
 
 /* An OOM in the cgroup, heard by the caller's own watch: checks at once,
  * so that the next victim is the lowest priority. NULL is fine. */

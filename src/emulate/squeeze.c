@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "squeeze.h"
+#include "emulate/squeeze.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -9,12 +9,15 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "state.h"
-#include "util.h"
+#include "basic/cgroup-path.h"
+#include "basic/state-dir.h"
+#include "basic/util.h"
 
 #define LIMIT_FILE "memory.limit_in_bytes"
 
 void squeeze_record_done(SqueezeRecord *r) {
+        assert(r);
+
         r->cgroup = mfree(r->cgroup);
 }
 
@@ -57,7 +60,7 @@ int squeeze_record_parse(const char *text, SqueezeRecord *ret) {
                 *eq = 0;
                 const char *value = eq + 1;
                 if (streq(line, "CGROUP")) {
-                        if (memcg_path_validate(value) < 0 || streq(value, "/"))
+                        if (cgroup_path_validate(value) < 0 || streq(value, "/"))
                                 return -EINVAL;
                         free(cgroup);
                         cgroup = strdup(value);
@@ -82,7 +85,7 @@ int squeeze_record_parse(const char *text, SqueezeRecord *ret) {
 int squeeze_record_name(const char *cgroup, char **ret) {
         assert(cgroup);
         assert(ret);
-        return state_name_for_cgroup(cgroup, ret);
+        return cgroup_path_escape(cgroup, ret);
 }
 
 /* The smallest page size of any Linux kernel: every limit memqosd writes is
@@ -215,7 +218,7 @@ static int restore_one(const MemcgRoot *root, int records_fd, const char *name, 
         uint64_t now;
         int r;
 
-        r = state_read_file(records_fd, name, RECORD_SIZE_MAX, &text);
+        r = state_dir_read_file(records_fd, name, RECORD_SIZE_MAX, &text);
         if (r == -EFBIG)
                 return -EBADMSG;
         if (r < 0)
@@ -258,7 +261,7 @@ int squeeze_restore_all(const MemcgRoot *root, int records_fd, uint64_t page_siz
         _cleanup_(closedirp) DIR *d = NULL;
         int failed = 0, r;
 
-        r = state_opendir(records_fd, &d);
+        r = state_dir_opendir(records_fd, &d);
         if (r < 0)
                 return r;
 

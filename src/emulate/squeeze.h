@@ -34,7 +34,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "memcg.h"
+#include "cgroup/memcg.h"
 
 typedef struct SqueezeRecord {
         char *cgroup;
@@ -50,7 +50,7 @@ void squeeze_record_done(SqueezeRecord *r);
 int squeeze_record_format(const SqueezeRecord *r, char **ret);
 int squeeze_record_parse(const char *text, SqueezeRecord *ret);
 
-/* Pure: the file name of a cgroup's record, state_name_for_cgroup()'s
+/* Pure: the file name of a cgroup's record, cgroup_path_escape()'s
  * escaped path, which never starts with "."; a record being written is
  * ".#<name>" until it is renamed into place, so no cgroup name (not even
  * "x.tmp") can look like an unfinished record. */

@@ -7,9 +7,9 @@
  * parsed record's message lies inside the record; an OOM kill names a pid
  * > 0; every cgroup path it names starts with '/'; a summary delivered with
  * a kill is the summary of that pid. */
+#include "cgroup/kmsg.h"
 #include "fuzz-check.h"
 #include "fuzz-split.h"
-#include "kmsg.h"
 
 #define KMSG_FUZZ_RECORDS 16
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target for what memqosd reads from memcg files (memcg.c,
- * watch.c): integer files (memory.limit_in_bytes, memory.max, ...),
+ * memcg-watch.c): integer files (memory.limit_in_bytes, memory.max, ...),
  * memory.stat of both layouts, memory.events and memory.oom_control, and
  * cgroup.procs. One input is given to each parser.
  *
@@ -10,10 +10,10 @@
  * read from cgroup.procs is > 0. */
 #include <inttypes.h>
 
+#include "basic/util.h"
+#include "cgroup/memcg-watch.h"
+#include "cgroup/memcg.h"
 #include "fuzz-check.h"
-#include "memcg.h"
-#include "util.h"
-#include "watch.h"
 
 static void check(bool ok, const char *what) {
         fuzz_check(ok, "fuzz-memcg", what);

@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/util.h"
 #include "emulate/plan.h"
-#include "util.h"
 
 #define NODES_MAX 1700
 #define RECORD 5

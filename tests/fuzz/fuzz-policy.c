@@ -13,11 +13,11 @@
 #include <sys/mman.h>
 #include <syslog.h>
 
-#include "config.h"
+#include "basic/util.h"
+#include "conf/config.h"
+#include "conf/policy.h"
 #include "fuzz-check.h"
 #include "fuzz-split.h"
-#include "policy.h"
-#include "util.h"
 
 #define POLICY_FUZZ_FILES 4
 
@@ -59,7 +59,7 @@ static void check_thresholds_round_trip(const Policy *p) {
                       "round trip keeps each threshold");
 }
 
-static void check_diagnostics(const PolicyDiagnostics *d, const char *const *names, const size_t *lines,
+static void check_diagnostics(const Diagnostics *d, const char *const *names, const size_t *lines,
                               size_t n) {
         for (size_t i = 0; i < d->n; i++) {
                 size_t f;
@@ -84,7 +84,7 @@ static int count_assignment(const char *section, const char *key, const char *va
 /* memqos.conf from the same bytes, through a memfd as it reads a path. */
 static void check_config(const char *text, size_t size) {
         _cleanup_(closep) int fd = memfd_create("memqos.conf", MFD_CLOEXEC);
-        PolicyDiagnostics d = {};
+        Diagnostics d = {};
         char path[64];
         Config c;
 
@@ -99,7 +99,7 @@ static void check_config(const char *text, size_t size) {
         check(c.ratelimit_burst <= 100000, "rate limit burst in range");
         for (size_t i = 0; i < d.n; i++)
                 check(d.items[i].line > 0 && d.items[i].message, "config diagnostic has a line and a message");
-        policy_diagnostics_done(&d);
+        diagnostics_done(&d);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -107,10 +107,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const char *texts[POLICY_FUZZ_FILES];
         size_t sizes[POLICY_FUZZ_FILES], lines[POLICY_FUZZ_FILES], n, assignments = 0;
         FuzzPart parts[POLICY_FUZZ_FILES];
-        PolicyDiagnostics d1 = {}, d2 = {}, d3 = {};
+        Diagnostics d1 = {}, d2 = {}, d3 = {};
         Policy p1, p2;
 
-        if (size > POLICY_FILE_SIZE_MAX)
+        if (size > READ_FILE_SIZE_MAX)
                 return 0;
 
         n = fuzz_split((const char *) data, size, parts, POLICY_FUZZ_FILES);
@@ -130,13 +130,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check(d1.n == d2.n, "parsing again gives the same diagnostics");
 
         /* memqos.conf's way: every section, every malformed line reported */
-        check(policy_ini_parse(texts[0], sizes[0], names[0], NULL, count_assignment, &assignments, &d3) == 0,
+        check(ini_parse_text(texts[0], sizes[0], names[0], NULL, count_assignment, &assignments, &d3) == 0,
               "ini parse succeeds");
         check_diagnostics(&d3, names, lines, 1);
         check_config(texts[0], sizes[0]);
 
-        policy_diagnostics_done(&d1);
-        policy_diagnostics_done(&d2);
-        policy_diagnostics_done(&d3);
+        diagnostics_done(&d1);
+        diagnostics_done(&d2);
+        diagnostics_done(&d3);
         return 0;
 }

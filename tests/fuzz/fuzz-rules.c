@@ -10,10 +10,10 @@
  * absolute; and every rule matches the cgroup its pattern spells literally. */
 #include <sys/mman.h>
 
+#include "basic/util.h"
+#include "conf/rules.h"
 #include "fuzz-check.h"
 #include "fuzz-split.h"
-#include "rules.h"
-#include "util.h"
 
 #define RULES_FUZZ_FILES 3
 
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         RulesFile files[RULES_FUZZ_FILES];
         FuzzPart parts[RULES_FUZZ_FILES];
         char *dropins[RULES_FUZZ_FILES - 1];
-        _cleanup_(policy_diagnostics_done) PolicyDiagnostics d = {};
+        _cleanup_(diagnostics_done) Diagnostics d = {};
         _cleanup_(ruleset_done) RuleSet rs = {};
         _cleanup_strv_free_ char **roots = NULL;
         size_t n;

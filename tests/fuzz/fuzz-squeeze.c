@@ -5,9 +5,10 @@
  * Besides not crashing: a record that parses names a valid cgroup below
  * the root, and formatting it and parsing the text again gives the same
  * record. */
+#include "basic/cgroup-path.h"
+#include "basic/util.h"
 #include "emulate/squeeze.h"
 #include "fuzz-check.h"
-#include "util.h"
 
 static void check(bool ok, const char *what) {
         fuzz_check(ok, "fuzz-squeeze", what);
@@ -24,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (squeeze_record_parse(text, &rec) < 0)
                 return 0;
 
-        check(rec.cgroup && memcg_path_validate(rec.cgroup) == 0 && !streq(rec.cgroup, "/"),
+        check(rec.cgroup && cgroup_path_validate(rec.cgroup) == 0 && !streq(rec.cgroup, "/"),
               "a record names a valid cgroup below the root");
         check(squeeze_record_format(&rec, &formatted) == 0, "a parsed record formats");
         check(squeeze_record_parse(formatted, &again) == 0, "a formatted record parses");

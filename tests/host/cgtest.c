@@ -11,9 +11,10 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "basic/cgroup-path.h"
+#include "basic/util.h"
+#include "cgroup/memcg.h"
 #include "cgtest.h"
-#include "memcg.h"
-#include "util.h"
 
 #define WORKLOAD_HOG "--cgtest-hog"
 
@@ -72,7 +73,7 @@ static bool is_test_cgroup(const char *path) {
         const char *prefix = CGTEST_V1_ROOT "/" CGTEST_PREFIX;
 
         return path && strncmp(path, prefix, strlen(prefix)) == 0 &&
-                memcg_path_validate(path + strlen(CGTEST_V1_ROOT)) == 0;
+                cgroup_path_validate(path + strlen(CGTEST_V1_ROOT)) == 0;
 }
 
 static char *make_cgroup(char *path) {

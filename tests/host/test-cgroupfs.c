@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* cgroupfs.c on this machine's real cgroup v1 memory hierarchy: cgroups made
+/* cgroup-watcher.c on this machine's real cgroup v1 memory hierarchy: cgroups made
  * before and after the start, at several depths, roots that appear later,
  * renames, removals releasing every inotify watch (counted by the kernel in
  * fdinfo), a burst of 2,000 mkdirs from another process, and a queue
@@ -18,11 +18,11 @@
 
 #include <cmocka.h>
 
-#include "cgroupfs.h"
+#include "cgroup/cgroup-watcher.h"
 #include "../proc-fds.h"
+#include "basic/util.h"
+#include "cgroup/memcg.h"
 #include "cgtest.h"
-#include "memcg.h"
-#include "util.h"
 
 static MemcgRoot *root;
 
@@ -97,21 +97,15 @@ static bool is_present(Recorder *r, const char *cgroup) {
         return s && s->present;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
 /* Runs the loop until the recorder has n_present cgroups present and
  * nothing more comes for a moment; fails after timeout_ms. */
 static void run_until_present(sd_event *e, Recorder *r, size_t n_present, unsigned timeout_ms) {
-        uint64_t deadline = now_usec() + (uint64_t) timeout_ms * 1000;
+        uint64_t deadline = clock_usec(CLOCK_MONOTONIC) + (uint64_t) timeout_ms * 1000;
 
         while (r->n_present != n_present) {
-                if (now_usec() >= deadline)
+                if (clock_usec(CLOCK_MONOTONIC) >= deadline)
                         fprintf(stderr, "waiting for %zu, have %zu\n", n_present, r->n_present);
-                assert_true(now_usec() < deadline);
+                assert_true(clock_usec(CLOCK_MONOTONIC) < deadline);
                 assert_true(sd_event_run(e, 100 * 1000) >= 0);
         }
         /* anything else queued */
@@ -423,19 +417,19 @@ static pid_t spawn_mkdir_burst(const char *top, unsigned parents, unsigned child
                 for (unsigned i = 0; i < parents; i++) {
                         if (!remove) {
                                 snprintf(path, sizeof(path), "%s/p%u", top, i);
-                                last = now_usec();
+                                last = clock_usec(CLOCK_MONOTONIC);
                                 if (mkdir(path, 0755) < 0)
                                         _exit(1);
                         }
                         for (unsigned j = 0; j < children; j++) {
                                 snprintf(path, sizeof(path), "%s/p%u/c%u", top, i, j);
-                                last = now_usec();
+                                last = clock_usec(CLOCK_MONOTONIC);
                                 if ((remove ? rmdir(path) : mkdir(path, 0755)) < 0)
                                         _exit(2);
                         }
                         if (remove) {
                                 snprintf(path, sizeof(path), "%s/p%u", top, i);
-                                last = now_usec();
+                                last = clock_usec(CLOCK_MONOTONIC);
                                 if (rmdir(path) < 0)
                                         _exit(3);
                         }
@@ -470,13 +464,13 @@ static void test_burst_of_2000_none_lost(void **state) {
         start(f, (const char *[]) { "", NULL });
         assert_watches(f->w, 1 + 1);
 
-        started = now_usec();
+        started = clock_usec(CLOCK_MONOTONIC);
         pid = spawn_mkdir_burst(f->top, parents, children, false, &fd);
         while (f->rec.n_present < 1 + total) {
-                assert_true(now_usec() < started + 120 * 1000000ULL);
+                assert_true(clock_usec(CLOCK_MONOTONIC) < started + 120 * 1000000ULL);
                 assert_true(sd_event_run(f->event, 100 * 1000) >= 0);
         }
-        done = now_usec();
+        done = clock_usec(CLOCK_MONOTONIC);
         last = burst_wait(pid, fd);
         printf("# burst: %u cgroups made in %.1f ms; all reported %.1f ms after the last mkdir began\n", total,
                (last - started) / 1000.0, done > last ? (done - last) / 1000.0 : 0.0);
@@ -488,13 +482,13 @@ static void test_burst_of_2000_none_lost(void **state) {
                 assert_true(is_present(&f->rec, cg(f->top, rel)));
         }
 
-        started = now_usec();
+        started = clock_usec(CLOCK_MONOTONIC);
         pid = spawn_mkdir_burst(f->top, parents, children, true, &fd);
         while (f->rec.n_present > 1) {
-                assert_true(now_usec() < started + 120 * 1000000ULL);
+                assert_true(clock_usec(CLOCK_MONOTONIC) < started + 120 * 1000000ULL);
                 assert_true(sd_event_run(f->event, 100 * 1000) >= 0);
         }
-        done = now_usec();
+        done = clock_usec(CLOCK_MONOTONIC);
         last = burst_wait(pid, fd);
         printf("# burst: %u cgroups removed in %.1f ms; all reported %.1f ms after the last rmdir began\n", total,
                (last - started) / 1000.0, done > last ? (done - last) / 1000.0 : 0.0);
@@ -503,14 +497,14 @@ static void test_burst_of_2000_none_lost(void **state) {
 
         /* The same burst while the loop sleeps: the children are made
          * before their parents are watched, and found by reading them. */
-        started = now_usec();
+        started = clock_usec(CLOCK_MONOTONIC);
         pid = spawn_mkdir_burst(f->top, parents, children, false, &fd);
         last = burst_wait(pid, fd);
         while (f->rec.n_present < 1 + total) {
-                assert_true(now_usec() < started + 120 * 1000000ULL);
+                assert_true(clock_usec(CLOCK_MONOTONIC) < started + 120 * 1000000ULL);
                 assert_true(sd_event_run(f->event, 100 * 1000) >= 0);
         }
-        done = now_usec();
+        done = clock_usec(CLOCK_MONOTONIC);
         printf("# burst while not reading: %u cgroups made in %.1f ms; all reported %.1f ms after the last mkdir began\n",
                total, (last - started) / 1000.0, (done - last) / 1000.0);
         run_until_present(f->event, &f->rec, 1 + total, 1000);

@@ -16,9 +16,9 @@
 
 #include <cmocka.h>
 
+#include "basic/util.h"
+#include "cgroup/memcg.h"
 #include "cgtest.h"
-#include "memcg.h"
-#include "util.h"
 
 #define MiB (UINT64_C(1) << 20)
 

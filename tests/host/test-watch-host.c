@@ -19,20 +19,13 @@
 
 #include <cmocka.h>
 
+#include "cgroup/kmsg.h"
+#include "cgroup/memcg-watch.h"
+#include "cgroup/memcg.h"
 #include "cgtest.h"
-#include "kmsg.h"
-#include "memcg.h"
-#include "watch.h"
 
 #define MB (1024ULL * 1024ULL)
 #define EVENTS_MAX 64
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
 
 /* A test cgroup (cgtest.h) with a limit; returns its absolute path. */
 static char *cg_create(const char *name, uint64_t limit) {
@@ -100,7 +93,7 @@ _Noreturn static void allocator_main(const char *path, const uint64_t watch[2], 
                                         for (size_t t = 0; t < 2; t++)
                                                 if (r.crossed_usec[t] == 0 && watch[t] > 0 &&
                                                     child_usage(usage_fd) >= watch[t])
-                                                        r.crossed_usec[t] = now_usec();
+                                                        r.crossed_usec[t] = clock_usec(CLOCK_MONOTONIC);
                                 }
                         }
                 } else if (line[0] == 'f') {
@@ -108,7 +101,7 @@ _Noreturn static void allocator_main(const char *path, const uint64_t watch[2], 
                                 munmap(chunks[--n_chunks], MB);
                 } else
                         _exit(5);
-                r.done_usec = now_usec();
+                r.done_usec = clock_usec(CLOCK_MONOTONIC);
                 r.usage = child_usage(usage_fd);
                 if (write(reply, &r, sizeof(r)) != sizeof(r))
                         _exit(6);
@@ -191,7 +184,7 @@ static void on_event(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
                 .limit = ev->limit,
                 .oom_total = ev->oom_total,
                 .oom_delta = ev->oom_delta,
-                .at_usec = now_usec(),
+                .at_usec = clock_usec(CLOCK_MONOTONIC),
         };
         if (ev->type == MEMCG_WATCH_REMOVED && rec->free_on_removed)
                 *rec->watch = memcg_watch_free(*rec->watch);
@@ -221,12 +214,12 @@ static void on_kill(const KmsgOomReport *r, void *userdata) {
 /* Runs the loop until the recorder holds n events (or timeout), then
  * `quiet` longer to catch any extra. Returns false on timeout. */
 static bool run_until_n(sd_event *e, Recorder *rec, size_t n, uint64_t timeout, uint64_t quiet) {
-        uint64_t end = now_usec() + timeout;
+        uint64_t end = clock_usec(CLOCK_MONOTONIC) + timeout;
 
-        while (rec->n < n && now_usec() < end)
+        while (rec->n < n && clock_usec(CLOCK_MONOTONIC) < end)
                 assert_true(sd_event_run(e, 10 * 1000) >= 0);
-        end = now_usec() + quiet;
-        while (now_usec() < end)
+        end = clock_usec(CLOCK_MONOTONIC) + quiet;
+        while (clock_usec(CLOCK_MONOTONIC) < end)
                 assert_true(sd_event_run(e, 10 * 1000) >= 0);
         return rec->n >= n;
 }
@@ -443,8 +436,8 @@ static void test_oom_kill_reported_by_oom_control_and_kmsg(void **state) {
 
         allocator_send(&a, "a 64\n");
         assert_true(run_until_n(e, &rec, 1, 5000 * 1000, 0));
-        end = now_usec() + 3000 * 1000;
-        while (!rec.kill_seen && now_usec() < end)
+        end = clock_usec(CLOCK_MONOTONIC) + 3000 * 1000;
+        while (!rec.kill_seen && clock_usec(CLOCK_MONOTONIC) < end)
                 assert_true(sd_event_run(e, 10 * 1000) >= 0);
         assert_int_equal(allocator_reply(&a, &r), -EPIPE);
         status = allocator_stop(&a);
@@ -514,7 +507,7 @@ static void test_removal_releases_everything_over_1000_cycles(void **state) {
 
         assert_int_equal(sd_event_new(&e), 0);
         before = count_fds();
-        start = now_usec();
+        start = clock_usec(CLOCK_MONOTONIC);
 
         for (unsigned batch = 0; batch < CYCLES / BATCH; batch++) {
                 MemcgWatch *w[BATCH] = {};
@@ -537,12 +530,12 @@ static void test_removal_releases_everything_over_1000_cycles(void **state) {
                         ;
                 for (size_t i = 0; i < BATCH; i++) {
                         assert_int_equal(cgtest_remove_recursive(path[i]), 0);
-                        removed_at[i] = now_usec();
+                        removed_at[i] = clock_usec(CLOCK_MONOTONIC);
                 }
 
                 /* The watch must notice and let go by itself. */
-                end = now_usec() + 5000 * 1000;
-                while (n_removed(rec, BATCH) < BATCH && now_usec() < end)
+                end = clock_usec(CLOCK_MONOTONIC) + 5000 * 1000;
+                while (n_removed(rec, BATCH) < BATCH && clock_usec(CLOCK_MONOTONIC) < end)
                         assert_true(sd_event_run(e, 10 * 1000) >= 0);
 
                 for (size_t i = 0; i < BATCH; i++) {
@@ -564,7 +557,7 @@ static void test_removal_releases_everything_over_1000_cycles(void **state) {
                 }
         }
 
-        elapsed = now_usec() - start;
+        elapsed = clock_usec(CLOCK_MONOTONIC) - start;
         after = count_fds();
         print_message("%d create/watch/remove cycles (batches of %d): %.3f s, rmdir -> removed callback "
                       "mean %.1f ms max %.1f ms, fds before %zu after %zu\n",

@@ -5,8 +5,8 @@
 
 #include <cmocka.h>
 
-#include "bustrust.h"
-#include "util.h"
+#include "basic/util.h"
+#include "daemon/bustrust.h"
 
 #define SYSTEMD "org.freedesktop.systemd1"
 

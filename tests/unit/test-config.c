@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
+#include "basic/util.h"
+#include "conf/config.h"
 #include "config-paths.h"
-#include "config.h"
-#include "util.h"
 
 #define INSTALLED_CONF TEST_DATA_DIR "/../../../memqos.conf"
 #define USEC_PER_SEC UINT64_C(1000000)
@@ -23,7 +23,7 @@
 typedef struct Conf {
         char path[64];
         Config config;
-        PolicyDiagnostics diags;
+        Diagnostics diags;
 } Conf;
 
 static int conf_setup(void **state) {
@@ -44,7 +44,7 @@ static int conf_teardown(void **state) {
 
         (void) unlink(c->path);
         (void) rmdir(c->path);
-        policy_diagnostics_done(&c->diags);
+        diagnostics_done(&c->diags);
         free(c);
         return 0;
 }
@@ -99,7 +99,7 @@ static void test_defaults_are_the_documented_ones(void **state) {
 }
 
 static void test_missing_file_means_defaults(void **state) {
-        PolicyDiagnostics d = {};
+        Diagnostics d = {};
         Config c;
 
         memset(&c, 0x55, sizeof(c));
@@ -109,7 +109,7 @@ static void test_missing_file_means_defaults(void **state) {
 }
 
 static void test_installed_file_parses_clean(void **state) {
-        PolicyDiagnostics d = {};
+        Diagnostics d = {};
         Config c;
 
         assert_int_equal(config_parse_file(INSTALLED_CONF, &c, &d), 0);
@@ -124,7 +124,7 @@ static void test_installed_file_documents_every_key_with_its_default(void **stat
         _cleanup_(freep) char *text = NULL, *uncommented = NULL;
         size_t size, o = 0, keys = 0;
 
-        assert_int_equal(policy_read_file(INSTALLED_CONF, &text, &size), 0);
+        assert_int_equal(read_file_full(INSTALLED_CONF, &text, &size), 0);
         uncommented = calloc(size + 1, 1);
         assert_non_null(uncommented);
         for (char *line = text; *line;) {
@@ -379,7 +379,7 @@ static void test_dropins_override_in_lexical_order(void **state) {
         assert_string_equal(c->diags.items[0].key, "KillWatermarkRatio");
 
         /* memqos.conf's own keys stand when the directory is missing */
-        policy_diagnostics_done(&c->diags);
+        diagnostics_done(&c->diags);
         remove_dir(dir);
         assert_int_equal(config_load(c->path, dir, &c->config, &unreadable, &c->diags), 0);
         assert_int_equal(c->config.kill_watermark_ratio, 80);
@@ -390,7 +390,7 @@ static void test_unreadable_dropin_is_an_error_with_defaults_naming_it(void **st
         Conf *c = *state;
         char dir[] = "/tmp/memqos-test-conf.d-XXXXXX";
         _cleanup_(freep) char *unreadable = NULL, *big = NULL;
-        size_t size = 2 << 20; /* over policy_read_file()'s 1 MiB */
+        size_t size = 2 << 20; /* over read_file_full()'s 1 MiB */
 
         assert_non_null(mkdtemp(dir));
         big = malloc(size + 1);
@@ -476,10 +476,10 @@ static void test_key_in_wrong_section_says_where_it_belongs(void **state) {
                             "Unknown key MemoryPriority= in [OOM], it belongs in a [Group PATTERN] section; ignoring");
 }
 
-static PolicyDiagnostics diagnostics_one(const char *file, unsigned line) {
-        PolicyDiagnostics d = {};
+static Diagnostics diagnostics_one(const char *file, unsigned line) {
+        Diagnostics d = {};
 
-        assert_int_equal(policy_diagnostics_add(&d, file, line, NULL, "bad"), 0);
+        assert_int_equal(diagnostics_add(&d, file, line, NULL, "bad"), 0);
         return d;
 }
 
@@ -487,9 +487,9 @@ static PolicyDiagnostics diagnostics_one(const char *file, unsigned line) {
  * its problems. On reload any problem, in the settings or in the [Group]
  * rules, refuses all of it, and the verdict names the first. */
 static void test_reload_is_all_or_nothing(void **state) {
-        _cleanup_(policy_diagnostics_done) PolicyDiagnostics settings = diagnostics_one("a.conf", 3);
-        _cleanup_(policy_diagnostics_done) PolicyDiagnostics rules = diagnostics_one("b.conf", 7);
-        PolicyDiagnostics none = {};
+        _cleanup_(diagnostics_done) Diagnostics settings = diagnostics_one("a.conf", 3);
+        _cleanup_(diagnostics_done) Diagnostics rules = diagnostics_one("b.conf", 7);
+        Diagnostics none = {};
         ConfigVerdict v;
 
         v = config_verdict(false, NULL, &settings, &rules);

@@ -6,7 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "desired.h"
+#include "basic/cgroup-path.h"
+#include "daemon/desired.h"
 
 static Policy policy_with_priority(unsigned prio) {
         Policy p = { .set = POLICY_KEY_BIT(POLICY_MEMORY_PRIORITY), .memory_priority = prio };

@@ -16,12 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "basic/util.h"
+#include "cgroup/memcg.h"
+#include "conf/config.h"
+#include "conf/policy.h"
 #include "emulate/plan.h"
 #include "emulate/squeeze.h"
-#include "memcg.h"
-#include "policy.h"
-#include "util.h"
 
 #define M (UINT64_C(1024) * 1024)
 #define PAGE_4K UINT64_C(4096)
@@ -533,7 +533,7 @@ static void write_text(const char *path, const char *text) {
 static char *read_text(const char *path) {
         char *text = NULL;
         size_t size;
-        assert_int_equal(policy_read_file(path, &text, &size), 0);
+        assert_int_equal(read_file_full(path, &text, &size), 0);
         return text;
 }
 

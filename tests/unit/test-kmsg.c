@@ -5,7 +5,7 @@
 
 #include <cmocka.h>
 
-#include "kmsg.h"
+#include "cgroup/kmsg.h"
 
 /* Records as this machine's 6.18 kernel wrote them for a memcg OOM (the same
  * format as mm/oom_kill.c of 6.1). */

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "limitwatch.h"
+#include "cgroup/limitwatch.h"
 
 typedef struct Seen {
         unsigned n;

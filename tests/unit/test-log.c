@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "log.h"
-#include "util.h"
+#include "basic/log.h"
+#include "basic/util.h"
 
 static void test_escape_control_bytes(void **state) {
         _cleanup_free_ char *s = NULL;

@@ -13,8 +13,9 @@
 
 #include <cmocka.h>
 
-#include "memcg.h"
-#include "util.h"
+#include "basic/cgroup-path.h"
+#include "basic/util.h"
+#include "cgroup/memcg.h"
 
 /* 2^63 - 4096: what v1 prints for "no limit" with 4 KiB pages. */
 #define V1_UNLIMITED_4K UINT64_C(9223372036854771712)
@@ -89,38 +90,38 @@ static int make_cgroup(int dirfd, const char *name) {
 /* ---- path validation ---- */
 
 static void test_path_validate_accepts_systemd_cgroup_paths(void **state) {
-        assert_int_equal(memcg_path_validate("/"), 0);
-        assert_int_equal(memcg_path_validate("/a"), 0);
-        assert_int_equal(memcg_path_validate("/offline.slice"), 0);
-        assert_int_equal(memcg_path_validate("/offline.slice/run-r1.scope"), 0);
-        assert_int_equal(memcg_path_validate("/kubepods.slice/kubepods-besteffort.slice/"
+        assert_int_equal(cgroup_path_validate("/"), 0);
+        assert_int_equal(cgroup_path_validate("/a"), 0);
+        assert_int_equal(cgroup_path_validate("/offline.slice"), 0);
+        assert_int_equal(cgroup_path_validate("/offline.slice/run-r1.scope"), 0);
+        assert_int_equal(cgroup_path_validate("/kubepods.slice/kubepods-besteffort.slice/"
                                              "kubepods-besteffort-pod1.slice/cri-containerd-0a1b.scope"), 0);
         /* Dots are fine inside a name; only "." and ".." as whole components are not. */
-        assert_int_equal(memcg_path_validate("/.hidden"), 0);
-        assert_int_equal(memcg_path_validate("/..a/b.."), 0);
-        assert_int_equal(memcg_path_validate("/.../x"), 0);
-        assert_int_equal(memcg_path_validate("/system.slice/foo\\x2dbar.service"), 0);
-        assert_int_equal(memcg_path_validate("/with space/\xc3\xa9"), 0);
+        assert_int_equal(cgroup_path_validate("/.hidden"), 0);
+        assert_int_equal(cgroup_path_validate("/..a/b.."), 0);
+        assert_int_equal(cgroup_path_validate("/.../x"), 0);
+        assert_int_equal(cgroup_path_validate("/system.slice/foo\\x2dbar.service"), 0);
+        assert_int_equal(cgroup_path_validate("/with space/\xc3\xa9"), 0);
 }
 
 static void test_path_validate_rejects_hostile_paths(void **state) {
-        assert_int_equal(memcg_path_validate(NULL), -EINVAL);
-        assert_int_equal(memcg_path_validate(""), -EINVAL);
-        assert_int_equal(memcg_path_validate("a"), -EINVAL);
-        assert_int_equal(memcg_path_validate("a/b"), -EINVAL);
-        assert_int_equal(memcg_path_validate("//"), -EINVAL);
-        assert_int_equal(memcg_path_validate("/a/"), -EINVAL);
-        assert_int_equal(memcg_path_validate("/a//b"), -EINVAL);
-        assert_int_equal(memcg_path_validate("/."), -EINVAL);
-        assert_int_equal(memcg_path_validate("/.."), -EINVAL);
-        assert_int_equal(memcg_path_validate("/../etc"), -EINVAL);
-        assert_int_equal(memcg_path_validate("/a/../b"), -EINVAL);
-        assert_int_equal(memcg_path_validate("/a/./b"), -EINVAL);
-        assert_int_equal(memcg_path_validate("/a/.."), -EINVAL);
-        assert_int_equal(memcg_path_validate("/a\nb"), -EINVAL);
-        assert_int_equal(memcg_path_validate("/a\tb"), -EINVAL);
-        assert_int_equal(memcg_path_validate("/a/\x1b[31m"), -EINVAL);
-        assert_int_equal(memcg_path_validate("/a\x7f"), -EINVAL);
+        assert_int_equal(cgroup_path_validate(NULL), -EINVAL);
+        assert_int_equal(cgroup_path_validate(""), -EINVAL);
+        assert_int_equal(cgroup_path_validate("a"), -EINVAL);
+        assert_int_equal(cgroup_path_validate("a/b"), -EINVAL);
+        assert_int_equal(cgroup_path_validate("//"), -EINVAL);
+        assert_int_equal(cgroup_path_validate("/a/"), -EINVAL);
+        assert_int_equal(cgroup_path_validate("/a//b"), -EINVAL);
+        assert_int_equal(cgroup_path_validate("/."), -EINVAL);
+        assert_int_equal(cgroup_path_validate("/.."), -EINVAL);
+        assert_int_equal(cgroup_path_validate("/../etc"), -EINVAL);
+        assert_int_equal(cgroup_path_validate("/a/../b"), -EINVAL);
+        assert_int_equal(cgroup_path_validate("/a/./b"), -EINVAL);
+        assert_int_equal(cgroup_path_validate("/a/.."), -EINVAL);
+        assert_int_equal(cgroup_path_validate("/a\nb"), -EINVAL);
+        assert_int_equal(cgroup_path_validate("/a\tb"), -EINVAL);
+        assert_int_equal(cgroup_path_validate("/a/\x1b[31m"), -EINVAL);
+        assert_int_equal(cgroup_path_validate("/a\x7f"), -EINVAL);
 }
 
 static void test_path_validate_length_limit_is_path_max(void **state) {
@@ -131,13 +132,13 @@ static void test_path_validate_length_limit_is_path_max(void **state) {
         p[0] = '/';
         memset(p + 1, 'a', PATH_MAX);
         p[PATH_MAX - 1] = 0;
-        assert_int_equal(memcg_path_validate(p), 0);
+        assert_int_equal(cgroup_path_validate(p), 0);
         p[PATH_MAX - 1] = 'a';
         p[PATH_MAX] = 0;
-        assert_int_equal(memcg_path_validate(p), -EINVAL);
+        assert_int_equal(cgroup_path_validate(p), -EINVAL);
         p[PATH_MAX] = 'a';
         p[PATH_MAX + 1] = 0;
-        assert_int_equal(memcg_path_validate(p), -EINVAL);
+        assert_int_equal(cgroup_path_validate(p), -EINVAL);
 }
 
 /* ---- tables ---- */

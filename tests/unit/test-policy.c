@@ -10,14 +10,14 @@
 
 #include <cmocka.h>
 
-#include "policy.h"
-#include "util.h"
+#include "basic/util.h"
+#include "conf/policy.h"
 
 typedef struct Files {
         char dir[64];
         char *paths[8];
         size_t n;
-        PolicyDiagnostics diags;
+        Diagnostics diags;
 } Files;
 
 static int files_setup(void **state) {
@@ -39,7 +39,7 @@ static int files_teardown(void **state) {
                 free(f->paths[i]);
         }
         assert_int_equal(rmdir(f->dir), 0);
-        policy_diagnostics_done(&f->diags);
+        diagnostics_done(&f->diags);
         free(f);
         return 0;
 }
@@ -72,7 +72,7 @@ static Policy parse(Files *f, const Policy *previous) {
         return p;
 }
 
-static const PolicyDiagnostic *only_diag(Files *f) {
+static const Diagnostic *only_diag(Files *f) {
         assert_int_equal(f->diags.n, 1);
         return &f->diags.items[0];
 }
@@ -95,7 +95,7 @@ static Policy policy_with_priority(unsigned prio) {
 
 static void test_design_example_dropin_parses_with_its_comments(void **state) {
         char *paths[] = { TEST_DATA_DIR "/offline.slice.d/50-memqos.conf" };
-        PolicyDiagnostics d = {};
+        Diagnostics d = {};
         char buf[32 * POLICY_THRESHOLDS_MAX];
         Policy p;
 
@@ -108,12 +108,12 @@ static void test_design_example_dropin_parses_with_its_comments(void **state) {
         assert_true(p.use_priority_oom);
         policy_format_thresholds(&p, buf, sizeof(buf));
         assert_string_equal(buf, "80% 95% 1G");
-        policy_diagnostics_done(&d);
+        diagnostics_done(&d);
 }
 
 static void test_unit_file_sections_never_leak_in(void **state) {
         char *paths[] = { TEST_DATA_DIR "/online.service" };
-        PolicyDiagnostics d = {};
+        Diagnostics d = {};
         Policy p;
 
         /* [Unit] and [Service] carry MemoryPriority=, WatermarkRatio=, a
@@ -123,7 +123,7 @@ static void test_unit_file_sections_never_leak_in(void **state) {
         assert_int_equal(d.n, 0);
         assert_int_equal(p.set, POLICY_KEY_BIT(POLICY_MEMORY_PRIORITY));
         assert_int_equal(p.memory_priority, 10);
-        policy_diagnostics_done(&d);
+        diagnostics_done(&d);
 }
 
 static void test_other_sections_are_ignored_even_after_ours(void **state) {
@@ -143,7 +143,7 @@ static void test_other_sections_are_ignored_even_after_ours(void **state) {
 
 static void test_keys_are_case_sensitive_and_unknown_keys_diagnosed(void **state) {
         Files *f = *state;
-        const PolicyDiagnostic *d;
+        const Diagnostic *d;
         Policy p;
 
         add_file(f, "a.slice", "[X-MemQoS]\n\nmemorypriority=3\n");
@@ -216,7 +216,7 @@ static void test_empty_assignment_resets_key_to_unset(void **state) {
 static void test_priority_13_is_ignored_and_the_default_applies(void **state) {
         Files *f = *state;
         Policy previous = policy_with_priority(5), p;
-        const PolicyDiagnostic *d;
+        const Diagnostic *d;
 
         add_file(f, "a.slice", "[Unit]\nDescription=x\n\n[X-MemQoS]\nMemoryPriority=13\nWatermarkRatio=60\n");
         /* what was in force before does not count: no valid assignment, no key */
@@ -280,7 +280,7 @@ static void test_same_files_same_policy_whatever_was_in_force(void **state) {
                 if (i == 0)
                         first = p;
                 assert_true(policy_equal(&p, &first));
-                policy_diagnostics_done(&f->diags);
+                diagnostics_done(&f->diags);
         }
         assert_int_equal(first.set, POLICY_KEY_BIT(POLICY_MEMORY_PRIORITY));
         assert_int_equal(first.memory_priority, 4);
@@ -326,7 +326,7 @@ static void test_ranges_of_each_key(void **state) {
                 char text[128];
                 const char *texts[] = { text }, *names[] = { "t.conf" };
                 size_t sizes[1];
-                PolicyDiagnostics d = {};
+                Diagnostics d = {};
                 Policy p;
 
                 snprintf(text, sizeof(text), "[X-MemQoS]\n%s\n", cases[i].line);
@@ -334,7 +334,7 @@ static void test_ranges_of_each_key(void **state) {
                 assert_int_equal(policy_parse_texts(texts, sizes, names, 1, &p, &d), 0);
                 if (cases[i].valid != (p.set != 0 && d.n == 0))
                         fail_msg("%s: expected %s", cases[i].line, cases[i].valid ? "valid" : "invalid");
-                policy_diagnostics_done(&d);
+                diagnostics_done(&d);
         }
 }
 
@@ -379,7 +379,7 @@ static void test_unreadable_file_keeps_previous_policy_whole(void **state) {
                 .n_thresholds = 1,
                 .thresholds = { { .is_percent = true, .value = 90 } },
         };
-        const PolicyDiagnostic *d;
+        const Diagnostic *d;
         Policy p;
 
         /* the readable files say something else: none of it is taken */
@@ -422,7 +422,7 @@ static void test_fifo_is_refused_without_hanging(void **state) {
 static void test_file_over_1_mib_is_unreadable(void **state) {
         Files *f = *state;
         Policy previous = policy_with_priority(4), p;
-        _cleanup_(freep) char *big = long_line("[X-MemQoS]\nMemoryPriority=1\n#", POLICY_FILE_SIZE_MAX + 1);
+        _cleanup_(freep) char *big = long_line("[X-MemQoS]\nMemoryPriority=1\n#", READ_FILE_SIZE_MAX + 1);
 
         add_file(f, "a.slice", big);
         p = parse(f, &previous);
@@ -433,7 +433,7 @@ static void test_file_over_1_mib_is_unreadable(void **state) {
 
 static void test_dev_null_fragment_of_masked_unit_is_empty(void **state) {
         char *paths[] = { (char *) "/dev/null" };
-        PolicyDiagnostics d = {};
+        Diagnostics d = {};
         Policy p;
 
         assert_int_equal(policy_parse_files(paths, 1, NULL, &p, &d), 0);
@@ -623,9 +623,9 @@ static void test_line_of_exactly_4096_characters_is_read(void **state) {
         Policy p;
 
         /* "MemoryPriority=000...0004": a valid value, as long as it may be */
-        line = long_line("MemoryPriority=", POLICY_LINE_MAX);
-        memset(line + strlen("MemoryPriority="), '0', POLICY_LINE_MAX - strlen("MemoryPriority="));
-        line[POLICY_LINE_MAX - 1] = '4';
+        line = long_line("MemoryPriority=", INI_LINE_MAX);
+        memset(line + strlen("MemoryPriority="), '0', INI_LINE_MAX - strlen("MemoryPriority="));
+        line[INI_LINE_MAX - 1] = '4';
         assert_true(asprintf(&text, "[X-MemQoS]\n%s\n", line) > 0);
         add_file(f, "a.slice", text);
         p = parse(f, NULL);
@@ -681,9 +681,9 @@ static void test_long_section_names_reach_the_callback_whole(void **state) {
                                    "[Group /kubepods/burstable/pod12345678-1234-1234-1234-123456789012/*]\n"
                                    "MemoryPriority=1\n";
         _cleanup_(freep) char *section = NULL;
-        PolicyDiagnostics d = {};
+        Diagnostics d = {};
 
-        assert_int_equal(policy_ini_parse(text, strlen(text), "rules.conf", NULL, record_section, &section, &d), 0);
+        assert_int_equal(ini_parse_text(text, strlen(text), "rules.conf", NULL, record_section, &section, &d), 0);
         assert_int_equal(d.n, 0);
         assert_string_equal(section, "Group /kubepods/burstable/pod12345678-1234-1234-1234-123456789012/*");
 }
@@ -692,7 +692,7 @@ static void test_nul_byte_line_is_diagnosed(void **state) {
         static const char text[] = "[X-MemQoS]\nMemoryPriority=1\0 2\nWatermarkRatio=3\n";
         const char *texts[] = { text }, *names[] = { "nul.conf" };
         size_t sizes[] = { sizeof(text) - 1 };
-        PolicyDiagnostics d = {};
+        Diagnostics d = {};
         Policy p;
 
         assert_int_equal(policy_parse_texts(texts, sizes, names, 1, &p, &d), 0);
@@ -700,7 +700,7 @@ static void test_nul_byte_line_is_diagnosed(void **state) {
         assert_int_equal(d.n, 1);
         assert_int_equal(d.items[0].line, 2);
         assert_string_equal(d.items[0].message, "Line contains a NUL byte, ignoring");
-        policy_diagnostics_done(&d);
+        diagnostics_done(&d);
 }
 
 static void test_continuation_lines_join_and_keep_line_numbers(void **state) {

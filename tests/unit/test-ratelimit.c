@@ -5,8 +5,8 @@
 
 #include <cmocka.h>
 
-#include "ratelimit.h"
-#include "util.h"
+#include "basic/ratelimit.h"
+#include "basic/util.h"
 
 #define SEC 1000000ULL
 

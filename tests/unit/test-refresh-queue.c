@@ -5,8 +5,8 @@
 
 #include <cmocka.h>
 
-#include "refresh-queue.h"
-#include "util.h"
+#include "basic/util.h"
+#include "daemon/refresh-queue.h"
 
 #define N_UNITS 2000
 

@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "rlimit.h"
+#include "daemon/rlimit.h"
 
 static void test_soft_limit_goes_up_to_the_hard_limit(void **state) {
         struct rlimit rl = { .rlim_cur = 1024, .rlim_max = 524288 };

@@ -9,8 +9,9 @@
 
 #include <cmocka.h>
 
-#include "rules.h"
-#include "util.h"
+#include "basic/cgroup-path.h"
+#include "basic/util.h"
+#include "conf/rules.h"
 
 #define INSTALLED_CONF TEST_DATA_DIR "/../../../memqos.conf"
 
@@ -19,7 +20,7 @@ typedef struct Fixture {
         char conf[96];
         char dropins[96];
         RuleSet rs;
-        PolicyDiagnostics diags;
+        Diagnostics diags;
 } Fixture;
 
 static int fixture_setup(void **state) {
@@ -58,7 +59,7 @@ static int fixture_teardown(void **state) {
 
         remove_tree(f->dir);
         ruleset_done(&f->rs);
-        policy_diagnostics_done(&f->diags);
+        diagnostics_done(&f->diags);
         free(f);
         return 0;
 }
@@ -83,11 +84,11 @@ static void load(Fixture *f, const char *conf) {
         if (conf)
                 write_file(f->conf, conf);
         ruleset_done(&f->rs);
-        policy_diagnostics_done(&f->diags);
+        diagnostics_done(&f->diags);
         assert_int_equal(rules_load(f->conf, f->dropins, &f->rs, &f->diags), 0);
 }
 
-static const char *diag_file_name(const PolicyDiagnostic *d) {
+static const char *diag_file_name(const Diagnostic *d) {
         const char *slash = strrchr(d->file, '/');
         return slash ? slash + 1 : d->file;
 }
@@ -194,7 +195,7 @@ static void test_rules_read_in_order_conf_then_dropins_lexically(void **state) {
         assert_int_equal(f->diags.n, 0);
         assert_int_equal(f->rs.n, 3);
         assert_string_equal(f->rs.rules[0].glob, "/kubepods/besteffort/*");
-        assert_string_equal(diag_file_name(&(PolicyDiagnostic) { .file = f->rs.rules[0].file }), "memqos.conf");
+        assert_string_equal(diag_file_name(&(Diagnostic) { .file = f->rs.rules[0].file }), "memqos.conf");
         assert_int_equal(f->rs.rules[0].line, 3);
         assert_string_equal(f->rs.rules[1].glob, "/kubepods/**");
         assert_int_equal(f->rs.rules[1].line, 1);
@@ -454,10 +455,10 @@ static void test_paths_minimize(void **state) {
         assert_string_equal(out[0], "/a");
         assert_string_equal(out[1], "/a-b");
         assert_string_equal(out[2], "/ab/c");
-        assert_true(cgroup_path_is_below("/a/b", "/a"));
-        assert_true(cgroup_path_is_below("/a", "/a"));
-        assert_true(cgroup_path_is_below("/a", "/"));
-        assert_false(cgroup_path_is_below("/ab", "/a"));
+        assert_true(cgroup_contains("/a", "/a/b"));
+        assert_true(cgroup_contains("/a", "/a"));
+        assert_true(cgroup_contains("/", "/a"));
+        assert_false(cgroup_contains("/a", "/ab"));
 }
 
 /* The commented example in the installed memqos.conf is a working rule. */
@@ -467,7 +468,7 @@ static void test_installed_example_parses(void **state) {
         size_t size, o = 0;
         Policy p;
 
-        assert_int_equal(policy_read_file(INSTALLED_CONF, &text, &size), 0);
+        assert_int_equal(read_file_full(INSTALLED_CONF, &text, &size), 0);
         uncommented = calloc(size + 1, 1);
         assert_non_null(uncommented);
         /* "# [Group ...]" and the "# Key=value" lines right after it */
@@ -518,7 +519,7 @@ static void test_lone_backslash_line_does_not_merge_two_rules(void **state) {
 static void test_overlong_header_makes_no_rule_of_its_keys(void **state) {
         Fixture *f = *state;
         _cleanup_free_ char *text = NULL;
-        char pattern[POLICY_LINE_MAX + 16];
+        char pattern[INI_LINE_MAX + 16];
         Policy p;
 
         memset(pattern, 'x', sizeof(pattern) - 1);

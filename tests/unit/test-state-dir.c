@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The trust checks of memqosd's state directory (src/state-dir.c): the pure
+/* The trust checks of memqosd's state directory (src/basic/state-dir.c): the pure
  * check, and state_dir_open() on temporary directories of the user running
  * the test (another owner is simulated by passing another euid). */
 #include <setjmp.h>
@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "state-dir.h"
-#include "util.h"
+#include "basic/state-dir.h"
+#include "basic/util.h"
 
 static void test_only_our_own_unwritable_dir_is_trusted(void **state) {
         assert_int_equal(state_dir_check(0, S_IFDIR | 0755, 0, false), STATE_DIR_OK);

@@ -10,8 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "state.h"
-#include "util.h"
+#include "basic/cgroup-path.h"
+#include "basic/state-dir.h"
+#include "basic/util.h"
+#include "daemon/state.h"
 
 static char *format(const UnitState *s) {
         char *buf = NULL;
@@ -163,7 +165,7 @@ static void test_state_dir_marked_stopped_and_cleared(void **state) {
         snprintf(path, sizeof(path), "%s/b.slice", dir);
         _cleanup_free_ char *text = NULL;
         size_t size;
-        assert_int_equal(policy_read_file(path, &text, &size), 0);
+        assert_int_equal(read_file_full(path, &text, &size), 0);
         assert_non_null(strstr(text, "ACTIVE=no\nSTOPPED_AT=2026-11-30T13:30:00Z\n"));
 
         snprintf(path, sizeof(path), "%s/.#c.slice", dir); /* a write that never ended */
@@ -178,16 +180,16 @@ static void test_state_dir_marked_stopped_and_cleared(void **state) {
 static void test_group_state_names_are_escaped_paths(void **state) {
         char *n;
 
-        assert_int_equal(state_name_for_cgroup("/kubepods/besteffort/pod1", &n), 0);
+        assert_int_equal(cgroup_path_escape("/kubepods/besteffort/pod1", &n), 0);
         assert_string_equal(n, "kubepods-besteffort-pod1");
         free(n);
-        assert_int_equal(state_name_for_cgroup("/a-b/c", &n), 0);
+        assert_int_equal(cgroup_path_escape("/a-b/c", &n), 0);
         assert_string_equal(n, "a\\x2db-c");
         free(n);
-        assert_int_equal(state_name_for_cgroup("/", &n), 0);
+        assert_int_equal(cgroup_path_escape("/", &n), 0);
         assert_string_equal(n, "-");
         free(n);
-        assert_int_equal(state_name_for_cgroup("/.hidden", &n), 0);
+        assert_int_equal(cgroup_path_escape("/.hidden", &n), 0);
         assert_string_equal(n, "\\x2ehidden");
         free(n);
 }

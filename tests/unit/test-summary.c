@@ -7,8 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "summary.h"
-#include "util.h"
+#include "basic/util.h"
+#include "daemon/summary.h"
 
 #define GIB (1ull << 30)
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "util.h"
+#include "basic/util.h"
 
 static void test_u64_or_max_is_raw_digits_or_max(void **state) {
         char b[FORMAT_SIZE_MAX];

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "../proc-fds.h"
-#include "watch.h"
+#include "cgroup/memcg-watch.h"
 
 typedef struct Fixture {
         char dir[64];
@@ -25,13 +25,6 @@ typedef struct Fixture {
         MemcgWatchEvent seen[16];
         size_t n;
 } Fixture;
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static void put(const char *dir, const char *file, const char *text) {
         char p[256];
@@ -53,16 +46,16 @@ static void on_event(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
 static const MemcgWatchCallbacks callbacks = { .threshold = on_event, .oom = on_event, .removed = on_event };
 
 static void run_for(Fixture *f, uint64_t usec) {
-        uint64_t end = now_usec() + usec;
+        uint64_t end = clock_usec(CLOCK_MONOTONIC) + usec;
 
-        while (now_usec() < end)
+        while (clock_usec(CLOCK_MONOTONIC) < end)
                 assert_true(sd_event_run(f->e, 5 * 1000) >= 0);
 }
 
 static bool run_until(Fixture *f, size_t n, uint64_t timeout) {
-        uint64_t end = now_usec() + timeout;
+        uint64_t end = clock_usec(CLOCK_MONOTONIC) + timeout;
 
-        while (f->n < n && now_usec() < end)
+        while (f->n < n && clock_usec(CLOCK_MONOTONIC) < end)
                 assert_true(sd_event_run(f->e, 5 * 1000) >= 0);
         return f->n >= n;
 }
@@ -176,13 +169,13 @@ static void test_memory_events_change_samples_at_once(void **state) {
         run_for(f, 50 * 1000);
         assert_int_equal(f->n, 0);
 
-        start = now_usec();
+        start = clock_usec(CLOCK_MONOTONIC);
         put(f->cg, "memory.events", "low 0\nhigh 0\nmax 1\noom 0\noom_kill 0\noom_group_kill 0\n");
         assert_true(run_until(f, 1, 500 * 1000));
         assert_int_equal(f->seen[0].threshold, 900);
         assert_int_equal(f->seen[0].direction, THRESHOLD_UP);
         print_message("v2: memory.events change -> threshold callback %.3f ms\n",
-                      (double) (now_usec() - start) / 1000.0);
+                      (double) (clock_usec(CLOCK_MONOTONIC) - start) / 1000.0);
         /* OOM watching was not asked for: no OOM report for max. */
         assert_int_equal(f->n, 1);
 }

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "watch.h"
+#include "cgroup/memcg-watch.h"
 
 #define MB (1024ULL * 1024ULL)
 
