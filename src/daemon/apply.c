@@ -85,6 +85,16 @@ unsigned apply_written_mask(unsigned written_mask, const Policy *policy, const M
         return written_mask;
 }
 
+uint64_t apply_cgroup_retry_delay_usec(unsigned attempt) {
+        const uint64_t first = 1000000ULL, max = 30 * 1000000ULL;
+
+        if (attempt >= APPLY_CGROUP_RETRIES)
+                return 0;
+        if (attempt >= 5) /* 1 << 5 s is past the cap */
+                return max;
+        return first << attempt < max ? first << attempt : max;
+}
+
 void apply_emulator_settings(const ApplyContext *ctx, const Policy *policy, const MemcgDesired *desired,
                              bool unit_watch_hears_oom, EmulatorSettings *ret) {
         assert(ctx);

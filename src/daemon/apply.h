@@ -65,6 +65,17 @@ unsigned apply_written_mask(unsigned written_mask, const Policy *policy, const M
 void apply_emulator_settings(const ApplyContext *ctx, const Policy *policy, const MemcgDesired *desired,
                              bool unit_watch_hears_oom, EmulatorSettings *ret);
 
+/* A unit systemd says is active, whose cgroup is not there (yet): the
+ * cgroup was removed and is being made again (a stop and start memqosd
+ * missed, or a unit starting), and nothing may tell memqosd when it is
+ * back, since it has no watch on it. It looks again after the delay this
+ * returns for look number `attempt` (0, 1, ...): 1 s doubling to 30 s, and
+ * 0 (give up until systemd reports a change) after APPLY_CGROUP_RETRIES
+ * looks, about 3 minutes: a unit without a memory cgroup of its own (no
+ * memory accounting on v1) would otherwise cost a question every 30 s. */
+#define APPLY_CGROUP_RETRIES 10
+uint64_t apply_cgroup_retry_delay_usec(unsigned attempt);
+
 /* Whether those settings need an Emulator at all. */
 static inline bool apply_wants_emulator(const EmulatorSettings *s) {
         return s->reclaim || s->kill;

@@ -494,6 +494,52 @@ static char **unit_sources(Manager *m, Unit *u) {
         return all;
 }
 
+static int on_cgroup_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Unit *u = userdata;
+
+        u->cgroup_retry = sd_event_source_disable_unref(u->cgroup_retry);
+        /* systemd may name another cgroup by now: ask it; without the bus,
+         * look at the one we know. */
+        if (u->kind == UNIT_KIND_SYSTEMD && systemd_connected(u->manager->systemd))
+                (void) systemd_refresh_unit(u->manager->systemd, u);
+        else
+                unit_apply(u->manager, u);
+        return 0;
+}
+
+static void unit_stop_cgroup_retry(Unit *u) {
+        u->cgroup_retry = sd_event_source_disable_unref(u->cgroup_retry);
+        u->cgroup_retries = 0;
+}
+
+/* The unit is active but its cgroup is not there (removed, and being made
+ * again): no watch of ours can tell when it is back, so look again later. */
+static void unit_retry_cgroup_later(Manager *m, Unit *u) {
+        uint64_t delay;
+        int r;
+
+        if (u->cgroup_retry)
+                return; /* a look is due already */
+        delay = apply_cgroup_retry_delay_usec(u->cgroup_retries);
+        if (delay == 0) {
+                if (u->cgroup_retries++ == APPLY_CGROUP_RETRIES)
+                        log_unit_full(LOG_NOTICE, 0, unit_object(u), u->control_group,
+                                        "The memory cgroup of this active unit does not exist; memqosd looks again "
+                                        "when systemd reports a change of the unit.");
+                return;
+        }
+        log_unit_debug(unit_object(u), u->control_group, "The memory cgroup is not there; looking again in %" PRIu64 " ms.",
+                       delay / 1000);
+        r = sd_event_add_time_relative(m->event, &u->cgroup_retry, CLOCK_MONOTONIC, delay, 0, on_cgroup_retry, u);
+        if (r < 0) {
+                log_unit_warning_errno(unit_object(u), u->control_group, r,
+                                       "Cannot arm the timer to look for the memory cgroup again: %m");
+                return;
+        }
+        (void) sd_event_source_set_description(u->cgroup_retry, "unit-cgroup-retry");
+        u->cgroup_retries++;
+}
+
 void unit_apply(Manager *m, Unit *u) {
         assert(u);
 
@@ -547,6 +593,11 @@ void unit_apply(Manager *m, Unit *u) {
                 fd = memcg_open(m->memcg_root, u->control_group);
                 if (fd < 0 && fd != -ENOENT)
                         log_unit_warning_errno(unit_object(u), u->control_group, fd, "Cannot open the memory cgroup: %m");
+                /* (A group's cgroup watcher sees the mkdir itself.) */
+                if (fd == -ENOENT && u->kind == UNIT_KIND_SYSTEMD)
+                        unit_retry_cgroup_later(m, u);
+                else
+                        unit_stop_cgroup_retry(u);
         }
         if (fd >= 0) {
                 if (memcg_read_limit(m->memcg_root, fd, &u->limit) < 0)
@@ -604,6 +655,7 @@ void unit_apply(Manager *m, Unit *u) {
 /* The cgroup went away: its knobs went with it. Keep the policy (the unit may
  * start again) but forget what was written to the old instance. */
 static void unit_cgroup_gone(Manager *m, Unit *u) {
+        unit_stop_cgroup_retry(u);
         unit_drop_watch(u);
         u->limit_watch = limit_watch_free(u->limit_watch);
         u->emulator = emulator_free(u->emulator);

@@ -34,6 +34,7 @@ static Unit *unit_free(Unit *u) {
         memcg_watch_free(u->watch);
         limit_watch_free(u->limit_watch);
         emulator_free(u->emulator); /* may still say its folded passes */
+        sd_event_source_disable_unref(u->cgroup_retry);
         if (u->manager && u->name)
                 events_forget_unit(u->manager->ratelimit, u);
         free(u->name);

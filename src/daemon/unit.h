@@ -69,6 +69,11 @@ typedef struct Unit {
         /* memqosd's own reclaim and pre-emptive kill (emulate/), NULL when neither applies */
         Emulator *emulator;
 
+        /* systemd says the unit is active but its cgroup is not there: look
+         * again (apply_cgroup_retry_delay_usec()) */
+        sd_event_source *cgroup_retry;
+        unsigned cgroup_retries;
+
         /* bus bookkeeping (systemd.c) */
         SystemdClient *systemd; /* whose refresh queue it was put in, NULL before */
         sd_bus_slot *slot_unit, *slot_type;

@@ -195,8 +195,26 @@ static void test_emulator_kills_where_priority_oom_is_wanted_on_and_emulated(voi
         assert_false(s.kill);
 }
 
+static void test_a_missing_cgroup_is_looked_for_again_then_left_to_systemd(void **state) {
+        uint64_t sum = 0;
+
+        assert_int_equal(apply_cgroup_retry_delay_usec(0), 1000000);
+        assert_int_equal(apply_cgroup_retry_delay_usec(1), 2000000);
+        assert_int_equal(apply_cgroup_retry_delay_usec(4), 16000000);
+        assert_int_equal(apply_cgroup_retry_delay_usec(5), 30000000); /* capped */
+        for (unsigned i = 0; i < APPLY_CGROUP_RETRIES; i++) {
+                assert_true(apply_cgroup_retry_delay_usec(i) > 0);
+                sum += apply_cgroup_retry_delay_usec(i);
+        }
+        /* a few minutes in all, then no more questions */
+        assert_true(sum >= 2 * 60 * 1000000ULL && sum <= 5 * 60 * 1000000ULL);
+        assert_int_equal(apply_cgroup_retry_delay_usec(APPLY_CGROUP_RETRIES), 0);
+        assert_int_equal(apply_cgroup_retry_delay_usec(UINT32_MAX), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_a_missing_cgroup_is_looked_for_again_then_left_to_systemd),
                 cmocka_unit_test(test_a_group_steps_back_for_a_systemd_unit_with_its_cgroup),
                 cmocka_unit_test(test_a_unit_cares_with_a_policy_or_a_knob_to_reset),
                 cmocka_unit_test(test_ooms_are_watched_for_groups_slices_and_units_with_a_policy),
