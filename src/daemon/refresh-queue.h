@@ -25,9 +25,10 @@
  *              after a pause (refresh_queue_retry_deferred()).
  *
  * Such an error (LimitsExceeded, or NoReply: systemd, busy starting 2,000
- * units under TCG, answered none within 25 s) is about the bus or systemd, not
- * the unit: the whole queue pauses until the retry, and the pause doubles
- * while no answer comes through. A question sd-bus gave up on may still count
+ * units under TCG, answered none within sd-bus's default 25 s; systemd.c now
+ * waits 10 min) is about the bus or systemd, not the unit: the whole queue
+ * pauses until the retry, and the pause doubles while no answer comes
+ * through. A question sd-bus gave up on may still count
  * on the bus until systemd answers it; sending on at once turned one timeout
  * into a storm of refusals (22,910 at 2,000 units). */
 

@@ -37,6 +37,15 @@ struct SystemdClient {
         uint64_t sync_generation;
 };
 
+/* How long sd-bus waits for systemd's answer to a GetAll before it gives
+ * up with NoReply. Not sd-bus's 25 s: dbus-daemon counts a question against
+ * max_replies_per_connection until systemd answers it, whether or not we
+ * still wait, so a question given up on and asked again is two on the bus.
+ * At 2,000 slices starting under TCG systemd took longer than 25 s, and the
+ * questions asked again after the timeout overran the bus's 128 (192
+ * refusals). Waiting as long as the bus counts keeps REFRESH_SENT_MAX true. */
+#define GET_ALL_TIMEOUT_USEC (10 * 60 * 1000 * 1000ULL)
+
 #define RECONNECT_USEC_MIN (250 * 1000ULL)
 #define RECONNECT_USEC_MAX (5 * 1000 * 1000ULL)
 
@@ -242,6 +251,19 @@ static int on_get_all(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
         return 0;
 }
 
+static int call_get_all(SystemdClient *c, Unit *u, const char *path, const char *interface, sd_bus_slot **ret_slot) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(c->bus, &m, SD_DEST, path, "org.freedesktop.DBus.Properties", "GetAll");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", interface);
+        if (r < 0)
+                return r;
+        return sd_bus_call_async(c->bus, ret_slot, m, on_get_all, u, GET_ALL_TIMEOUT_USEC);
+}
+
 static int unit_send_refresh(SystemdClient *c, Unit *u) {
         _cleanup_free_ char *path = NULL;
         int r;
@@ -250,12 +272,10 @@ static int unit_send_refresh(SystemdClient *c, Unit *u) {
         if (r < 0)
                 return r;
         unit_forget_answers(u);
-        r = sd_bus_call_method_async(c->bus, &u->slot_unit, SD_DEST, path, "org.freedesktop.DBus.Properties",
-                                     "GetAll", on_get_all, u, "s", SD_UNIT);
+        r = call_get_all(c, u, path, SD_UNIT, &u->slot_unit);
         if (r < 0)
                 return r;
-        r = sd_bus_call_method_async(c->bus, &u->slot_type, SD_DEST, path, "org.freedesktop.DBus.Properties",
-                                     "GetAll", on_get_all, u, "s", unit_type_interface(u->name));
+        r = call_get_all(c, u, path, unit_type_interface(u->name), &u->slot_type);
         if (r < 0) {
                 u->slot_unit = sd_bus_slot_unref(u->slot_unit);
                 return r;
