@@ -55,34 +55,11 @@ static bool error_is_gone(int r) {
         return r == -ENODEV || r == -ENOENT;
 }
 
-static int read_text_at(int dirfd, const char *file, char *buf, size_t size) {
-        _cleanup_close_ int fd = -1;
-        size_t done = 0;
-
-        fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        while (done < size - 1) {
-                ssize_t n = read(fd, buf + done, size - 1 - done);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                done += (size_t) n;
-        }
-        buf[done] = 0;
-        return 0;
-}
-
 static int read_oom_counters(int dirfd, const char *file, MemcgOomCounters *ret, bool *ret_under_oom) {
         char buf[4096];
         int r;
 
-        r = read_text_at(dirfd, file, buf, sizeof(buf));
+        r = memcg_read_small_file(dirfd, file, buf, sizeof(buf));
         if (r < 0)
                 return r;
         return watch_parse_oom_counters(buf, ret, ret_under_oom);

@@ -65,7 +65,7 @@ uint64_t memcg_knob_default(MemcgKnob k) {
 
 /* Reads a whole small file below dirfd into buf (NUL-terminated). Never
  * follows a symlink: cgroupfs has none, so one would be planted. */
-static int read_small_file(int dirfd, const char *file, char *buf, size_t size) {
+int memcg_read_small_file(int dirfd, const char *file, char *buf, size_t size) {
         _cleanup_(closep) int fd = -1;
         size_t n = 0;
 
@@ -140,7 +140,7 @@ int memcg_read_u64(int dirfd, const char *file, uint64_t *ret) {
         char buf[64];
         int r;
 
-        r = read_small_file(dirfd, file, buf, sizeof(buf));
+        r = memcg_read_small_file(dirfd, file, buf, sizeof(buf));
         if (r < 0)
                 return r;
         return memcg_parse_u64(buf, ret);
@@ -222,7 +222,7 @@ static bool controllers_have_memory(int dirfd) {
         char buf[MEMCG_FILE_MAX];
         const char *p = buf;
 
-        if (read_small_file(dirfd, "cgroup.controllers", buf, sizeof(buf)) < 0)
+        if (memcg_read_small_file(dirfd, "cgroup.controllers", buf, sizeof(buf)) < 0)
                 return false;
 
         for (;;) {
@@ -584,7 +584,7 @@ int memcg_parse_stat(MemcgLayout layout, const char *text, MemcgStat *ret) {
 
 int memcg_read_stat(const MemcgRoot *r, int dirfd, MemcgStat *ret) {
         char buf[8192];
-        int k = read_small_file(dirfd, "memory.stat", buf, sizeof(buf));
+        int k = memcg_read_small_file(dirfd, "memory.stat", buf, sizeof(buf));
         if (k < 0)
                 return k;
         return memcg_parse_stat(r->layout, buf, ret);

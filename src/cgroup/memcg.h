@@ -83,6 +83,10 @@ int memcg_write_u64(int dirfd, const char *file, uint64_t value);
 /* The limit the watermarks are relative to: v2 min(memory.high, memory.max),
  * v1 memory.limit_in_bytes. MEMCG_UNLIMITED when none. */
 int memcg_read_limit(const MemcgRoot *r, int dirfd, uint64_t *ret);
+/* Reads a whole small file below dirfd into buf (NUL-terminated); -EBADMSG
+ * when it does not fit. Never follows a symlink. */
+int memcg_read_small_file(int dirfd, const char *file, char *buf, size_t size);
+
 int memcg_read_usage(const MemcgRoot *r, int dirfd, uint64_t *ret);
 
 /* Desired and applied state of one cgroup's knobs. */

@@ -88,10 +88,8 @@ unsigned apply_written_mask(unsigned written_mask, const Policy *policy, const M
 uint64_t apply_cgroup_retry_delay_usec(unsigned attempt) {
         const uint64_t first = 1000000ULL, max = 30 * 1000000ULL;
 
-        if (attempt >= APPLY_CGROUP_RETRIES)
+        if (attempt >= APPLY_CGROUP_RETRIES) /* and so no shift past 1 << 9 */
                 return 0;
-        if (attempt >= 5) /* 1 << 5 s is past the cap */
-                return max;
         return first << attempt < max ? first << attempt : max;
 }
 
