@@ -54,12 +54,21 @@ wait_followed() {
                         grep -iE 'could not|cannot|pending replies' | sort | uniq -c | sort -rn | head -n 5)"
 }
 
+# fds_linking PATTERN: memqosd's descriptors whose link matches, one a line.
+# memqosd opens and closes files while it samples (v2 reads memory.current
+# every 100 ms): a descriptor closed between find's listing and its readlink
+# is not an error (it made a CI run fail: "find: /proc/PID/fd/22: No such
+# file or directory").
+fds_linking() {
+        find "/proc/$pid/fd" -lname "$1" -printf '%f\n' 2>/dev/null || true
+}
+
 # measure WHEN: memqosd's descriptors, watches and RSS, checked per slice.
 measure() {
         local fds eventfds inotify_fds wds=0 rss per_unit_max f
         fds=$(ls "/proc/$pid/fd" | wc -l)
-        eventfds=$(find "/proc/$pid/fd" -lname 'anon_inode:\[eventfd\]' | wc -l)
-        inotify_fds=$(find "/proc/$pid/fd" -lname 'anon_inode:inotify' -printf '%f\n')
+        eventfds=$(fds_linking 'anon_inode:\[eventfd\]' | wc -l)
+        inotify_fds=$(fds_linking 'anon_inode:inotify')
         for f in $inotify_fds; do
                 wds=$((wds + $(grep -c '^inotify wd:' "/proc/$pid/fdinfo/$f")))
         done
