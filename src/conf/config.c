@@ -38,6 +38,7 @@ void config_init_defaults(Config *c) {
                 .parent_use_priority_oom = true,
                 .reclaim_backend = BACKEND_INHERIT,
                 .reclaim_ahead_of_kernel = true,
+                .reclaim_standing_bounds = true,
                 .reclaim_step_size = 16 * 1024 * 1024,
                 /* Fast enough that an allocator at a few GB/s is seen within a
                  * few tens of MB, cheap enough (one usage read) to run for
@@ -177,6 +178,7 @@ static const ConfigItem config_items[] = {
         ITEM("Reclaim", "Backend", CONFIG_FEATURE_BACKEND, reclaim_backend, 0, 0,
              "empty or one of auto, kernel, emulate, off"),
         ITEM("Reclaim", "AheadOfKernel", CONFIG_BOOL, reclaim_ahead_of_kernel, 0, 0, "a boolean (yes/no)"),
+        ITEM("Reclaim", "StandingBounds", CONFIG_BOOL, reclaim_standing_bounds, 0, 0, "a boolean (yes/no)"),
         ITEM("Reclaim", "StepSize", CONFIG_SIZE, reclaim_step_size, 64 * 1024, 1024 * 1024 * 1024,
              "a size from 64K to 1G, such as 16M"),
         ITEM("Reclaim", "PressureIntervalSec", CONFIG_TIMESPAN, pressure_interval_usec, USEC_PER_MSEC,

@@ -33,6 +33,7 @@ typedef struct Config {
         /* [Reclaim]: WatermarkRatio= */
         Backend reclaim_backend;      /* Backend=, BACKEND_INHERIT when empty */
         bool reclaim_ahead_of_kernel; /* AheadOfKernel= */
+        bool reclaim_standing_bounds; /* StandingBounds= */
         uint64_t reclaim_step_size;   /* StepSize= bytes */
         uint64_t pressure_interval_usec; /* PressureIntervalSec= */
         /* [OOM]: MemoryPriority=, UsePriorityOOM= */

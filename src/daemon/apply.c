@@ -108,6 +108,7 @@ void apply_emulator_settings(const ApplyContext *ctx, const Policy *policy, cons
                 .wmark_ratio = policy->watermark_ratio,
                 .wmark_scale_factor = policy_has(policy, POLICY_WATERMARK_SCALE_FACTOR)
                                               ? policy->watermark_scale_factor : 50,
+                .standing_bounds = c->reclaim_standing_bounds,
                 .ahead_of_kernel = ctx->reclaim_mode.kernel,
                 .kill = ctx->oom_mode.emulate && c->kill_watermark_ratio > 0 &&
                         desired->want[MEMCG_USE_PRIORITY_OOM] && desired->value[MEMCG_USE_PRIORITY_OOM] == 1,

@@ -392,6 +392,21 @@ static void unit_update_watch(Manager *m, Unit *u) {
 /* Somebody wrote the limit (or put it back as it was, as memqosd's own
  * squeeze does): the thresholds, watermarks and kill watermark follow a
  * changed one, as on a reload, without waiting for one. */
+/* The limit that is the unit's own: a limit memqosd holds or squeezes
+ * (squeeze.h: a standing bound on a lower priority, or a reclaim squeeze)
+ * reads as the one it puts back, so that memqosd's own writes are not taken
+ * for a new limit (no LIMIT_CHANGED event, no thresholds moved). */
+static int unit_read_own_limit(Manager *m, int fd, const char *cgroup, uint64_t *ret) {
+        int r = memcg_read_limit(m->memcg_root, fd, ret);
+        if (r < 0 || m->squeeze_fd < 0 || m->memcg_root->layout != MEMCG_LAYOUT_V1)
+                return r;
+        _cleanup_(squeeze_record_done) SqueezeRecord rec = {};
+        if (squeeze_record_load(m->squeeze_fd, cgroup, &rec) >= 0 &&
+            squeeze_record_verdict(&rec, *ret, m->page_size) == SQUEEZE_PUT_BACK)
+                *ret = rec.limit;
+        return 0;
+}
+
 static void on_limit_written(void *userdata) {
         Unit *u = userdata;
         Manager *m = u->manager;
@@ -401,7 +416,7 @@ static void on_limit_written(void *userdata) {
         if (isempty_str(u->control_group))
                 return;
         fd = memcg_open(m->memcg_root, u->control_group);
-        if (fd < 0 || memcg_read_limit(m->memcg_root, fd, &limit) < 0 || limit == u->limit)
+        if (fd < 0 || unit_read_own_limit(m, fd, u->control_group, &limit) < 0 || limit == u->limit)
                 return;
         unit_apply(m, u);
 }
@@ -600,7 +615,7 @@ void unit_apply(Manager *m, Unit *u) {
                         unit_stop_cgroup_retry(u);
         }
         if (fd >= 0) {
-                if (memcg_read_limit(m->memcg_root, fd, &u->limit) < 0)
+                if (unit_read_own_limit(m, fd, u->control_group, &u->limit) < 0)
                         u->limit = MEMCG_UNLIMITED;
                 if (m->config.backend != BACKEND_OFF) {
                         unsigned emulated = apply_emulated_knobs(m->reclaim_mode, m->oom_mode);

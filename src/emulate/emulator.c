@@ -13,6 +13,7 @@
 #include "basic/log.h"
 #include "basic/util.h"
 #include "cgroup/memcg-watch.h"
+#include "emulate/bound.h"
 #include "emulate/plan.h"
 #include "emulate/squeeze.h"
 
@@ -20,6 +21,25 @@
 #define KILL_PICK_ROUNDS 4
 #define EMU_BACKOFF_MAX_USEC (5 * 1000 * 1000ULL)
 #define EMU_RECLAIM_MARGIN (256 * 1024ULL)
+/* The standing bounds (bound.h): looked at this often; a child's peak
+ * halves its distance to its usage in this time; a child may sit this many
+ * steps (StepSize=) above what it cannot give, and is brought down by at
+ * most this many steps a look. */
+#define EMU_BOUND_INTERVAL_USEC (100 * 1000ULL)
+#define EMU_BOUND_HALF_LIFE_USEC (120 * 1000 * 1000ULL)
+#define EMU_BOUND_MARGIN_STEPS 4
+#define EMU_BOUND_MAX_DOWN_STEPS 4
+#define EMU_BOUND_CHILDREN_MAX 64
+
+typedef struct EmuBoundChild {
+        char *cgroup;
+        unsigned priority;
+        uint64_t peak;       /* decayed high-water mark; UINT64_MAX before the first look */
+        uint64_t peak_usec;  /* when it was updated */
+        uint64_t held;       /* the limit memqosd holds it at; 0 for none */
+        uint64_t put_back;   /* the limit from before the hold */
+        bool seen;           /* found at this look */
+} EmuBoundChild;
 
 struct Emulator {
         sd_event *event;
@@ -45,6 +65,10 @@ struct Emulator {
         int victim_pidfd;        /* the last victim until it is gone */
         sd_event_source *victim_source;
         uint64_t victim_killed_usec;
+
+        sd_event_source *bound_timer;   /* runs while bounds may be held */
+        EmuBoundChild *bounds;          /* the children looked at, held or not */
+        size_t n_bounds;
 
         unsigned n_passes, n_kills;
         bool nothing_killable_said;
@@ -579,6 +603,186 @@ static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, u
         }
 }
 
+/* ---- the standing bounds ---- */
+
+static bool emulator_wants_bounds(const Emulator *e) {
+        return e->s.reclaim && e->s.standing_bounds && e->root && e->root->layout == MEMCG_LAYOUT_V1 &&
+               e->s.squeeze_fd >= 0;
+}
+
+static void bound_release(Emulator *e, EmuBoundChild *b) {
+        if (b->held == 0)
+                return;
+        _cleanup_(closep) int fd = memcg_open(e->root, b->cgroup);
+        int r = fd < 0 ? fd : squeeze_release(e->s.squeeze_fd, fd, b->cgroup, e->s.page_size);
+        if (r < 0 && r != -ENOENT)
+                log_unit_warning_errno(e->unit_object, b->cgroup, r,
+                                       "Could not put the memory limit of %s back after holding it; the record in %s "
+                                       "puts it back at the next start: %m", b->cgroup, e->s.squeeze_dir);
+        else if (fd >= 0)
+                log_unit_info(e->unit_object, e->cgroup, "Let go of the standing bound on %s: its memory limit is %s again.",
+                              b->cgroup, b->put_back == MEMCG_UNLIMITED ? "unlimited" : "as it was");
+        b->held = 0;
+}
+
+static void bounds_clear(Emulator *e, bool release) {
+        for (size_t i = 0; i < e->n_bounds; i++) {
+                if (release)
+                        bound_release(e, &e->bounds[i]);
+                free(e->bounds[i].cgroup);
+        }
+        e->bounds = mfree(e->bounds);
+        e->n_bounds = 0;
+}
+
+static EmuBoundChild *bound_child(Emulator *e, const char *cgroup) {
+        for (size_t i = 0; i < e->n_bounds; i++)
+                if (streq(e->bounds[i].cgroup, cgroup))
+                        return &e->bounds[i];
+        if (e->n_bounds >= EMU_BOUND_CHILDREN_MAX)
+                return NULL;
+        EmuBoundChild *n = reallocarray(e->bounds, e->n_bounds + 1, sizeof(EmuBoundChild));
+        if (!n)
+                return NULL;
+        e->bounds = n;
+        char *copy = strdup(cgroup);
+        if (!copy)
+                return NULL;
+        e->bounds[e->n_bounds] = (EmuBoundChild) { .cgroup = copy, .peak = UINT64_MAX };
+        return &e->bounds[e->n_bounds++];
+}
+
+/* The highest usage of the child since the last look: v1's
+ * memory.max_usage_in_bytes, reset after reading (so that the next look
+ * sees only what came after), so that a burst between two looks counts. */
+static uint64_t bound_read_seen(int fd, uint64_t usage) {
+        uint64_t seen;
+        if (memcg_read_u64(fd, "memory.max_usage_in_bytes", &seen) < 0)
+                return usage;
+        (void) memcg_write_u64(fd, "memory.max_usage_in_bytes", 0);
+        return seen > usage ? seen : usage;
+}
+
+/* One look: every child's usage, peak and what it cannot give; then each
+ * lower-priority child held at its bound (bound.h), the others let go. */
+static void emulator_bound_look(Emulator *e) {
+        _cleanup_(strv_freep) char **names = NULL;
+        BoundChild in[EMU_BOUND_CHILDREN_MAX];
+        size_t st[EMU_BOUND_CHILDREN_MAX]; /* indexes into e->bounds, which moves as it grows */
+        uint64_t limit, high, low, now = clock_usec(CLOCK_MONOTONIC);
+        int dirfd = emulator_dirfd(e);
+        size_t n = 0;
+        bool swap = have_swap();
+
+        if (dirfd < 0 || memcg_read_limit(e->root, dirfd, &limit) < 0)
+                return;
+        emulator_watermarks(&e->s, limit, &high, &low);
+        if (memcg_list_children(dirfd, &names) < 0)
+                return;
+
+        for (size_t i = 0; i < e->n_bounds; i++)
+                e->bounds[i].seen = false;
+        for (char **name = names; *name && n < EMU_BOUND_CHILDREN_MAX; name++) {
+                _cleanup_free_ char *path = NULL;
+                _cleanup_(closep) int fd = -1;
+                MemcgStat stat;
+                uint64_t usage;
+
+                if (asprintf(&path, "%s/%s", streq(e->cgroup, "/") ? "" : e->cgroup, *name) < 0)
+                        return;
+                fd = memcg_open(e->root, path);
+                if (fd < 0 || memcg_read_usage(e->root, fd, &usage) < 0 || memcg_read_stat(e->root, fd, &stat) < 0)
+                        continue;
+                EmuBoundChild *b = bound_child(e, path);
+                if (!b)
+                        break;
+                uint64_t seen = bound_read_seen(fd, usage);
+                b->peak = bound_peak_update(b->peak, usage, seen, b->peak_usec ? now - b->peak_usec : 0,
+                                            EMU_BOUND_HALF_LIFE_USEC);
+                b->peak_usec = now;
+                b->priority = priority_of(e, path);
+                b->seen = true;
+                st[n] = b - e->bounds;
+                in[n++] = (BoundChild) {
+                        .priority = b->priority,
+                        .usage = usage,
+                        .reserve = b->peak,
+                        .unreclaimable = swap ? 0 : usage > stat.file ? usage - stat.file : 0,
+                };
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                EmuBoundChild *b = &e->bounds[st[i]];
+                uint64_t target = bound_of_child(in, n, i, high, EMU_BOUND_MARGIN_STEPS * e->s.step_size, e->s.page_size);
+                uint64_t step = bound_next_step(target, in[i].usage, EMU_BOUND_MAX_DOWN_STEPS * e->s.step_size,
+                                                e->s.page_size);
+                if (step == UINT64_MAX) {
+                        bound_release(e, b);
+                        continue;
+                }
+                /* Not a write for every page the bound moves: a move up of
+                 * less than a step waits (a move down never does). */
+                if (b->held != 0 && step >= b->held && step - b->held < e->s.step_size)
+                        continue;
+                if (step == b->held)
+                        continue;
+                _cleanup_(closep) int fd = memcg_open(e->root, b->cgroup);
+                uint64_t put_back = MEMCG_UNLIMITED;
+                int r = fd < 0 ? fd : squeeze_hold(e->s.squeeze_fd, fd, b->cgroup, step, e->s.page_size, &put_back);
+                if (r == -EBUSY)
+                        continue; /* the kernel could not get it that low yet: the next look tries again */
+                if (r < 0) {
+                        log_unit_warning_errno(e->unit_object, b->cgroup, r, "Could not hold the memory limit of %s at %" PRIu64 ": %m",
+                                               b->cgroup, step);
+                        continue;
+                }
+                bool held = step < put_back / e->s.page_size * e->s.page_size;
+                if (held && b->held == 0)
+                        log_unit_info(e->unit_object, e->cgroup,
+                                      "Holding %s (priority %u) at %" PRIu64 " MiB, so that the higher priorities "
+                                      "find room below wmark_high (%" PRIu64 " MiB) without reclaiming.",
+                                      b->cgroup, b->priority, step >> 20, high >> 20);
+                else if (!held && b->held != 0)
+                        log_unit_info(e->unit_object, e->cgroup, "Let go of the standing bound on %s.", b->cgroup);
+                b->held = held ? step : 0;
+                b->put_back = put_back;
+        }
+
+        /* Children gone since the last look: nothing to put back. */
+        size_t kept = 0;
+        for (size_t i = 0; i < e->n_bounds; i++) {
+                if (e->bounds[i].seen)
+                        e->bounds[kept++] = e->bounds[i];
+                else
+                        free(e->bounds[i].cgroup);
+        }
+        e->n_bounds = kept;
+}
+
+static int on_bound_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Emulator *e = userdata;
+        emulator_bound_look(e);
+        (void) sd_event_source_set_time_relative(s, EMU_BOUND_INTERVAL_USEC);
+        return 0;
+}
+
+static void emulator_update_bounds(Emulator *e) {
+        if (!emulator_wants_bounds(e)) {
+                e->bound_timer = sd_event_source_disable_unref(e->bound_timer);
+                bounds_clear(e, true);
+                return;
+        }
+        if (!e->bound_timer) {
+                int r = sd_event_add_time_relative(e->event, &e->bound_timer, CLOCK_MONOTONIC, 0, 0, on_bound_timer, e);
+                if (r < 0) {
+                        log_unit_warning_errno(e->unit_object, e->cgroup, r, "Cannot arm the standing bounds' timer: %m");
+                        return;
+                }
+                (void) sd_event_source_set_enabled(e->bound_timer, SD_EVENT_ON);
+                (void) sd_event_source_set_description(e->bound_timer, "emulator-bounds");
+        }
+}
+
 /* ---- the pressure zone ---- */
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata);
@@ -678,6 +882,8 @@ static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *use
         Emulator *e = userdata;
         e->watch = memcg_watch_free(e->watch);
         e->tick = sd_event_source_disable_unref(e->tick);
+        e->bound_timer = sd_event_source_disable_unref(e->bound_timer);
+        bounds_clear(e, false); /* gone with the cgroup */
         /* When this was the unit's only watch, nothing else learns of the
          * removal: the owner must look again, or a cgroup recreated at the
          * same path would go without reclaim and kill. Last: may free e. */
@@ -709,6 +915,8 @@ Emulator *emulator_free(Emulator *e) {
         if (!e)
                 return NULL;
         emulator_say_folded(e); /* passes folded and not yet said */
+        sd_event_source_disable_unref(e->bound_timer);
+        bounds_clear(e, true);
         memcg_watch_free(e->watch);
         sd_event_source_disable_unref(e->tick);
         sd_event_source_disable_unref(e->victim_source);
@@ -742,6 +950,8 @@ int emulator_configure(Emulator *e, const MemcgRoot *root, const char *cgroup, c
             memcg_is_removed(memcg_watch_dirfd(e->watch))) {
                 e->watch = memcg_watch_free(e->watch);
                 e->tick = sd_event_source_disable_unref(e->tick);
+                e->bound_timer = sd_event_source_disable_unref(e->bound_timer);
+                bounds_clear(e, true);
                 free(e->cgroup);
                 e->cgroup = strdup(cgroup);
                 if (!e->cgroup)
@@ -759,6 +969,7 @@ int emulator_configure(Emulator *e, const MemcgRoot *root, const char *cgroup, c
         e->s = *s;
         /* v2 has no usage notification: sample, less often than in the zone. */
         (void) memcg_watch_set_sample_interval(e->watch, 5 * s->interval_usec);
+        emulator_update_bounds(e);
         emulator_check(e);
         return 0;
 }

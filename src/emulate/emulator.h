@@ -34,6 +34,7 @@ typedef struct Emulator Emulator;
 
 typedef struct EmulatorSettings {
         bool reclaim;                /* memqosd's own reclaim for WatermarkRatio= */
+        bool standing_bounds;        /* hold lower-priority children under their bounds (bound.h; v1) */
         unsigned wmark_ratio;        /* 1..100 */
         unsigned wmark_scale_factor; /* 1..1000 */
         bool ahead_of_kernel;        /* the kernel reclaims too: start one gap below its wmark_high */

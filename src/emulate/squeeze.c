@@ -22,11 +22,16 @@ void squeeze_record_done(SqueezeRecord *r) {
 }
 
 int squeeze_record_format(const SqueezeRecord *r, char **ret) {
-        char a[FORMAT_SIZE_MAX], b[FORMAT_SIZE_MAX];
-        if (asprintf(ret, "CGROUP=%s\nLIMIT=%s\nSQUEEZED=%s\n", r->cgroup, format_u64_or_max(a, r->limit),
-                     format_u64_or_max(b, r->squeezed)) < 0)
-                return -ENOMEM;
-        return 0;
+        char a[FORMAT_SIZE_MAX], b[FORMAT_SIZE_MAX], c[FORMAT_SIZE_MAX];
+        int n;
+        if (r->previous > 0)
+                n = asprintf(ret, "CGROUP=%s\nLIMIT=%s\nSQUEEZED=%s\nPREVIOUS=%s\n", r->cgroup,
+                             format_u64_or_max(a, r->limit), format_u64_or_max(b, r->squeezed),
+                             format_u64_or_max(c, r->previous));
+        else
+                n = asprintf(ret, "CGROUP=%s\nLIMIT=%s\nSQUEEZED=%s\n", r->cgroup, format_u64_or_max(a, r->limit),
+                             format_u64_or_max(b, r->squeezed));
+        return n < 0 ? -ENOMEM : 0;
 }
 
 static int parse_limit(const char *s, uint64_t *ret) {
@@ -48,7 +53,7 @@ static int parse_limit(const char *s, uint64_t *ret) {
 int squeeze_record_parse(const char *text, SqueezeRecord *ret) {
         _cleanup_free_ char *copy = strdup(text), *cgroup = NULL;
         bool have_limit = false, have_squeezed = false;
-        uint64_t limit = 0, squeezed = 0;
+        uint64_t limit = 0, squeezed = 0, previous = 0;
         char *save = NULL;
 
         if (!copy)
@@ -74,11 +79,14 @@ int squeeze_record_parse(const char *text, SqueezeRecord *ret) {
                         if (parse_limit(value, &squeezed) < 0)
                                 return -EINVAL;
                         have_squeezed = true;
+                } else if (streq(line, "PREVIOUS")) {
+                        if (parse_limit(value, &previous) < 0)
+                                return -EINVAL;
                 }
         }
         if (!cgroup || !have_limit || !have_squeezed)
                 return -EINVAL;
-        *ret = (SqueezeRecord) { .cgroup = TAKE_PTR(cgroup), .limit = limit, .squeezed = squeezed };
+        *ret = (SqueezeRecord) { .cgroup = TAKE_PTR(cgroup), .limit = limit, .squeezed = squeezed, .previous = previous };
         return 0;
 }
 
@@ -95,7 +103,8 @@ int squeeze_record_name(const char *cgroup, char **ret) {
 bool squeeze_record_plausible(const SqueezeRecord *r) {
         assert(r);
         return r->squeezed > 0 && r->squeezed != MEMCG_UNLIMITED && r->squeezed % PAGE_MIN == 0 &&
-               r->squeezed < r->limit;
+               r->squeezed < r->limit &&
+               (r->previous == 0 || (r->previous % PAGE_MIN == 0 && r->previous < r->limit));
 }
 
 static uint64_t page_round_down(uint64_t v, uint64_t page_size) {
@@ -113,6 +122,9 @@ int squeeze_record_verdict(const SqueezeRecord *r, uint64_t current, uint64_t pa
         /* kept_squeezed < kept_limit here unless both round to the same page,
          * which the test above took: putting back never lowers. */
         if (current == kept_squeezed && kept_squeezed < kept_limit)
+                return SQUEEZE_PUT_BACK;
+        uint64_t kept_previous = page_round_down(r->previous, page_size);
+        if (r->previous > 0 && current == kept_previous && kept_previous < kept_limit)
                 return SQUEEZE_PUT_BACK;
         return SQUEEZE_CHANGED;
 }
@@ -160,19 +172,31 @@ static void record_remove(int records_fd, const char *cgroup) {
 int squeeze_run(int records_fd, int cgroup_fd, const char *cgroup, uint64_t squeezed, uint64_t page_size,
                 uint64_t *ret_old) {
         SqueezeRecord rec = { .cgroup = (char *) cgroup, .squeezed = squeezed };
-        uint64_t now;
+        _cleanup_(squeeze_record_done) SqueezeRecord hold = {};
+        uint64_t now, put_back;
         int r, k;
 
         assert(cgroup);
         assert(ret_old);
         if (records_fd < 0)
                 return -EBADF; /* no squeeze without a record */
-        r = memcg_read_u64(cgroup_fd, LIMIT_FILE, &rec.limit);
+        r = memcg_read_u64(cgroup_fd, LIMIT_FILE, &put_back);
         if (r < 0)
                 return r;
-        *ret_old = rec.limit;
-        if (squeezed >= rec.limit)
+        *ret_old = rec.limit = put_back;
+        if (squeezed >= put_back)
                 return 0; /* the limit is lower already: the kernel holds it there */
+
+        /* A limit held by squeeze_hold(): the squeeze goes below the hold and
+         * back to it, and the record keeps the limit from before the hold
+         * (with the hold as `previous`, so that a crash in between still
+         * puts the original back). */
+        bool held = squeeze_record_load(records_fd, cgroup, &hold) >= 0 &&
+                    squeeze_record_verdict(&hold, put_back, page_size) == SQUEEZE_PUT_BACK;
+        if (held) {
+                rec.limit = hold.limit;
+                rec.previous = put_back;
+        }
 
         /* No squeeze without a record: a crash between the writes must not
          * leave the limit low with nobody knowing what it was. */
@@ -190,6 +214,29 @@ int squeeze_run(int records_fd, int cgroup_fd, const char *cgroup, uint64_t sque
         }
         if (r < 0)
                 return -EIO;
+        if (held && now == put_back) {
+                /* the squeeze did not take (-EBUSY before any change): the hold's record is true */
+        } else if (held && squeeze_record_verdict(&rec, now, page_size) == SQUEEZE_PUT_BACK) {
+                for (int attempt = 0; attempt < 3; attempt++) {
+                        r = memcg_write_u64(cgroup_fd, LIMIT_FILE, put_back);
+                        if (r != -EINTR)
+                                break;
+                }
+                if (r < 0)
+                        return -EIO; /* the record (limit to put back, the hold as previous) stays */
+        } else if (held)
+                return -ESTALE;
+        if (held) {
+                /* Back to the hold's own record. */
+                hold.previous = 0;
+                r = record_write(records_fd, &hold);
+                if (r < 0)
+                        return -EIO;
+                if (k < 0 && k != -EBUSY)
+                        return k;
+                return 0;
+        }
+
         r = squeeze_record_verdict(&rec, now, page_size);
         if (r == SQUEEZE_PUT_BACK) {
                 for (int attempt = 0; attempt < 3; attempt++) {
@@ -207,6 +254,122 @@ int squeeze_run(int records_fd, int cgroup_fd, const char *cgroup, uint64_t sque
 
         if (k < 0 && k != -EBUSY)
                 return k;
+        return 0;
+}
+
+int squeeze_record_load(int records_fd, const char *cgroup, SqueezeRecord *ret) {
+        _cleanup_free_ char *name = NULL, *text = NULL;
+        int r;
+
+        assert(cgroup);
+        assert(ret);
+        r = squeeze_record_name(cgroup, &name);
+        if (r < 0)
+                return r;
+        r = state_dir_read_file(records_fd, name, RECORD_SIZE_MAX, &text);
+        if (r == -EFBIG)
+                return -EBADMSG;
+        if (r < 0)
+                return r;
+        r = squeeze_record_parse(text, ret);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || !streq(ret->cgroup, cgroup) || !squeeze_record_plausible(ret)) {
+                squeeze_record_done(ret);
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+int squeeze_hold(int records_fd, int cgroup_fd, const char *cgroup, uint64_t bound, uint64_t page_size,
+                 uint64_t *ret_limit) {
+        _cleanup_(squeeze_record_done) SqueezeRecord old = {};
+        SqueezeRecord rec = { .cgroup = (char *) cgroup };
+        uint64_t now, held = 0;
+        int r;
+
+        assert(cgroup);
+        assert(ret_limit);
+        if (records_fd < 0)
+                return -EBADF;
+        if (page_size == 0)
+                return -EINVAL;
+        r = memcg_read_u64(cgroup_fd, LIMIT_FILE, &now);
+        if (r < 0)
+                return r;
+        rec.limit = now;
+        if (squeeze_record_load(records_fd, cgroup, &old) >= 0 &&
+            squeeze_record_verdict(&old, now, page_size) != SQUEEZE_CHANGED) {
+                /* Ours (held, or a hold that never took): keep the limit from before. */
+                rec.limit = old.limit;
+                if (now != page_round_down(old.limit, page_size))
+                        held = now;
+        }
+        *ret_limit = rec.limit;
+
+        bound = bound / page_size * page_size;
+        if (bound == 0 || bound >= page_round_down(rec.limit, page_size))
+                return squeeze_release(records_fd, cgroup_fd, cgroup, page_size);
+        if (bound == now)
+                return 0;
+
+        /* The record first, naming both the value being left and the new
+         * one, so that a stop between the two writes still puts back. */
+        rec.squeezed = bound;
+        rec.previous = held;
+        r = record_write(records_fd, &rec);
+        if (r < 0)
+                return r;
+        int k = memcg_write_u64(cgroup_fd, LIMIT_FILE, bound);
+        r = memcg_read_u64(cgroup_fd, LIMIT_FILE, &now);
+        if (r == -ENOENT || r == -ENODEV) {
+                record_remove(records_fd, cgroup);
+                return -ENOENT;
+        }
+        if (r < 0)
+                return r;
+        if (now == bound) {
+                rec.previous = 0;
+                (void) record_write(records_fd, &rec); /* the previous value is history now */
+                return 0;
+        }
+        /* Not taken (-EBUSY: the kernel could not get below it): the record
+         * says the limit that is in force. */
+        if (held && now == held) {
+                rec.squeezed = held;
+                rec.previous = 0;
+                (void) record_write(records_fd, &rec);
+        } else if (now == page_round_down(rec.limit, page_size))
+                record_remove(records_fd, cgroup);
+        return k < 0 ? k : -EBUSY;
+}
+
+int squeeze_release(int records_fd, int cgroup_fd, const char *cgroup, uint64_t page_size) {
+        _cleanup_(squeeze_record_done) SqueezeRecord old = {};
+        uint64_t now;
+        int r;
+
+        assert(cgroup);
+        if (records_fd < 0)
+                return -EBADF;
+        r = squeeze_record_load(records_fd, cgroup, &old);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        r = memcg_read_u64(cgroup_fd, LIMIT_FILE, &now);
+        if (r == -ENOENT || r == -ENODEV) {
+                record_remove(records_fd, cgroup);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        if (squeeze_record_verdict(&old, now, page_size) == SQUEEZE_PUT_BACK) {
+                r = memcg_write_u64(cgroup_fd, LIMIT_FILE, old.limit);
+                if (r < 0)
+                        return r; /* the record stays: the next start puts it back */
+        }
+        record_remove(records_fd, cgroup);
         return 0;
 }
 

@@ -40,12 +40,16 @@ typedef struct SqueezeRecord {
         char *cgroup;
         uint64_t limit;    /* the limit to put back (MEMCG_UNLIMITED: none) */
         uint64_t squeezed; /* the value memqosd wrote */
+        /* A standing bound (squeeze_hold()) being moved: the value before
+         * `squeezed`, which the limit may still read if memqosd stopped
+         * between the record and the write; 0 for none. */
+        uint64_t previous;
 } SqueezeRecord;
 
 void squeeze_record_done(SqueezeRecord *r);
 
-/* Pure: the record's text ("CGROUP=...\nLIMIT=...\nSQUEEZED=...\n", limits
- * as numbers or "max") and back. Parsing: -EINVAL when a key is missing or
+/* Pure: the record's text ("CGROUP=...\nLIMIT=...\nSQUEEZED=...\n", and
+ * "PREVIOUS=...\n" when set; limits as numbers or "max") and back. Parsing: -EINVAL when a key is missing or
  * malformed, or the cgroup path is invalid. */
 int squeeze_record_format(const SqueezeRecord *r, char **ret);
 int squeeze_record_parse(const char *text, SqueezeRecord *ret);
@@ -58,7 +62,7 @@ int squeeze_record_name(const char *cgroup, char **ret);
 
 /* Pure: whether memqosd could have written the record: the squeezed limit
  * is whole 4 KiB pages (the smallest page size), above 0 and below the
- * limit to put back (a squeeze only lowers). */
+ * limit to put back (a squeeze only lowers); so is `previous` when set. */
 bool squeeze_record_plausible(const SqueezeRecord *r);
 
 typedef enum SqueezeVerdict {
@@ -71,7 +75,7 @@ typedef enum SqueezeVerdict {
 /* Pure: what to do with a plausible record when the cgroup's limit reads
  * `current` on a kernel of page_size pages: the squeezed value and the
  * record's limit are compared as the kernel keeps them, rounded down to a
- * page. -EINVAL for a record that is not plausible or a page_size that is
+ * page; the limit reading `previous` counts as squeezed too. -EINVAL for a record that is not plausible or a page_size that is
  * not a power of two of at least 4096. Never SQUEEZE_PUT_BACK when that
  * would lower the limit. */
 int squeeze_record_verdict(const SqueezeRecord *r, uint64_t current, uint64_t page_size);
@@ -83,9 +87,31 @@ int squeeze_record_verdict(const SqueezeRecord *r, uint64_t current, uint64_t pa
  * is reclaimed. Returns 0, or a negative errno when the limit could not be
  * read or squeezed. The record stays for the next start whenever the limit
  * is not known to be unsqueezed: -EIO when the restore failed, -ESTALE when
- * the limit read back is neither the squeezed one nor the old one. */
+ * the limit read back is neither the squeezed one nor the old one. A limit
+ * held by squeeze_hold() is squeezed below the hold and put back to it;
+ * the hold's record (and its limit to put back) stays. */
 int squeeze_run(int records_fd, int cgroup_fd, const char *cgroup, uint64_t squeezed, uint64_t page_size,
                 uint64_t *ret_old);
+
+/* The standing bound of #13: a squeeze that stays. Holds the limit of the
+ * child open at cgroup_fd at `bound` (rounded down to a page) with its
+ * record, until squeeze_release() or the next start. The limit to put back
+ * is the one found before the first hold; a limit somebody else wrote
+ * while the hold was in force becomes the one to put back (and the hold
+ * goes on below it). A bound at or above that limit releases the hold.
+ * *ret_limit: the limit to put back. -EBUSY when the kernel could not get
+ * the child below `bound` (the hold stays where it was, its record true);
+ * -EBADF without a records directory; other negative errnos of the I/O. */
+int squeeze_hold(int records_fd, int cgroup_fd, const char *cgroup, uint64_t bound, uint64_t page_size,
+                 uint64_t *ret_limit);
+
+/* Ends a hold: the limit to put back is written (unless somebody else
+ * wrote one meanwhile) and the record removed. 0 also when there was none. */
+int squeeze_release(int records_fd, int cgroup_fd, const char *cgroup, uint64_t page_size);
+
+/* The record of cgroup in records_fd: 0 and *ret filled, -ENOENT for none,
+ * -EBADMSG when it cannot be parsed or is not plausible. */
+int squeeze_record_load(int records_fd, const char *cgroup, SqueezeRecord *ret);
 
 /* Called once per record: name is its file name; r is NULL when the file
  * could not be read or parsed. result is a SqueezeVerdict (SQUEEZE_PUT_BACK:

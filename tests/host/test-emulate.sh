@@ -6,7 +6,7 @@
 # processes: page cache read inside the groups, anonymous memory held by perl.
 #
 #   test-emulate.sh MEMQOSD CASE
-#   CASE: reclaim-order | reclaim-at-start | reclaim-limit-change | reclaim-spills-up | reclaim-bounds |
+#   CASE: standing-bound | reclaim-order | reclaim-at-start | reclaim-limit-change | reclaim-spills-up | reclaim-bounds |
 #         reclaim-folded | priority-kill | priority-kill-parent | kill-order | kill-wide | squeeze-restore |
 #         squeeze-planted | squeeze-records
 #
@@ -231,8 +231,13 @@ reclaim_cgroups() {
         echo $LIMIT >"$root/memory.limit_in_bytes"
 }
 
+# The reclaim cases test the passes, which the standing bounds (case
+# standing-bound) leave with little to do: they run without bounds unless
+# STANDING_BOUNDS=yes.
 reclaim_conf() {
         cat >"$work/memqos.conf" <<CONF
+[Reclaim]
+StandingBounds=${STANDING_BOUNDS:-no}
 [Events]
 EventRateLimitBurst=0
 [Group /$top]
@@ -364,6 +369,59 @@ reclaim-limit-change)
                 fail "a squeeze was taken for a limit change: $(events "$MSG_LIMIT_CHANGED" | grep -v "MEMQOS_CGROUP=/$top ")"
         echo "$case_name: $(events "$MSG_RECLAIM" | wc -l) reclaim pass(es) after the limit went to $(mib $LIMIT); parent failcnt $(cat "$root/memory.failcnt")"
         echo "$case_name: ok"
+        ;;
+standing-bound)
+        # Issue #13: online never pays. Online keeps 100M of page cache; an
+        # offline writer that is not rate-limited writes 3 times the
+        # parent's limit. memqosd holds offline at wmark_high less what
+        # online keeps, so offline reclaims its own pages at its own limit:
+        # the parent never meets its limit (failcnt 0), no reclaim pass is
+        # needed, online keeps its cache; the limit is put back at stop, and
+        # after a kill -9 by --restore-limits.
+        STANDING_BOUNDS=yes
+        make_file "$work/online.data" 100
+        reclaim_setup
+        read_in "$root/online" "$work/online.data"
+        online_cache=$(stat_of "$root/online" total_cache)
+        wait_for 10 grep -q "Holding /$top/offline" "$log" || fail "offline is not held"
+        want=$((HIGH - online_cache))
+        held_near_want() {
+                held=$(limit_of "$root/offline")
+                ((held <= want + 2 * MiB && held >= want - 8 * MiB))
+        }
+        # The first look may have come before online's read was complete.
+        wait_for 10 held_near_want ||
+                fail "offline held at $(mib "$held"), not at wmark_high $(mib $HIGH) less online's $(mib "$online_cache")"
+        echo 0 >"$root/memory.failcnt"
+        run_in "$root/offline" dd if=/dev/zero of="$work/offline.data" bs=1M count=$((3 * LIMIT / MiB)) status=none ||
+                fail "the offline writer failed"
+        failcnt=$(cat "$root/memory.failcnt")
+        offline_failcnt=$(cat "$root/offline/memory.failcnt")
+        ((failcnt == 0)) || fail "the parent met its limit $failcnt times while offline wrote (offline: $offline_failcnt)"
+        ((offline_failcnt > 0)) || fail "offline never met its own bound: the test did not press"
+        online_after=$(stat_of "$root/online" total_cache)
+        ((online_after * 100 >= online_cache * 95)) ||
+                fail "online kept $(mib "$online_after") of its $(mib "$online_cache") of page cache"
+        passes=$(events "$MSG_RECLAIM" | wc -l)
+        ((passes == 0)) || fail "$passes reclaim passes: the parent crossed wmark_high"
+        [[ $(limit_of "$root/online") -eq $UNLIMITED ]] || fail "online's limit was touched: $(limit_of "$root/online")"
+        [[ -n $(find "$work/state/squeeze" -type f) ]] || fail "no record of the hold"
+        # stop: put back
+        kill "$daemon" && wait "$daemon"
+        daemon=
+        [[ $(limit_of "$root/offline") -eq $UNLIMITED ]] || fail "offline's limit not put back at stop: $(limit_of "$root/offline")"
+        no_squeeze_records || fail "records left after a stop: $(ls "$work/state/squeeze")"
+        # kill -9: the record stays, --restore-limits puts it back
+        start_daemon
+        wait_for 10 bash -c "(( \$(cat '$root/offline/memory.limit_in_bytes') < $UNLIMITED ))" || fail "offline not held again"
+        kill -9 "$daemon" && wait "$daemon" 2>/dev/null
+        daemon=
+        (($(limit_of "$root/offline") < UNLIMITED)) || fail "the hold went away with a kill -9?"
+        "$memqosd" --restore-limits --state-dir="$work/state" --config="$work/memqos.conf" --log-target=stderr 2>>"$log" ||
+                fail "--restore-limits failed"
+        [[ $(limit_of "$root/offline") -eq $UNLIMITED ]] || fail "--restore-limits did not put offline's limit back"
+        echo "standing-bound: offline held at $(mib "$held") (wmark_high $(mib $HIGH), online $(mib "$online_cache")); parent failcnt $failcnt, offline's $offline_failcnt; online kept $(mib "$online_after"); $passes passes"
+        echo "standing-bound: ok"
         ;;
 reclaim-spills-up)
         # offline has 10M of page cache, online 210M: 220M > wmark_high; the

@@ -73,6 +73,7 @@ static void assert_config_is_default(const Config *c) {
         assert_int_equal(c->ratelimit_burst, d.ratelimit_burst);
         assert_int_equal(c->reclaim_backend, d.reclaim_backend);
         assert_int_equal(c->reclaim_ahead_of_kernel, d.reclaim_ahead_of_kernel);
+        assert_int_equal(c->reclaim_standing_bounds, d.reclaim_standing_bounds);
         assert_int_equal(c->reclaim_step_size, d.reclaim_step_size);
         assert_int_equal(c->pressure_interval_usec, d.pressure_interval_usec);
         assert_int_equal(c->oom_backend, d.oom_backend);
@@ -92,6 +93,7 @@ static void test_defaults_are_the_documented_ones(void **state) {
         assert_int_equal(c.ratelimit_burst, 5);
         assert_int_equal(c.reclaim_backend, BACKEND_INHERIT);
         assert_true(c.reclaim_ahead_of_kernel);
+        assert_true(c.reclaim_standing_bounds);
         assert_int_equal(c.reclaim_step_size, 16 * 1024 * 1024);
         assert_int_equal(c.pressure_interval_usec, 20 * 1000);
         assert_int_equal(c.oom_backend, BACKEND_INHERIT);
@@ -140,7 +142,7 @@ static void test_installed_file_documents_every_key_with_its_default(void **stat
                 line += l + (line[l] == '\n');
         }
 
-        assert_int_equal(keys, 13);
+        assert_int_equal(keys, 14);
         assert_int_equal(conf_parse(c, uncommented), 0);
         assert_int_equal(c->diags.n, 0);
         assert_config_is_default(&c->config);
@@ -154,13 +156,14 @@ static void test_every_key_is_read(void **state) {
                                     "[Defaults]\nParentUsePriorityOOM=no\n"
                                     "[Events]\nWatchOOM=false\nThresholdSampleIntervalSec=500ms\n"
                                     "EventRateLimitIntervalSec=2min\nEventRateLimitBurst=20\n"
-                                    "[Reclaim]\nBackend=emulate\nAheadOfKernel=no\nStepSize=4M\n"
+                                    "[Reclaim]\nBackend=emulate\nAheadOfKernel=no\nStandingBounds=no\nStepSize=4M\n"
                                     "PressureIntervalSec=5ms\n"
                                     "[OOM]\nBackend=kernel\nKillWatermarkRatio=90\n"),
                          0);
         assert_int_equal(c->diags.n, 0);
         assert_int_equal(c->config.reclaim_backend, BACKEND_EMULATE);
         assert_false(c->config.reclaim_ahead_of_kernel);
+        assert_false(c->config.reclaim_standing_bounds);
         assert_int_equal(c->config.reclaim_step_size, 4 * 1024 * 1024);
         assert_int_equal(c->config.pressure_interval_usec, 5000);
         assert_int_equal(c->config.oom_backend, BACKEND_KERNEL);

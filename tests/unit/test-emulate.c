@@ -609,6 +609,69 @@ static void check_crash_restored(Fixture *f, const char *name) {
         assert_false(fixture_exists(f, rel));
 }
 
+/* A standing bound: held, moved, squeezed below and back, restored after a
+ * crash in the middle of a move, and released to the limit from before. */
+static void test_squeeze_hold(void **state) {
+        Fixture f;
+        uint64_t put_back = 0, old = 0;
+
+        fixture_make(&f, (const char *const[]) { "/job", NULL });
+        int fd = memcg_open(f.root, "/job");
+        assert_true(fd >= 0);
+
+        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", 4096000, PAGE_4K, &put_back), 0);
+        assert_int_equal(put_back, 8192000);
+        _cleanup_free_ char *held = fixture_read(&f, "job/memory.limit_in_bytes");
+        assert_string_equal(held, "4096000\n");
+        _cleanup_free_ char *rec = fixture_read(&f, "records/job");
+        assert_string_equal(rec, "CGROUP=/job\nLIMIT=8192000\nSQUEEZED=4096000\n");
+
+        /* Moved: the limit to put back is still the one from before. */
+        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", 6000000 / PAGE_4K * PAGE_4K, PAGE_4K, &put_back), 0);
+        assert_int_equal(put_back, 8192000);
+        _cleanup_free_ char *rec2 = fixture_read(&f, "records/job");
+        assert_string_equal(rec2, "CGROUP=/job\nLIMIT=8192000\nSQUEEZED=5996544\n");
+
+        /* A reclaim squeeze of a held child goes back to the hold, and the
+         * hold's record stays as it was. */
+        assert_int_equal(squeeze_run(f.records_fd, fd, "/job", 4096000, PAGE_4K, &old), 0);
+        assert_int_equal(old, 5996544);
+        _cleanup_free_ char *back = fixture_read(&f, "job/memory.limit_in_bytes");
+        assert_string_equal(back, "5996544\n");
+        _cleanup_free_ char *rec3 = fixture_read(&f, "records/job");
+        assert_string_equal(rec3, "CGROUP=/job\nLIMIT=8192000\nSQUEEZED=5996544\n");
+
+        /* A stop between the record of a move and its write: the limit
+         * still reads the previous hold, and the start puts 8192000 back. */
+        fixture_write(&f, "records/job", "CGROUP=/job\nLIMIT=8192000\nSQUEEZED=4096000\nPREVIOUS=5996544\n");
+        assert_int_equal(squeeze_restore_all(f.root, f.records_fd, PAGE_4K, NULL, NULL), 0);
+        _cleanup_free_ char *restored = fixture_read(&f, "job/memory.limit_in_bytes");
+        assert_string_equal(restored, "8192000\n");
+        assert_false(fixture_exists(&f, "records/job"));
+
+        /* Somebody writes a limit while held: theirs becomes the one to put back. */
+        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", 4096000, PAGE_4K, &put_back), 0);
+        fixture_write(&f, "job/memory.limit_in_bytes", "7000064\n");
+        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", 4096000, PAGE_4K, &put_back), 0);
+        assert_int_equal(put_back, 7000064);
+        /* A bound at or above it releases: their limit, no record. */
+        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", 7000064, PAGE_4K, &put_back), 0);
+        _cleanup_free_ char *theirs = fixture_read(&f, "job/memory.limit_in_bytes");
+        assert_string_equal(theirs, "7000064\n");
+        assert_false(fixture_exists(&f, "records/job"));
+
+        /* Released explicitly. */
+        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", 4096000, PAGE_4K, &put_back), 0);
+        assert_int_equal(squeeze_release(f.records_fd, fd, "/job", PAGE_4K), 0);
+        _cleanup_free_ char *released = fixture_read(&f, "job/memory.limit_in_bytes");
+        assert_string_equal(released, "7000064\n");
+        assert_false(fixture_exists(&f, "records/job"));
+        assert_int_equal(squeeze_release(f.records_fd, fd, "/job", PAGE_4K), 0); /* none: fine */
+
+        close(fd);
+        fixture_done(&f);
+}
+
 static void test_squeeze_run_and_restore(void **state) {
         Fixture f;
         uint64_t old = 0;
@@ -782,6 +845,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_stat_sums_saturate),
                 cmocka_unit_test(test_squeeze_record),
                 cmocka_unit_test(test_squeeze_run_and_restore),
+                cmocka_unit_test(test_squeeze_hold),
                 cmocka_unit_test(test_squeeze_restore_of_a_cgroup_named_tmp),
                 cmocka_unit_test(test_squeeze_restore_keeps_and_counts_bad_records),
                 cmocka_unit_test(test_squeeze_record_plausible_only_when_it_lowers),

@@ -60,6 +60,9 @@ emulate_on_patched_kernel Reclaim
 # takes depends on the guest's speed, and the pass that reached wmark_low
 # must show in the journal whether it was said alone or folded.
 memqosd_conf_add $'[Events]\nEventRateLimitBurst=1'
+# This scenario is about the reclaim passes and their squeezes: without the
+# standing bounds (v1), which would leave the passes little to do.
+memqosd_conf_add $'[Reclaim]\nStandingBounds=no'
 install_dropin emu.slice 50-memqos.conf <<'CONF'
 [Slice]
 MemoryMax=256M

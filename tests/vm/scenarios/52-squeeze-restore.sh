@@ -34,6 +34,9 @@ WatermarkRatio=50
 CONF
 systemctl daemon-reload
 emulate_on_patched_kernel Reclaim
+# This scenario is about the reclaim passes and their squeezes: without the
+# standing bounds (v1), which would leave the passes little to do.
+memqosd_conf_add $'[Reclaim]\nStandingBounds=no'
 start_memqosd
 systemctl start emu.slice
 wait_state emu.slice LIMIT_BYTES $((64 * MiB))

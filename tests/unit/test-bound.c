@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The standing bound's decisions (emulate/bound.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "emulate/bound.h"
+
+#define M (1024 * 1024ULL)
+#define PAGE 4096ULL
+#define NONE UINT64_MAX
+
+/* Seed 003's shape: offline 1, online 10, wmark_high 800M. Offline is held
+ * at wmark_high less what online keeps: its peak while that is above its
+ * usage, its usage once that is higher. */
+static void test_lower_priority_leaves_room_for_the_higher(void **state) {
+        BoundChild c[] = {
+                { .priority = 1, .usage = 700 * M, .reserve = 700 * M, .unreclaimable = 10 * M },
+                { .priority = 10, .usage = 50 * M, .reserve = 300 * M, .unreclaimable = 50 * M },
+        };
+        assert_int_equal(bound_of_child(c, 2, 0, 800 * M, 16 * M, PAGE), 500 * M);
+        c[1].usage = 400 * M; /* above its reserve: its usage counts */
+        assert_int_equal(bound_of_child(c, 2, 0, 800 * M, 16 * M, PAGE), 400 * M);
+        /* The highest priority is never bounded. */
+        assert_true(bound_of_child(c, 2, 1, 800 * M, 16 * M, PAGE) == NONE);
+}
+
+/* Never below what the child cannot give, plus the margin: there the
+ * priority kill decides, not the kernel's OOM in the child. */
+static void test_never_below_what_it_cannot_give(void **state) {
+        BoundChild c[] = {
+                { .priority = 1, .usage = 300 * M, .unreclaimable = 250 * M },
+                { .priority = 10, .usage = 100 * M, .reserve = 700 * M },
+        };
+        assert_int_equal(bound_of_child(c, 2, 0, 800 * M, 16 * M, PAGE), 266 * M);
+        c[0].unreclaimable = 250 * M + 1; /* rounded up to a page */
+        assert_int_equal(bound_of_child(c, 2, 0, 800 * M, 16 * M, PAGE), 266 * M + PAGE);
+}
+
+/* Equal priorities share what is left; a lower sibling's unreclaimable
+ * memory is taken as it stands (it cannot give it), its page cache not. */
+static void test_siblings_of_equal_and_lower_priority(void **state) {
+        BoundChild c[] = {
+                { .priority = 1, .usage = 100 * M, .unreclaimable = 20 * M },
+                { .priority = 5, .usage = 200 * M, .unreclaimable = 0 },
+                { .priority = 5, .usage = 150 * M, .unreclaimable = 0 },
+                { .priority = 10, .usage = 10 * M, .reserve = 100 * M },
+        };
+        /* priority 5, first: 800 - 150 (its equal) - 100 (online's reserve) - 20 (lower, unreclaimable) */
+        assert_int_equal(bound_of_child(c, 4, 1, 800 * M, 16 * M, PAGE), 530 * M);
+        /* priority 1: 800 - 200 - 150 - 100 */
+        assert_int_equal(bound_of_child(c, 4, 0, 800 * M, 16 * M, PAGE), 350 * M);
+}
+
+static void test_no_bound_without_a_watermark_or_a_higher_sibling(void **state) {
+        BoundChild c[] = {
+                { .priority = 3, .usage = 100 * M },
+                { .priority = 3, .usage = 100 * M },
+        };
+        assert_true(bound_of_child(c, 2, 0, 800 * M, 16 * M, PAGE) == NONE); /* equals only */
+        c[1].priority = 4;
+        assert_true(bound_of_child(c, 2, 0, NONE, 16 * M, PAGE) == NONE);    /* no wmark_high */
+        assert_true(bound_of_child(c, 2, 5, 800 * M, 16 * M, PAGE) == NONE); /* no such child */
+        assert_true(bound_of_child(c, 1, 0, 800 * M, 16 * M, PAGE) == NONE); /* alone */
+        /* A reserve that fills the whole watermark: the floor. */
+        c[1].reserve = NONE;
+        c[1].usage = NONE;
+        assert_int_equal(bound_of_child(c, 2, 0, 800 * M, 16 * M, PAGE), 16 * M);
+}
+
+static void test_next_step_is_gradual_downwards_only(void **state) {
+        assert_int_equal(bound_next_step(500 * M, 700 * M, 64 * M, PAGE), 636 * M);
+        assert_int_equal(bound_next_step(500 * M, 540 * M, 64 * M, PAGE), 500 * M);
+        assert_int_equal(bound_next_step(500 * M, 100 * M, 64 * M, PAGE), 500 * M); /* raising: at once */
+        assert_int_equal(bound_next_step(500 * M + 1, 100 * M, 64 * M, PAGE), 500 * M);
+        assert_true(bound_next_step(NONE, 100 * M, 64 * M, PAGE) == NONE);
+}
+
+static void test_peak_decays_towards_usage(void **state) {
+        const uint64_t hl = 60 * 1000000ULL;
+        /* A first look: the higher of usage and what was seen. */
+        assert_int_equal(bound_peak_update(NONE, 10 * M, 110 * M, 0, hl), 110 * M);
+        /* One half-life later, nothing new: half the excess is left. */
+        assert_int_equal(bound_peak_update(110 * M, 10 * M, 10 * M, hl, hl), 60 * M);
+        /* Half a half-life: within 6% of 1/sqrt(2) of the excess. */
+        uint64_t p = bound_peak_update(110 * M, 10 * M, 10 * M, hl / 2, hl);
+        assert_true(p >= 10 * M + 70 * M && p <= 10 * M + 76 * M);
+        /* A new burst higher than the decayed peak raises it at once. */
+        assert_int_equal(bound_peak_update(60 * M, 10 * M, 100 * M, hl, hl), 100 * M);
+        /* Long ago: usage. */
+        assert_int_equal(bound_peak_update(110 * M, 10 * M, 10 * M, 100 * hl, hl), 10 * M);
+        /* No half-life: no memory. */
+        assert_int_equal(bound_peak_update(110 * M, 10 * M, 20 * M, 1, 0), 20 * M);
+        /* Usage above the old peak. */
+        assert_int_equal(bound_peak_update(50 * M, 80 * M, 80 * M, 1, hl), 80 * M);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_lower_priority_leaves_room_for_the_higher),
+                cmocka_unit_test(test_never_below_what_it_cannot_give),
+                cmocka_unit_test(test_siblings_of_equal_and_lower_priority),
+                cmocka_unit_test(test_no_bound_without_a_watermark_or_a_higher_sibling),
+                cmocka_unit_test(test_next_step_is_gradual_downwards_only),
+                cmocka_unit_test(test_peak_decays_towards_usage),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
