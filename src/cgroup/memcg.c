@@ -545,8 +545,11 @@ int memcg_parse_stat(MemcgLayout layout, const char *text, MemcgStat *ret) {
         static const char *const v1_anon[] = { "total_rss", "total_shmem", NULL };
         static const char *const v2_file[] = { "inactive_file", "active_file", NULL };
         static const char *const v2_anon[] = { "anon", "shmem", NULL };
+        static const char *const v1_dirty[] = { "total_dirty", "total_writeback", NULL };
+        static const char *const v2_dirty[] = { "file_dirty", "file_writeback", NULL };
         const char *const *file_keys = layout == MEMCG_LAYOUT_V1 ? v1_file : v2_file;
         const char *const *anon_keys = layout == MEMCG_LAYOUT_V1 ? v1_anon : v2_anon;
+        const char *const *dirty_keys = layout == MEMCG_LAYOUT_V1 ? v1_dirty : v2_dirty;
         MemcgStat s = {};
 
         for (const char *p = text; *p;) {
@@ -576,6 +579,9 @@ int memcg_parse_stat(MemcgLayout layout, const char *text, MemcgStat *ret) {
                 for (const char *const *k = anon_keys; *k; k++)
                         if (streq(key, *k))
                                 s.anon = v > UINT64_MAX - s.anon ? UINT64_MAX : s.anon + v;
+                for (const char *const *k = dirty_keys; *k; k++)
+                        if (streq(key, *k))
+                                s.dirty = v > UINT64_MAX - s.dirty ? UINT64_MAX : s.dirty + v;
                 p = *eol ? eol + 1 : eol;
         }
         *ret = s;

@@ -145,6 +145,11 @@ void memcg_watermarks(uint64_t limit, unsigned ratio, unsigned scale_factor, uin
 typedef struct MemcgStat {
         uint64_t file; /* page cache on the file LRUs: what reclaim can drop (v1 total_*_file, v2 *_file) */
         uint64_t anon; /* anonymous memory and shmem (v1 total_rss + total_shmem, v2 anon + shmem) */
+        /* The part of `file` that is dirty or under writeback (v1 total_dirty
+         * + total_writeback, v2 file_dirty + file_writeback): reclaim cannot
+         * take it before the disk has it, so a limit squeezed or held below
+         * it makes the kernel OOM-kill in the child, not reclaim. */
+        uint64_t dirty;
 } MemcgStat;
 
 /* Pure: parses the text of memory.stat; missing keys read as 0. -EINVAL on

@@ -397,13 +397,21 @@ static void unit_update_watch(Manager *m, Unit *u) {
  * reads as the one it puts back, so that memqosd's own writes are not taken
  * for a new limit (no LIMIT_CHANGED event, no thresholds moved). */
 static int unit_read_own_limit(Manager *m, int fd, const char *cgroup, uint64_t *ret) {
-        int r = memcg_read_limit(m->memcg_root, fd, ret);
-        if (r < 0 || m->squeeze_fd < 0 || m->memcg_root->layout != MEMCG_LAYOUT_V1)
-                return r;
         _cleanup_(squeeze_record_done) SqueezeRecord rec = {};
-        if (squeeze_record_load(m->squeeze_fd, cgroup, &rec) >= 0 &&
-            squeeze_record_verdict(&rec, *ret, m->page_size) == SQUEEZE_PUT_BACK)
-                *ret = rec.limit;
+        bool v1 = m->memcg_root->layout == MEMCG_LAYOUT_V1;
+        uint64_t held, max = MEMCG_UNLIMITED;
+        int r;
+
+        r = memcg_read_limit(m->memcg_root, fd, ret);
+        if (r < 0 || m->squeeze_fd < 0 || squeeze_record_load(m->squeeze_fd, cgroup, &rec) < 0)
+                return r;
+        /* v1: the limit is the held file; v2: the lower of memory.high (held) and memory.max. */
+        const char *file = rec.file ?: SQUEEZE_FILE_V1_LIMIT;
+        if (v1 != streq(file, SQUEEZE_FILE_V1_LIMIT) || memcg_read_u64(fd, file, &held) < 0 ||
+            (!v1 && memcg_read_u64(fd, "memory.max", &max) < 0))
+                return 0;
+        if (squeeze_record_verdict(&rec, held, m->page_size) == SQUEEZE_PUT_BACK)
+                *ret = rec.limit < max ? rec.limit : max;
         return 0;
 }
 

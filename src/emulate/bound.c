@@ -46,13 +46,18 @@ uint64_t bound_of_child(const BoundChild *children, size_t n, size_t i, uint64_t
         return target / page_size * page_size;
 }
 
-uint64_t bound_next_step(uint64_t target, uint64_t usage, uint64_t max_step, uint64_t page_size) {
+uint64_t bound_next_step(uint64_t target, uint64_t usage, uint64_t stuck, uint64_t max_step, uint64_t page_size) {
         if (target == NONE || page_size == 0)
                 return NONE;
-        uint64_t step = target;
-        if (usage > target && usage - target > max_step)
-                step = usage - max_step;
-        return step / page_size * page_size;
+        if (usage <= target)
+                return target / page_size * page_size;
+        uint64_t step = usage - target > max_step ? usage - max_step : target;
+        if (step < stuck)
+                step = stuck;
+        if (step > usage)
+                step = usage;
+        /* up to a page: a limit rounded down below `stuck` would squeeze it */
+        return step > NONE - page_size ? NONE : (step + page_size - 1) / page_size * page_size;
 }
 
 uint64_t bound_peak_update(uint64_t peak, uint64_t usage, uint64_t seen, uint64_t elapsed_usec,

@@ -30,7 +30,7 @@ typedef struct BoundChild {
         unsigned priority;
         uint64_t usage;         /* hierarchical, now */
         uint64_t reserve;       /* its decayed high-water mark */
-        uint64_t unreclaimable; /* what reclaim cannot take from it (anonymous without swap) */
+        uint64_t unreclaimable; /* what reclaim can never take from it (anonymous without swap) */
 } BoundChild;
 
 /* The bound of children[i] below wmark_high `high`, in whole pages, or
@@ -40,11 +40,16 @@ uint64_t bound_of_child(const BoundChild *children, size_t n, size_t i, uint64_t
                         uint64_t page_size);
 
 /* Where to hold a child now, for the bound `target`: a child whose usage
- * is far above it is brought down by at most max_step a look (the kernel
+ * is above it is brought down by at most max_step a look (the kernel
  * reclaims the difference in memqosd's context when the limit is written:
- * a small step keeps one write short). In whole pages; UINT64_MAX when the
- * target is. */
-uint64_t bound_next_step(uint64_t target, uint64_t usage, uint64_t max_step, uint64_t page_size);
+ * a small step keeps one write short), and never below `stuck`, what it
+ * cannot give right now (anonymous memory without swap, and dirty or
+ * writeback page cache: a limit written below that makes the kernel
+ * OOM-kill in the child instead of reclaiming). When even that is above
+ * the target, the child is held at its usage: it grows no further, and
+ * reclaims in its own context, waiting for its writeback. In whole pages;
+ * UINT64_MAX when the target is. */
+uint64_t bound_next_step(uint64_t target, uint64_t usage, uint64_t stuck, uint64_t max_step, uint64_t page_size);
 
 /* A high-water mark `peak` (UINT64_MAX: none yet) seen elapsed_usec ago,
  * decayed towards `usage` with half_life_usec, then raised to `seen` (the

@@ -21,10 +21,11 @@
 #define KILL_PICK_ROUNDS 4
 #define EMU_BACKOFF_MAX_USEC (5 * 1000 * 1000ULL)
 #define EMU_RECLAIM_MARGIN (256 * 1024ULL)
-/* The standing bounds (bound.h): looked at this often; a child's peak
+/* The standing bounds (bound.h): looked at this often once the parent's
+ * usage reaches half its wmark_high (below, nobody needs the room); a child's peak
  * halves its distance to its usage in this time; a child may sit this many
- * steps (StepSize=) above what it cannot give, and is brought down by at
- * most this many steps a look. */
+ * steps (StepSize=) above what it cannot give (at most an eighth of
+ * wmark_high), and is brought down by at most this many steps a look. */
 #define EMU_BOUND_INTERVAL_USEC (100 * 1000ULL)
 #define EMU_BOUND_HALF_LIFE_USEC (120 * 1000 * 1000ULL)
 #define EMU_BOUND_MARGIN_STEPS 4
@@ -37,6 +38,8 @@ typedef struct EmuBoundChild {
         uint64_t peak;       /* decayed high-water mark; UINT64_MAX before the first look */
         uint64_t peak_usec;  /* when it was updated */
         uint64_t held;       /* the limit memqosd holds it at; 0 for none */
+        int peak_fd;         /* v2: its memory.peak, reset at each look (6.12 and later) */
+        uint64_t lifetime_peak; /* v2 without the reset: memory.peak at the last look */
         uint64_t put_back;   /* the limit from before the hold */
         bool seen;           /* found at this look */
 } EmuBoundChild;
@@ -66,7 +69,8 @@ struct Emulator {
         sd_event_source *victim_source;
         uint64_t victim_killed_usec;
 
-        sd_event_source *bound_timer;   /* runs while bounds may be held */
+        sd_event_source *bound_timer;   /* runs while bounds may be held: usage above bound_start */
+        uint64_t bound_start;           /* the usage at which the bounds start: half of wmark_high */
         EmuBoundChild *bounds;          /* the children looked at, held or not */
         size_t n_bounds;
 
@@ -214,6 +218,14 @@ static bool have_swap(void) {
 
 /* ---- reclaim ---- */
 
+/* What a limit must leave a child now: its anonymous memory without swap,
+ * and its dirty and writeback page cache in any case. */
+static uint64_t emu_unreclaimable_now(uint64_t usage, const MemcgStat *st, bool swap) {
+        uint64_t clean = st->file > st->dirty ? st->file - st->dirty : 0;
+        uint64_t stuck = usage > clean ? usage - clean : 0;
+        return swap ? (st->dirty < stuck ? st->dirty : stuck) : stuck;
+}
+
 /* Takes up to `bytes` from the subtree at path; returns what its usage fell by. */
 static uint64_t reclaim_from(Emulator *e, const char *path, uint64_t bytes, bool swap, const char **ret_method) {
         const MemcgRoot *root = e->root;
@@ -234,8 +246,11 @@ static uint64_t reclaim_from(Emulator *e, const char *path, uint64_t bytes, bool
                 MemcgStat st;
                 uint64_t floor = 0, old;
                 *ret_method = "limit-squeeze";
-                if (!swap && memcg_read_stat(root, fd, &st) >= 0)
-                        floor = before > st.file ? before - st.file : 0;
+                /* What it cannot give now: anonymous memory (without swap)
+                 * and dirty page cache, which a squeeze below would turn
+                 * into an OOM kill in the child. */
+                if (memcg_read_stat(root, fd, &st) >= 0)
+                        floor = emu_unreclaimable_now(before, &st, swap);
                 uint64_t squeezed = emu_squeeze_limit(before, bytes, floor, e->s.page_size);
                 if (squeezed == 0)
                         return 0;
@@ -606,8 +621,14 @@ static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, u
 /* ---- the standing bounds ---- */
 
 static bool emulator_wants_bounds(const Emulator *e) {
-        return e->s.reclaim && e->s.standing_bounds && e->root && e->root->layout == MEMCG_LAYOUT_V1 &&
-               e->s.squeeze_fd >= 0;
+        return e->s.reclaim && e->s.standing_bounds && e->root && e->s.squeeze_fd >= 0;
+}
+
+/* v1: the child's limit (the kernel reclaims in the child's context at it,
+ * and OOM-kills in the child when it cannot: hence the floor); v2:
+ * memory.high (it reclaims and throttles there, and never kills). */
+static const char *bound_file(const Emulator *e) {
+        return e->root->layout == MEMCG_LAYOUT_V1 ? SQUEEZE_FILE_V1_LIMIT : SQUEEZE_FILE_V2_HIGH;
 }
 
 static void bound_release(Emulator *e, EmuBoundChild *b) {
@@ -615,6 +636,7 @@ static void bound_release(Emulator *e, EmuBoundChild *b) {
                 return;
         _cleanup_(closep) int fd = memcg_open(e->root, b->cgroup);
         int r = fd < 0 ? fd : squeeze_release(e->s.squeeze_fd, fd, b->cgroup, e->s.page_size);
+        b->peak_fd = safe_close(b->peak_fd);
         if (r < 0 && r != -ENOENT)
                 log_unit_warning_errno(e->unit_object, b->cgroup, r,
                                        "Could not put the memory limit of %s back after holding it; the record in %s "
@@ -629,6 +651,7 @@ static void bounds_clear(Emulator *e, bool release) {
         for (size_t i = 0; i < e->n_bounds; i++) {
                 if (release)
                         bound_release(e, &e->bounds[i]);
+                safe_close(e->bounds[i].peak_fd);
                 free(e->bounds[i].cgroup);
         }
         e->bounds = mfree(e->bounds);
@@ -648,37 +671,62 @@ static EmuBoundChild *bound_child(Emulator *e, const char *cgroup) {
         char *copy = strdup(cgroup);
         if (!copy)
                 return NULL;
-        e->bounds[e->n_bounds] = (EmuBoundChild) { .cgroup = copy, .peak = UINT64_MAX };
+        e->bounds[e->n_bounds] = (EmuBoundChild) { .cgroup = copy, .peak = UINT64_MAX, .peak_fd = -1 };
         return &e->bounds[e->n_bounds++];
 }
 
-/* The highest usage of the child since the last look: v1's
- * memory.max_usage_in_bytes, reset after reading (so that the next look
- * sees only what came after), so that a burst between two looks counts. */
-static uint64_t bound_read_seen(int fd, uint64_t usage) {
+/* The highest usage of the child since the last look, so that a burst
+ * between two looks counts. v1: memory.max_usage_in_bytes, reset after
+ * reading. v2: memory.peak through a descriptor kept open, reset for that
+ * descriptor by a write (6.12 and later); where it cannot be reset (6.1),
+ * a lifetime peak higher than at the last look (a new record between the
+ * looks), else the usage. */
+static uint64_t bound_read_seen(Emulator *e, EmuBoundChild *b, int fd, uint64_t usage) {
         uint64_t seen;
-        if (memcg_read_u64(fd, "memory.max_usage_in_bytes", &seen) < 0)
+        if (e->root->layout == MEMCG_LAYOUT_V1) {
+                if (memcg_read_u64(fd, "memory.max_usage_in_bytes", &seen) < 0)
+                        return usage;
+                (void) memcg_write_u64(fd, "memory.max_usage_in_bytes", 0);
+                return seen > usage ? seen : usage;
+        }
+        if (b->peak_fd < 0)
+                b->peak_fd = openat(fd, "memory.peak", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (b->peak_fd < 0)
                 return usage;
-        (void) memcg_write_u64(fd, "memory.max_usage_in_bytes", 0);
-        return seen > usage ? seen : usage;
+        char buf[32];
+        ssize_t k = pread(b->peak_fd, buf, sizeof(buf) - 1, 0);
+        if (k <= 0)
+                return usage;
+        buf[k] = 0;
+        if (memcg_parse_u64(buf, &seen) < 0)
+                return usage;
+        if (pwrite(b->peak_fd, "reset\n", 6, 0) == 6)
+                return seen > usage ? seen : usage;
+        /* no reset on this kernel */
+        uint64_t last = b->lifetime_peak;
+        b->lifetime_peak = seen;
+        return last != 0 && seen > last && seen > usage ? seen : usage;
 }
 
 /* One look: every child's usage, peak and what it cannot give; then each
  * lower-priority child held at its bound (bound.h), the others let go. */
-static void emulator_bound_look(Emulator *e) {
+static bool emulator_bound_look(Emulator *e) {
         _cleanup_(strv_freep) char **names = NULL;
         BoundChild in[EMU_BOUND_CHILDREN_MAX];
         size_t st[EMU_BOUND_CHILDREN_MAX]; /* indexes into e->bounds, which moves as it grows */
+        uint64_t stuck[EMU_BOUND_CHILDREN_MAX]; /* what each cannot give now: its dirty pages too */
         uint64_t limit, high, low, now = clock_usec(CLOCK_MONOTONIC);
         int dirfd = emulator_dirfd(e);
         size_t n = 0;
         bool swap = have_swap();
 
-        if (dirfd < 0 || memcg_read_limit(e->root, dirfd, &limit) < 0)
-                return;
+        uint64_t parent_usage;
+        if (dirfd < 0 || memcg_read_limit(e->root, dirfd, &limit) < 0 ||
+            memcg_read_usage(e->root, dirfd, &parent_usage) < 0)
+                return false;
         emulator_watermarks(&e->s, limit, &high, &low);
         if (memcg_list_children(dirfd, &names) < 0)
-                return;
+                return false;
 
         for (size_t i = 0; i < e->n_bounds; i++)
                 e->bounds[i].seen = false;
@@ -689,14 +737,14 @@ static void emulator_bound_look(Emulator *e) {
                 uint64_t usage;
 
                 if (asprintf(&path, "%s/%s", streq(e->cgroup, "/") ? "" : e->cgroup, *name) < 0)
-                        return;
+                        return true;
                 fd = memcg_open(e->root, path);
                 if (fd < 0 || memcg_read_usage(e->root, fd, &usage) < 0 || memcg_read_stat(e->root, fd, &stat) < 0)
                         continue;
                 EmuBoundChild *b = bound_child(e, path);
                 if (!b)
                         break;
-                uint64_t seen = bound_read_seen(fd, usage);
+                uint64_t seen = bound_read_seen(e, b, fd, usage);
                 b->peak = bound_peak_update(b->peak, usage, seen, b->peak_usec ? now - b->peak_usec : 0,
                                             EMU_BOUND_HALF_LIFE_USEC);
                 b->peak_usec = now;
@@ -709,12 +757,19 @@ static void emulator_bound_look(Emulator *e) {
                         .reserve = b->peak,
                         .unreclaimable = swap ? 0 : usage > stat.file ? usage - stat.file : 0,
                 };
+                stuck[n - 1] = emu_unreclaimable_now(usage, &stat, swap);
         }
 
         for (size_t i = 0; i < n; i++) {
                 EmuBoundChild *b = &e->bounds[st[i]];
-                uint64_t target = bound_of_child(in, n, i, high, EMU_BOUND_MARGIN_STEPS * e->s.step_size, e->s.page_size);
-                uint64_t step = bound_next_step(target, in[i].usage, EMU_BOUND_MAX_DOWN_STEPS * e->s.step_size,
+                /* The margin above what it can never give: four steps, less
+                 * in a small parent (an eighth of wmark_high), where four
+                 * steps would leave the higher priorities no room. */
+                uint64_t margin = EMU_BOUND_MARGIN_STEPS * e->s.step_size;
+                if (high != MEMCG_UNLIMITED && margin > high / 8)
+                        margin = high / 8;
+                uint64_t target = bound_of_child(in, n, i, high, margin, e->s.page_size);
+                uint64_t step = bound_next_step(target, in[i].usage, stuck[i], EMU_BOUND_MAX_DOWN_STEPS * e->s.step_size,
                                                 e->s.page_size);
                 if (step == UINT64_MAX) {
                         bound_release(e, b);
@@ -728,7 +783,8 @@ static void emulator_bound_look(Emulator *e) {
                         continue;
                 _cleanup_(closep) int fd = memcg_open(e->root, b->cgroup);
                 uint64_t put_back = MEMCG_UNLIMITED;
-                int r = fd < 0 ? fd : squeeze_hold(e->s.squeeze_fd, fd, b->cgroup, step, e->s.page_size, &put_back);
+                int r = fd < 0 ? fd : squeeze_hold(e->s.squeeze_fd, fd, b->cgroup, bound_file(e), step, e->s.page_size,
+                                                       &put_back);
                 if (r == -EBUSY)
                         continue; /* the kernel could not get it that low yet: the next look tries again */
                 if (r < 0) {
@@ -753,34 +809,50 @@ static void emulator_bound_look(Emulator *e) {
         for (size_t i = 0; i < e->n_bounds; i++) {
                 if (e->bounds[i].seen)
                         e->bounds[kept++] = e->bounds[i];
-                else
+                else {
+                        safe_close(e->bounds[i].peak_fd);
                         free(e->bounds[i].cgroup);
+                }
         }
         e->n_bounds = kept;
+
+        /* Go on looking while a bound is held or the parent is above the
+         * start; else idle until the watch says usage reached it again. */
+        bool any_held = false;
+        for (size_t i = 0; i < e->n_bounds; i++)
+                any_held = any_held || e->bounds[i].held != 0;
+        return any_held || (high != MEMCG_UNLIMITED && parent_usage >= high / 2);
 }
 
 static int on_bound_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Emulator *e = userdata;
-        emulator_bound_look(e);
-        (void) sd_event_source_set_time_relative(s, EMU_BOUND_INTERVAL_USEC);
+        if (emulator_bound_look(e)) {
+                (void) sd_event_source_set_time_relative(s, EMU_BOUND_INTERVAL_USEC);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        } else {
+                /* idle: forget the peaks too (a new episode learns them again) */
+                e->bound_timer = sd_event_source_disable_unref(e->bound_timer);
+                bounds_clear(e, true);
+        }
         return 0;
 }
 
-static void emulator_update_bounds(Emulator *e) {
+/* Called by every check: the bounds start looking once usage reached
+ * bound_start (the watch wakes us there). */
+static void emulator_arm_bounds(Emulator *e, uint64_t usage) {
         if (!emulator_wants_bounds(e)) {
                 e->bound_timer = sd_event_source_disable_unref(e->bound_timer);
                 bounds_clear(e, true);
                 return;
         }
-        if (!e->bound_timer) {
-                int r = sd_event_add_time_relative(e->event, &e->bound_timer, CLOCK_MONOTONIC, 0, 0, on_bound_timer, e);
-                if (r < 0) {
-                        log_unit_warning_errno(e->unit_object, e->cgroup, r, "Cannot arm the standing bounds' timer: %m");
-                        return;
-                }
-                (void) sd_event_source_set_enabled(e->bound_timer, SD_EVENT_ON);
-                (void) sd_event_source_set_description(e->bound_timer, "emulator-bounds");
+        if (e->bound_timer || e->bound_start == MEMCG_UNLIMITED || usage < e->bound_start)
+                return;
+        int r = sd_event_add_time_relative(e->event, &e->bound_timer, CLOCK_MONOTONIC, 0, 0, on_bound_timer, e);
+        if (r < 0) {
+                log_unit_warning_errno(e->unit_object, e->cgroup, r, "Cannot arm the standing bounds' timer: %m");
+                return;
         }
+        (void) sd_event_source_set_description(e->bound_timer, "emulator-bounds");
 }
 
 /* ---- the pressure zone ---- */
@@ -802,16 +874,27 @@ static void emulator_check(Emulator *e) {
         emulator_watermarks(&e->s, limit, &high, &low);
         kill_wm = e->s.kill ? emu_kill_watermark(limit, e->s.kill_ratio, e->s.page_size) : MEMCG_UNLIMITED;
         entry = emulator_zone_entry(&e->s, limit);
-        if (entry != e->entry && e->watch) {
+        uint64_t bound_start = emulator_wants_bounds(e) && high != MEMCG_UNLIMITED ? high / 2 : MEMCG_UNLIMITED;
+        if ((entry != e->entry || bound_start != e->bound_start) && e->watch) {
                 /* The zone's start, and the kill watermark itself: on v1 the
                  * kernel tells us within a millisecond that usage reached it, which
                  * a fast allocator needs (it fills 5% of a limit in a few ms). The
-                 * limit moved (set-property, or written by hand): follow it. */
-                uint64_t t[2] = { entry, kill_wm };
-                size_t n = entry == MEMCG_UNLIMITED ? 0 : kill_wm == MEMCG_UNLIMITED ? 1 : 2;
-                if (memcg_watch_set_thresholds(e->watch, t, n) >= 0)
+                 * limit moved (set-property, or written by hand): follow it. And
+                 * where the standing bounds start. */
+                uint64_t t[3];
+                size_t n = 0;
+                if (entry != MEMCG_UNLIMITED)
+                        t[n++] = entry;
+                if (kill_wm != MEMCG_UNLIMITED)
+                        t[n++] = kill_wm;
+                if (bound_start != MEMCG_UNLIMITED)
+                        t[n++] = bound_start;
+                if (memcg_watch_set_thresholds(e->watch, t, n) >= 0) {
                         e->entry = entry;
+                        e->bound_start = bound_start;
+                }
         }
+        emulator_arm_bounds(e, usage);
 
         /* Only a check under pressure (kill watermark, or the reclaim zone)
          * needs to know, and then the kill and the pass read it once. */
@@ -907,6 +990,7 @@ int emulator_new(sd_event *event, const char *unit_object, const EmulatorCallbac
         e->userdata = userdata;
         e->victim_pidfd = -1;
         e->entry = MEMCG_UNLIMITED;
+        e->bound_start = MEMCG_UNLIMITED;
         *ret = TAKE_PTR(e);
         return 0;
 }
@@ -959,7 +1043,7 @@ int emulator_configure(Emulator *e, const MemcgRoot *root, const char *cgroup, c
                 r = memcg_watch_new(e->event, root, e->cgroup, &callbacks, e, &e->watch);
                 if (r < 0)
                         return r;
-                e->entry = MEMCG_UNLIMITED;
+                e->entry = e->bound_start = MEMCG_UNLIMITED;
                 /* When the unit's own watch hears OOMs, it passes them on
                  * (emulator_notify_oom()): a second OOM eventfd would cost an fd. */
                 if (s->watch_oom)
@@ -969,7 +1053,6 @@ int emulator_configure(Emulator *e, const MemcgRoot *root, const char *cgroup, c
         e->s = *s;
         /* v2 has no usage notification: sample, less often than in the zone. */
         (void) memcg_watch_set_sample_interval(e->watch, 5 * s->interval_usec);
-        emulator_update_bounds(e);
         emulator_check(e);
         return 0;
 }

@@ -13,7 +13,11 @@
 #include "basic/state-dir.h"
 #include "basic/util.h"
 
-#define LIMIT_FILE "memory.limit_in_bytes"
+#define LIMIT_FILE SQUEEZE_FILE_V1_LIMIT
+
+static const char *record_file(const SqueezeRecord *r) {
+        return r->file ?: LIMIT_FILE;
+}
 
 void squeeze_record_done(SqueezeRecord *r) {
         assert(r);
@@ -23,15 +27,15 @@ void squeeze_record_done(SqueezeRecord *r) {
 
 int squeeze_record_format(const SqueezeRecord *r, char **ret) {
         char a[FORMAT_SIZE_MAX], b[FORMAT_SIZE_MAX], c[FORMAT_SIZE_MAX];
-        int n;
+        char previous[FORMAT_SIZE_MAX + 16] = "", file[64] = "";
         if (r->previous > 0)
-                n = asprintf(ret, "CGROUP=%s\nLIMIT=%s\nSQUEEZED=%s\nPREVIOUS=%s\n", r->cgroup,
-                             format_u64_or_max(a, r->limit), format_u64_or_max(b, r->squeezed),
-                             format_u64_or_max(c, r->previous));
-        else
-                n = asprintf(ret, "CGROUP=%s\nLIMIT=%s\nSQUEEZED=%s\n", r->cgroup, format_u64_or_max(a, r->limit),
-                             format_u64_or_max(b, r->squeezed));
-        return n < 0 ? -ENOMEM : 0;
+                snprintf(previous, sizeof(previous), "PREVIOUS=%s\n", format_u64_or_max(c, r->previous));
+        if (r->file && !streq(r->file, LIMIT_FILE))
+                snprintf(file, sizeof(file), "FILE=%s\n", r->file);
+        if (asprintf(ret, "CGROUP=%s\nLIMIT=%s\nSQUEEZED=%s\n%s%s", r->cgroup, format_u64_or_max(a, r->limit),
+                     format_u64_or_max(b, r->squeezed), previous, file) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 static int parse_limit(const char *s, uint64_t *ret) {
@@ -54,6 +58,7 @@ int squeeze_record_parse(const char *text, SqueezeRecord *ret) {
         _cleanup_free_ char *copy = strdup(text), *cgroup = NULL;
         bool have_limit = false, have_squeezed = false;
         uint64_t limit = 0, squeezed = 0, previous = 0;
+        const char *file = NULL;
         char *save = NULL;
 
         if (!copy)
@@ -82,11 +87,21 @@ int squeeze_record_parse(const char *text, SqueezeRecord *ret) {
                 } else if (streq(line, "PREVIOUS")) {
                         if (parse_limit(value, &previous) < 0)
                                 return -EINVAL;
+                } else if (streq(line, "FILE")) {
+                        /* Only the files memqosd holds: a planted record
+                         * must not make it write anything else. */
+                        if (streq(value, SQUEEZE_FILE_V1_LIMIT))
+                                file = NULL;
+                        else if (streq(value, SQUEEZE_FILE_V2_HIGH))
+                                file = SQUEEZE_FILE_V2_HIGH;
+                        else
+                                return -EINVAL;
                 }
         }
         if (!cgroup || !have_limit || !have_squeezed)
                 return -EINVAL;
-        *ret = (SqueezeRecord) { .cgroup = TAKE_PTR(cgroup), .limit = limit, .squeezed = squeezed, .previous = previous };
+        *ret = (SqueezeRecord) { .cgroup = TAKE_PTR(cgroup), .limit = limit, .squeezed = squeezed, .previous = previous,
+                                .file = file };
         return 0;
 }
 
@@ -281,10 +296,11 @@ int squeeze_record_load(int records_fd, const char *cgroup, SqueezeRecord *ret) 
         return 0;
 }
 
-int squeeze_hold(int records_fd, int cgroup_fd, const char *cgroup, uint64_t bound, uint64_t page_size,
-                 uint64_t *ret_limit) {
+int squeeze_hold(int records_fd, int cgroup_fd, const char *cgroup, const char *file, uint64_t bound,
+                 uint64_t page_size, uint64_t *ret_limit) {
         _cleanup_(squeeze_record_done) SqueezeRecord old = {};
-        SqueezeRecord rec = { .cgroup = (char *) cgroup };
+        SqueezeRecord rec = { .cgroup = (char *) cgroup,
+                              .file = file && streq(file, SQUEEZE_FILE_V2_HIGH) ? SQUEEZE_FILE_V2_HIGH : NULL };
         uint64_t now, held = 0;
         int r;
 
@@ -294,11 +310,11 @@ int squeeze_hold(int records_fd, int cgroup_fd, const char *cgroup, uint64_t bou
                 return -EBADF;
         if (page_size == 0)
                 return -EINVAL;
-        r = memcg_read_u64(cgroup_fd, LIMIT_FILE, &now);
+        r = memcg_read_u64(cgroup_fd, record_file(&rec), &now);
         if (r < 0)
                 return r;
         rec.limit = now;
-        if (squeeze_record_load(records_fd, cgroup, &old) >= 0 &&
+        if (squeeze_record_load(records_fd, cgroup, &old) >= 0 && streq(record_file(&old), record_file(&rec)) &&
             squeeze_record_verdict(&old, now, page_size) != SQUEEZE_CHANGED) {
                 /* Ours (held, or a hold that never took): keep the limit from before. */
                 rec.limit = old.limit;
@@ -320,8 +336,8 @@ int squeeze_hold(int records_fd, int cgroup_fd, const char *cgroup, uint64_t bou
         r = record_write(records_fd, &rec);
         if (r < 0)
                 return r;
-        int k = memcg_write_u64(cgroup_fd, LIMIT_FILE, bound);
-        r = memcg_read_u64(cgroup_fd, LIMIT_FILE, &now);
+        int k = memcg_write_u64(cgroup_fd, record_file(&rec), bound);
+        r = memcg_read_u64(cgroup_fd, record_file(&rec), &now);
         if (r == -ENOENT || r == -ENODEV) {
                 record_remove(records_fd, cgroup);
                 return -ENOENT;
@@ -357,7 +373,7 @@ int squeeze_release(int records_fd, int cgroup_fd, const char *cgroup, uint64_t 
                 return 0;
         if (r < 0)
                 return r;
-        r = memcg_read_u64(cgroup_fd, LIMIT_FILE, &now);
+        r = memcg_read_u64(cgroup_fd, record_file(&old), &now);
         if (r == -ENOENT || r == -ENODEV) {
                 record_remove(records_fd, cgroup);
                 return 0;
@@ -365,7 +381,7 @@ int squeeze_release(int records_fd, int cgroup_fd, const char *cgroup, uint64_t 
         if (r < 0)
                 return r;
         if (squeeze_record_verdict(&old, now, page_size) == SQUEEZE_PUT_BACK) {
-                r = memcg_write_u64(cgroup_fd, LIMIT_FILE, old.limit);
+                r = memcg_write_u64(cgroup_fd, record_file(&old), old.limit);
                 if (r < 0)
                         return r; /* the record stays: the next start puts it back */
         }
@@ -405,14 +421,14 @@ static int restore_one(const MemcgRoot *root, int records_fd, const char *name, 
                 return -EINVAL;
         if (fd < 0)
                 return fd;
-        r = memcg_read_u64(fd, LIMIT_FILE, &now);
+        r = memcg_read_u64(fd, record_file(rec), &now);
         if (r == -ENOENT || r == -ENODEV)
                 return SQUEEZE_GONE;
         if (r < 0)
                 return r;
         r = squeeze_record_verdict(rec, now, page_size);
         if (r == SQUEEZE_PUT_BACK) {
-                int k = memcg_write_u64(fd, LIMIT_FILE, rec->limit);
+                int k = memcg_write_u64(fd, record_file(rec), rec->limit);
                 if (k < 0)
                         return k;
         }

@@ -44,12 +44,19 @@ typedef struct SqueezeRecord {
          * `squeezed`, which the limit may still read if memqosd stopped
          * between the record and the write; 0 for none. */
         uint64_t previous;
+        /* The file held: NULL for memory.limit_in_bytes (v1; every squeeze),
+         * or SQUEEZE_FILE_V2_HIGH (a v2 hold). Points to a constant. */
+        const char *file;
 } SqueezeRecord;
+
+#define SQUEEZE_FILE_V1_LIMIT "memory.limit_in_bytes"
+#define SQUEEZE_FILE_V2_HIGH "memory.high"
 
 void squeeze_record_done(SqueezeRecord *r);
 
 /* Pure: the record's text ("CGROUP=...\nLIMIT=...\nSQUEEZED=...\n", and
- * "PREVIOUS=...\n" when set; limits as numbers or "max") and back. Parsing: -EINVAL when a key is missing or
+ * "PREVIOUS=...\n" when set, "FILE=memory.high\n" for a v2 hold; limits as
+ * numbers or "max") and back; FILE= takes only the two files above. Parsing: -EINVAL when a key is missing or
  * malformed, or the cgroup path is invalid. */
 int squeeze_record_format(const SqueezeRecord *r, char **ret);
 int squeeze_record_parse(const char *text, SqueezeRecord *ret);
@@ -99,11 +106,14 @@ int squeeze_run(int records_fd, int cgroup_fd, const char *cgroup, uint64_t sque
  * is the one found before the first hold; a limit somebody else wrote
  * while the hold was in force becomes the one to put back (and the hold
  * goes on below it). A bound at or above that limit releases the hold.
+ * file: SQUEEZE_FILE_V1_LIMIT, or SQUEEZE_FILE_V2_HIGH on cgroup v2 (where
+ * the kernel throttles and reclaims in the child's context above it, and
+ * never kills for it).
  * *ret_limit: the limit to put back. -EBUSY when the kernel could not get
  * the child below `bound` (the hold stays where it was, its record true);
  * -EBADF without a records directory; other negative errnos of the I/O. */
-int squeeze_hold(int records_fd, int cgroup_fd, const char *cgroup, uint64_t bound, uint64_t page_size,
-                 uint64_t *ret_limit);
+int squeeze_hold(int records_fd, int cgroup_fd, const char *cgroup, const char *file, uint64_t bound,
+                 uint64_t page_size, uint64_t *ret_limit);
 
 /* Ends a hold: the limit to put back is written (unless somebody else
  * wrote one meanwhile) and the record removed. 0 also when there was none. */

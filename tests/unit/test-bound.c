@@ -71,11 +71,23 @@ static void test_no_bound_without_a_watermark_or_a_higher_sibling(void **state) 
 }
 
 static void test_next_step_is_gradual_downwards_only(void **state) {
-        assert_int_equal(bound_next_step(500 * M, 700 * M, 64 * M, PAGE), 636 * M);
-        assert_int_equal(bound_next_step(500 * M, 540 * M, 64 * M, PAGE), 500 * M);
-        assert_int_equal(bound_next_step(500 * M, 100 * M, 64 * M, PAGE), 500 * M); /* raising: at once */
-        assert_int_equal(bound_next_step(500 * M + 1, 100 * M, 64 * M, PAGE), 500 * M);
-        assert_true(bound_next_step(NONE, 100 * M, 64 * M, PAGE) == NONE);
+        assert_int_equal(bound_next_step(500 * M, 700 * M, 0, 64 * M, PAGE), 636 * M);
+        assert_int_equal(bound_next_step(500 * M, 540 * M, 0, 64 * M, PAGE), 500 * M);
+        assert_int_equal(bound_next_step(500 * M, 100 * M, 0, 64 * M, PAGE), 500 * M); /* raising: at once */
+        assert_int_equal(bound_next_step(500 * M + 1, 100 * M, 0, 64 * M, PAGE), 500 * M);
+        assert_true(bound_next_step(NONE, 100 * M, 0, 64 * M, PAGE) == NONE);
+}
+
+/* A writer's dirty page cache is not squeezed: the step stops at what the
+ * child cannot give now, and a child that cannot give at all is held at
+ * its usage (it reclaims in its own context from there). */
+static void test_next_step_leaves_what_cannot_be_given_now(void **state) {
+        assert_int_equal(bound_next_step(500 * M, 700 * M, 680 * M, 64 * M, PAGE), 680 * M);
+        assert_int_equal(bound_next_step(500 * M, 700 * M, 600 * M, 64 * M, PAGE), 636 * M);
+        assert_int_equal(bound_next_step(500 * M, 700 * M, 800 * M, 64 * M, PAGE), 700 * M);
+        assert_int_equal(bound_next_step(500 * M, 700 * M, 680 * M + 1, 64 * M, PAGE), 680 * M + PAGE);
+        /* below the target: the target, whatever is stuck */
+        assert_int_equal(bound_next_step(500 * M, 300 * M, 290 * M, 64 * M, PAGE), 500 * M);
 }
 
 static void test_peak_decays_towards_usage(void **state) {
@@ -104,6 +116,7 @@ int main(void) {
                 cmocka_unit_test(test_siblings_of_equal_and_lower_priority),
                 cmocka_unit_test(test_no_bound_without_a_watermark_or_a_higher_sibling),
                 cmocka_unit_test(test_next_step_is_gradual_downwards_only),
+                cmocka_unit_test(test_next_step_leaves_what_cannot_be_given_now),
                 cmocka_unit_test(test_peak_decays_towards_usage),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

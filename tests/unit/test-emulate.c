@@ -425,16 +425,18 @@ static void test_parse_stat(void **state) {
         MemcgStat st;
         const char *v1 = "cache 100\nrss 50\ninactive_file 10\nactive_file 20\n"
                          "total_cache 1000\ntotal_rss 500\ntotal_shmem 30\ntotal_inactive_file 300\n"
-                         "total_active_file 400\n";
+                         "total_active_file 400\ndirty 9\ntotal_dirty 60\ntotal_writeback 5\n";
         assert_int_equal(memcg_parse_stat(MEMCG_LAYOUT_V1, v1, &st), 0);
         assert_int_equal(st.file, 700);
         assert_int_equal(st.anon, 530);
+        assert_int_equal(st.dirty, 65); /* hierarchical, dirty and writeback */
 
         const char *v2 = "anon 4096\nfile 8192\nshmem 100\ninactive_file 2000\nactive_file 3000\n"
-                         "workingset_refault_anon 7\n";
+                         "workingset_refault_anon 7\nfile_dirty 300\nfile_writeback 20\n";
         assert_int_equal(memcg_parse_stat(MEMCG_LAYOUT_V2, v2, &st), 0);
         assert_int_equal(st.file, 5000);
         assert_int_equal(st.anon, 4196);
+        assert_int_equal(st.dirty, 320);
 
         assert_int_equal(memcg_parse_stat(MEMCG_LAYOUT_V2, "anon\n", &st), -EINVAL);
         assert_int_equal(memcg_parse_stat(MEMCG_LAYOUT_V2, "anon x\n", &st), -EINVAL);
@@ -472,6 +474,24 @@ static void test_squeeze_record(void **state) {
         assert_int_equal(squeeze_record_parse("CGROUP=/\nLIMIT=5\nSQUEEZED=4\n", &back), -EINVAL);
         assert_int_equal(squeeze_record_parse("CGROUP=/p\nLIMIT=-1\nSQUEEZED=4\n", &back), -EINVAL);
         assert_int_equal(squeeze_record_parse("garbage", &back), -EINVAL);
+
+        /* A v2 hold names its file; a moved hold its previous value. Any
+         * other file is refused: a planted record must not make memqosd
+         * write memory.oom.group or cgroup.procs. */
+        _cleanup_free_ char *v2 = NULL;
+        r = (SqueezeRecord) { .cgroup = (char *) "/p/offline", .limit = UINT64_MAX, .squeezed = 84 * M,
+                              .previous = 90 * M, .file = SQUEEZE_FILE_V2_HIGH };
+        assert_int_equal(squeeze_record_format(&r, &v2), 0);
+        assert_string_equal(v2, "CGROUP=/p/offline\nLIMIT=max\nSQUEEZED=88080384\nPREVIOUS=94371840\nFILE=memory.high\n");
+        assert_int_equal(squeeze_record_parse(v2, &back), 0);
+        assert_string_equal(back.file, SQUEEZE_FILE_V2_HIGH);
+        assert_int_equal(back.previous, 90 * M);
+        squeeze_record_done(&back);
+        assert_int_equal(squeeze_record_parse("CGROUP=/p\nLIMIT=max\nSQUEEZED=4096\nFILE=memory.limit_in_bytes\n", &back), 0);
+        assert_null(back.file);
+        squeeze_record_done(&back);
+        assert_int_equal(squeeze_record_parse("CGROUP=/p\nLIMIT=max\nSQUEEZED=4096\nFILE=cgroup.procs\n", &back), -EINVAL);
+        assert_int_equal(squeeze_record_parse("CGROUP=/p\nLIMIT=max\nSQUEEZED=4096\nFILE=../x\n", &back), -EINVAL);
 }
 
 static void test_squeeze_record_plausible_only_when_it_lowers(void **state) {
@@ -619,7 +639,7 @@ static void test_squeeze_hold(void **state) {
         int fd = memcg_open(f.root, "/job");
         assert_true(fd >= 0);
 
-        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", 4096000, PAGE_4K, &put_back), 0);
+        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", NULL, 4096000, PAGE_4K, &put_back), 0);
         assert_int_equal(put_back, 8192000);
         _cleanup_free_ char *held = fixture_read(&f, "job/memory.limit_in_bytes");
         assert_string_equal(held, "4096000\n");
@@ -627,7 +647,7 @@ static void test_squeeze_hold(void **state) {
         assert_string_equal(rec, "CGROUP=/job\nLIMIT=8192000\nSQUEEZED=4096000\n");
 
         /* Moved: the limit to put back is still the one from before. */
-        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", 6000000 / PAGE_4K * PAGE_4K, PAGE_4K, &put_back), 0);
+        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", NULL, 6000000 / PAGE_4K * PAGE_4K, PAGE_4K, &put_back), 0);
         assert_int_equal(put_back, 8192000);
         _cleanup_free_ char *rec2 = fixture_read(&f, "records/job");
         assert_string_equal(rec2, "CGROUP=/job\nLIMIT=8192000\nSQUEEZED=5996544\n");
@@ -650,18 +670,18 @@ static void test_squeeze_hold(void **state) {
         assert_false(fixture_exists(&f, "records/job"));
 
         /* Somebody writes a limit while held: theirs becomes the one to put back. */
-        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", 4096000, PAGE_4K, &put_back), 0);
+        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", NULL, 4096000, PAGE_4K, &put_back), 0);
         fixture_write(&f, "job/memory.limit_in_bytes", "7000064\n");
-        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", 4096000, PAGE_4K, &put_back), 0);
+        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", NULL, 4096000, PAGE_4K, &put_back), 0);
         assert_int_equal(put_back, 7000064);
         /* A bound at or above it releases: their limit, no record. */
-        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", 7000064, PAGE_4K, &put_back), 0);
+        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", NULL, 7000064, PAGE_4K, &put_back), 0);
         _cleanup_free_ char *theirs = fixture_read(&f, "job/memory.limit_in_bytes");
         assert_string_equal(theirs, "7000064\n");
         assert_false(fixture_exists(&f, "records/job"));
 
         /* Released explicitly. */
-        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", 4096000, PAGE_4K, &put_back), 0);
+        assert_int_equal(squeeze_hold(f.records_fd, fd, "/job", NULL, 4096000, PAGE_4K, &put_back), 0);
         assert_int_equal(squeeze_release(f.records_fd, fd, "/job", PAGE_4K), 0);
         _cleanup_free_ char *released = fixture_read(&f, "job/memory.limit_in_bytes");
         assert_string_equal(released, "7000064\n");

@@ -60,3 +60,22 @@ hold() {
                 perl "$run/alloc.pl" "$3" "$4" "$5" "$run/$unit.done" &
         printf -v "${unit#emu-}_pid" %s $!
 }
+
+# emu_cleanup DIR...: the emu.slice scopes stopped (and reset, for systemd
+# 257, which keeps a failed scope loaded), their drop-ins and DIRs removed,
+# memqos.conf as it was.
+emu_cleanup() {
+        systemctl stop emu-online.scope emu-offline.scope emu.slice 2>/dev/null || true
+        systemctl reset-failed emu-online.scope emu-offline.scope 2>/dev/null || true
+        rm -rf /etc/systemd/system/emu.slice.d /etc/systemd/system/emu-online.scope.d \
+                /etc/systemd/system/emu-offline.scope.d "$@"
+        memqosd_conf_restore
+        systemctl daemon-reload
+}
+
+# emu_cache_of DIR: the page cache (file pages) of the cgroup's subtree.
+emu_cache_of() {
+        local key=file
+        [[ $MEMQOS_VM_LAYOUT == v1 ]] && key=total_cache
+        sed -n "s/^$key //p" "$1/memory.stat"
+}

@@ -9,6 +9,7 @@
 # limit squeeze on v1 that leaves every limit as it was.
 . "$MEMQOS_VM_LIB"
 . "$MEMQOS_VM_DIR/core.sh"
+. "$MEMQOS_VM_DIR/emu.sh"
 
 MSG_RECLAIM=f99e65c964d04a11858d91ab2dda1358
 MSG_RECLAIM_FOLDED=1513b272178a419bab43da197d86af0d
@@ -17,23 +18,11 @@ MiB=1048576
 data=/var/tmp/memqos-emu
 run=/run/memqos-emu
 
-cleanup() {
-        systemctl stop emu-online.scope emu-offline.scope emu.slice 2>/dev/null || true
-        rm -rf /etc/systemd/system/emu.slice.d /etc/systemd/system/emu-online.scope.d \
-                /etc/systemd/system/emu-offline.scope.d "$data" "$run"
-        memqosd_conf_restore
-        systemctl daemon-reload
-}
-trap cleanup EXIT
+trap 'emu_cleanup "$data" "$run"' EXIT
 
 cg() { memcg_dir "/emu.slice$1"; }
 usage_of() {
         if [[ $MEMQOS_VM_LAYOUT == v1 ]]; then cat "$1/memory.usage_in_bytes"; else cat "$1/memory.current"; fi
-}
-cache_of() { # page cache (file pages) of the cgroup's subtree
-        local key=file
-        [[ $MEMQOS_VM_LAYOUT == v1 ]] && key=total_cache
-        sed -n "s/^$key //p" "$1/memory.stat"
 }
 limits_of() { # the limits a squeeze could touch, as text
         if [[ $MEMQOS_VM_LAYOUT == v1 ]]; then cat "$1/memory.limit_in_bytes"; else echo "$(cat "$1/memory.max") $(cat "$1/memory.high")"; fi
@@ -101,7 +90,7 @@ mark_all=$(journal_count "${ev_all[@]}")
 step "online reads 60M"
 touch "$run/go-online"
 wait_until 120 test -e "$run/online.done"
-online_before=$(cache_of "$(cg /emu-online.scope)")
+online_before=$(emu_cache_of "$(cg /emu-online.scope)")
 ((online_before >= 58 * MiB)) || fail "online's page cache" "expected: >= 58M" "seen: $online_before"
 
 step "offline reads 170M: past wmark_high, memqosd reclaims from offline"
@@ -140,8 +129,8 @@ for s in $(fresh "$mark" MEMQOS_RECLAIM_STEPS "${ev[@]}"); do
         order+="${s##*/} "
 done
 assert_match '^(emu-offline\.scope )+$' "$order" "the reclaim steps (offline had page cache to give)"
-online_after=$(cache_of "$(cg /emu-online.scope)")
-offline_after=$(cache_of "$(cg /emu-offline.scope)")
+online_after=$(emu_cache_of "$(cg /emu-online.scope)")
+offline_after=$(emu_cache_of "$(cg /emu-offline.scope)")
 ((online_after >= online_before - 8 * MiB)) ||
         fail "online's page cache was taken" "before: $online_before" "after:  $online_after"
 ((offline_after <= 150 * MiB)) || fail "offline's page cache was not taken" "after: $offline_after of 170M"
