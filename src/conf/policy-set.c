@@ -78,7 +78,7 @@ int policy_set_prepare(const char *dir, const char *unit, char *const *keys, cha
                         r = fail(ret_error, "The value of %s= holds a line break.", keys[i]);
                         goto finish;
                 }
-                if (asprintf(&files[i].path, "%s/%s.d/50-memqos-%s.conf", dir, unit, keys[i]) < 0) {
+                if (asprintf(&files[i].path, "%s/%s.d/90-memqos-%s.conf", dir, unit, keys[i]) < 0) {
                         files[i].path = NULL;
                         goto finish;
                 }

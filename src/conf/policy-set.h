@@ -3,8 +3,10 @@
 
 /* The drop-ins that `memqosctl set` (org.memqos1.Manager.SetProperties)
  * writes, as `systemctl set-property` writes its own: one file per key,
- * DIR/UNIT.d/50-memqos-KEY.conf, DIR being /etc/systemd/system or, for
- * runtime changes, /run/systemd/system. Pure: the files' paths and texts,
+ * DIR/UNIT.d/90-memqos-KEY.conf, DIR being /etc/systemd/system or, for
+ * runtime changes, /run/systemd/system. 90-: systemd sorts every drop-in of
+ * a unit by file name, whatever its directory, so the value set comes after
+ * the 50-memqos.conf of the examples (dropins/) and wins over it. Pure: the files' paths and texts,
  * checked with the parser of the units' own files (policy.h), so that a bad
  * value is refused with the very message a bad drop-in gets in the journal. */
 

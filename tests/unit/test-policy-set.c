@@ -22,10 +22,10 @@ static void test_set_writes_one_dropin_per_key(void **state) {
         assert_int_equal(policy_set_prepare("/etc/systemd/system", "offline.slice", keys, values, 2, &files, &n, &error), 0);
         assert_null(error);
         assert_int_equal(n, 2);
-        assert_string_equal(files[0].path, "/etc/systemd/system/offline.slice.d/50-memqos-MemoryPriority.conf");
+        assert_string_equal(files[0].path, "/etc/systemd/system/offline.slice.d/90-memqos-MemoryPriority.conf");
         assert_non_null(strstr(files[0].text, "\n[X-MemQoS]\nMemoryPriority=3\n"));
         /* An empty value: the drop-in goes, the key is back to the other files' */
-        assert_string_equal(files[1].path, "/etc/systemd/system/offline.slice.d/50-memqos-WatermarkRatio.conf");
+        assert_string_equal(files[1].path, "/etc/systemd/system/offline.slice.d/90-memqos-WatermarkRatio.conf");
         assert_null(files[1].text);
         policy_set_files_free(files, n);
 }
@@ -40,7 +40,7 @@ static void test_set_refuses_a_bad_value_as_a_bad_dropin_is_said(void **state) {
         assert_null(files);
         /* "FILE:LINE: MESSAGE", as event_policy_invalid() says it */
         assert_non_null(error);
-        assert_true(strncmp(error, "/run/systemd/system/a.service.d/50-memqos-MemoryPriority.conf:3: ", 65) == 0);
+        assert_true(strncmp(error, "/run/systemd/system/a.service.d/90-memqos-MemoryPriority.conf:3: ", 65) == 0);
         assert_non_null(strstr(error, "MemoryPriority"));
 }
 
