@@ -544,6 +544,7 @@ static int kill_in_leaf(Emulator *e, int fd, const char *leaf_path, uint64_t tot
 typedef struct KillContext {
         Emulator *e;
         uint64_t usage, unreclaimable, limit, kill_wm, start;
+        uint64_t decide_start; /* when the walk began to look for this leaf */
 } KillContext;
 
 static int kill_visit(EmuTree *t, size_t leaf, void *userdata) {
@@ -553,11 +554,13 @@ static int kill_visit(EmuTree *t, size_t leaf, void *userdata) {
         int pidfd = -1;
         const char *leaf_path = emu_tree_node(t, leaf)->cgroup;
 
-        log_unit_debug(e->unit_object, e->cgroup, "Kill decision: %s after %zu cgroups read.", leaf_path,
-                       emu_tree_size(t));
+        log_unit_debug(e->unit_object, e->cgroup, "Kill decision: %s after %zu cgroups read, in %" PRIu64 " us.",
+                       leaf_path, emu_tree_size(t), clock_usec(CLOCK_MONOTONIC) - k->decide_start);
         _cleanup_(closep) int fd = memcg_open(e->root, leaf_path);
-        if (fd < 0 || kill_in_leaf(e, fd, leaf_path, k->limit, &ev, &pidfd) < 0)
+        if (fd < 0 || kill_in_leaf(e, fd, leaf_path, k->limit, &ev, &pidfd) < 0) {
+                k->decide_start = clock_usec(CLOCK_MONOTONIC);
                 return 0; /* nothing killable after all: the walk goes on */
+        }
 
         /* The priority that decided is the one of the unit's child on the
          * way down (siblings compare), not the leaf's own. */
@@ -607,8 +610,12 @@ static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, u
                 .limit = limit,
                 .kill_wm = kill_wm,
                 .start = start,
+                .decide_start = clock_usec(CLOCK_MONOTONIC),
         };
         int r = emu_tree_kill_walk(t, KILL_LEAVES_MAX, kill_visit, &k);
+        if (r < 0)
+                log_unit_debug(e->unit_object, e->cgroup, "Kill decision: %s after %zu cgroups read, in %" PRIu64 " us.",
+                               strerror(-r), emu_tree_size(t), clock_usec(CLOCK_MONOTONIC) - k.decide_start);
         if (r == -E2BIG) {
                 emulator_say_too_large(e, "priority kill", t);
                 return;

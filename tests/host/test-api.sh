@@ -44,35 +44,8 @@ fail() {
         exit 1
 }
 
-# A bus like the system bus: its default policy, and memqos's policy file.
-cat >"$work/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <auth>EXTERNAL</auth>
-  <listen>unix:path=$work/bus</listen>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include>$srcdir/units/org.memqos1.conf</include>
-</busconfig>
-CONF
-dbus-daemon --config-file="$work/bus.conf" --nofork --nopidfile 2>"$work/bus.log" &
-bus_pid=$!
-wait_for 10 test -S "$work/bus" || fail "the private bus did not start"
-export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$work/bus
+start_private_system_bus "$work" "$srcdir/units/org.memqos1.conf" || fail "the private bus did not start"
+bus_pid=$private_bus_pid
 
 mkdir -p "$root/batch/a" "$root/web"
 cat >"$work/memqos.conf" <<CONF
