@@ -80,6 +80,10 @@ assert_ok memqosctl set api-low.slice MemoryPriority=3
 assert_file_contains /etc/systemd/system/api-low.slice.d/90-memqos-MemoryPriority.conf '^MemoryPriority=3$'
 assert_knob api-low.slice MEMORY_PRIORITY memory.priority 3
 wait_until 10 grep -q '"policy-applied"' /tmp/api-monitor
+memqosctl events --no-pager >/tmp/api-events
+assert_file_contains /tmp/api-events ' policy-applied +api-low.slice: Policy in force: MemoryPriority=3'
+memqosctl events --json=short >/tmp/api-events-json
+assert_file_contains /tmp/api-events-json '"kind":"policy-applied","object":"api-low.slice",'
 assert_ok memqosctl set --runtime api-low.slice WatermarkRatio=70
 assert_file_contains /run/systemd/system/api-low.slice.d/90-memqos-WatermarkRatio.conf '^WatermarkRatio=70$'
 wait_state api-low.slice WATERMARK_RATIO 70
