@@ -98,7 +98,7 @@ step "metrics through memqos-metrics.socket (an unprivileged scrape)"
 # The package makes its user (dh_installsysusers); a meson install leaves it
 # to the admin, as README.md says.
 id memqos-metrics >/dev/null 2>&1 || systemd-sysusers memqos.conf
-assert_ok id memqos-metrics
+id memqos-metrics >/dev/null || fail "no user memqos-metrics"
 assert_ok systemctl start memqos-metrics.socket
 exec 3<>/dev/tcp/127.0.0.1/9788
 printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
