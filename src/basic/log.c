@@ -126,6 +126,14 @@ static int log_to_journal(int level, int error, const char *unit, const char *cg
         return r;
 }
 
+static LogEventObserver event_observer;
+static void *event_observer_userdata;
+
+void log_set_event_observer(LogEventObserver observer, void *userdata) {
+        event_observer = observer;
+        event_observer_userdata = userdata;
+}
+
 int log_fullv(int level, int error, const char *unit, const char *cgroup, const char *message_id,
               char *const *fields, const char *format, va_list ap) {
         int saved_errno = errno;
@@ -133,7 +141,8 @@ int log_fullv(int level, int error, const char *unit, const char *cgroup, const 
 
         if (error < 0)
                 error = -error;
-        if (level > log_max_level)
+        /* An event goes to its observer whatever the level the log keeps. */
+        if (level > log_max_level && !(message_id && event_observer))
                 goto done;
 
         /* %m prints the error we were given, as in systemd. */
@@ -155,6 +164,18 @@ int log_fullv(int level, int error, const char *unit, const char *cgroup, const 
                 unit = unit_escaped;
         if (cgroup && has_control_bytes(cgroup) && (cgroup_escaped = escape_control(cgroup)))
                 cgroup = cgroup_escaped;
+
+        if (message_id && event_observer)
+                event_observer(&(LogEvent) {
+                        .level = level,
+                        .unit = unit,
+                        .cgroup = cgroup,
+                        .message_id = message_id,
+                        .fields = fields,
+                        .message = message,
+                }, event_observer_userdata);
+        if (level > log_max_level)
+                goto done;
 
         if (resolve_target() == LOG_TARGET_JOURNAL) {
                 if (log_to_journal(level, error, unit, cgroup, message_id, fields, message) >= 0)

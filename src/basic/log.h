@@ -69,6 +69,19 @@ int log_full(int level, int error, const char *unit, const char *cgroup, const c
 #define log_unit_warning_errno(unit, cgroup, e, ...) log_unit_full(LOG_WARNING, (e), unit, cgroup, __VA_ARGS__)
 #define log_unit_error_errno(unit, cgroup, e, ...)   log_unit_full(LOG_ERR, (e), unit, cgroup, __VA_ARGS__)
 
+/* A message with a MESSAGE_ID (an event), as passed to the observer: every
+ * event, whatever the log's max level, before it is written. The strings
+ * are valid during the call only. */
+typedef struct LogEvent {
+        int level;
+        const char *unit, *cgroup, *message_id;
+        char *const *fields; /* "KEY=value", NULL-terminated, may be NULL */
+        const char *message;
+} LogEvent;
+typedef void (*LogEventObserver)(const LogEvent *ev, void *userdata);
+/* One observer (NULL: none); the D-Bus API makes signals of events. */
+void log_set_event_observer(LogEventObserver observer, void *userdata);
+
 /* Building the field vector of an event: a small growable array of
  * "KEY=value" strings, freed with fields_done(). */
 typedef struct Fields {

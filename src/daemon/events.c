@@ -19,6 +19,34 @@ static char *event_key(const char *unit, const char *what) {
         return asprintf(&key, "%s\n%s", unit, what) < 0 ? NULL : key;
 }
 
+static const struct {
+        const char *id, *kind;
+} event_kinds[] = {
+        { MEMQOS_MESSAGE_STARTED, "started" },
+        { MEMQOS_MESSAGE_POLICY_APPLIED, "policy-applied" },
+        { MEMQOS_MESSAGE_POLICY_INVALID, "policy-invalid" },
+        { MEMQOS_MESSAGE_FEATURE_MISSING, "feature-missing" },
+        { MEMQOS_MESSAGE_LIMIT_CHANGED, "limit-changed" },
+        { MEMQOS_MESSAGE_THRESHOLD, "threshold" },
+        { MEMQOS_MESSAGE_OOM, "oom" },
+        { MEMQOS_MESSAGE_OOM_KILL, "oom-kill" },
+        { MEMQOS_MESSAGE_CONFIG_INVALID, "config-invalid" },
+        { MEMQOS_MESSAGE_APPLY_FAILED, "apply-failed" },
+        { MEMQOS_MESSAGE_RECLAIM, "reclaim" },
+        { MEMQOS_MESSAGE_PRIORITY_KILL, "priority-kill" },
+        { MEMQOS_MESSAGE_BACKEND, "backend" },
+        { MEMQOS_MESSAGE_LIMIT_RESTORED, "limit-restored" },
+        { MEMQOS_MESSAGE_RECLAIM_FOLDED, "reclaim-folded" },
+        { MEMQOS_MESSAGE_RELOADED, "reloaded" },
+};
+
+const char *event_kind(const char *message_id) {
+        for (size_t i = 0; message_id && i < ELEMENTSOF(event_kinds); i++)
+                if (streq(event_kinds[i].id, message_id))
+                        return event_kinds[i].kind;
+        return NULL;
+}
+
 void events_forget_unit(RateLimit *rl, const Unit *u) {
         assert(u);
 

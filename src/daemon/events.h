@@ -41,6 +41,11 @@
  * in the Manager. rl is the rate limiter of per-unit events (memqos.conf
  * EventRateLimit*=), NULL when rate limiting is off. */
 
+/* The short name of an event's MESSAGE_ID ("threshold", "reclaim",
+ * "priority-kill", "oom", "oom-kill", ...; memqosctl(1) lists them), for
+ * the D-Bus signal and the state file; NULL for an ID not of memqosd. */
+const char *event_kind(const char *message_id);
+
 /* A unit went away: its events' rate-limit state goes too, so that units
  * that come and go (pods, transient scopes) do not grow it. */
 void events_forget_unit(RateLimit *rl, const Unit *u);

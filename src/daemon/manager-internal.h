@@ -19,6 +19,16 @@ void unit_remove_state(Manager *m, Unit *u);
 
 /* manager-unit.c */
 void unit_apply(Manager *m, Unit *u);
+/* Writes u's state file anew (usage, last event); sources NULL: computed. */
+void unit_write_state(Manager *m, Unit *u, char *const *sources);
+/* The watermarks in force for u: read from the kernel (true) or computed. */
+bool unit_watermarks(Manager *m, Unit *u, int dirfd, uint64_t *high, uint64_t *low);
+/* MemoryPriority= of the followed unit or group whose cgroup is cgroup, 0
+ * otherwise (the kernel's default); userdata is the Manager. What the
+ * Emulators' kill walk and the KillOrder dry run weigh. */
+unsigned manager_cgroup_priority(const char *cgroup, void *userdata);
+/* manager.c: the time from a unit's cgroup seen to its policy in force. */
+void manager_observe_policy_latency(Manager *m, uint64_t usec);
 /* The key of group announcements in m->ratelimit: no unit name or cgroup
  * path starts with a space, so no unit's ratelimit_forget_prefix() drops it. */
 #define GROUPS_ANNOUNCED_KEY " [Group] policies"

@@ -190,7 +190,7 @@ static void note_missing_feature(Manager *m, MemcgKnob k) {
 
 /* Watermarks as the kernel reports them where it does the reclaim, computed
  * otherwise (memqosd's own reclaim uses the same arithmetic). */
-static bool unit_watermarks(Manager *m, Unit *u, int dirfd, uint64_t *high, uint64_t *low) {
+bool unit_watermarks(Manager *m, Unit *u, int dirfd, uint64_t *high, uint64_t *low) {
         if (dirfd >= 0 && m->reclaim_mode.kernel && memcg_read_u64(dirfd, "memory.wmark_high", high) >= 0 &&
             memcg_read_u64(dirfd, "memory.wmark_low", low) >= 0)
                 return true;
@@ -266,11 +266,14 @@ static void unit_announce(Manager *m, Unit *u, uint64_t high, uint64_t low, char
 
 static void on_watch_threshold(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
         Unit *u = userdata;
+        u->stats.threshold_crossings++;
         event_threshold(u->manager->ratelimit, u, ev);
 }
 
 static void on_watch_oom(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
         Unit *u = userdata;
+        u->stats.ooms += ev->oom_delta.oom;
+        u->stats.oom_kills += ev->oom_delta.oom_kill;
         event_oom(u->manager->ratelimit, u, ev);
         emulator_notify_oom(u->emulator);
 }
@@ -293,17 +296,26 @@ static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *use
 
 /* --- what the unit's Emulator reports ------------------------------------------------ */
 
-static unsigned on_emulator_priority_of(const char *cgroup, void *userdata) {
-        Unit *u = userdata;
-        Unit *owner = unit_table_deepest_for_cgroup(&u->manager->units, cgroup);
+unsigned manager_cgroup_priority(const char *cgroup, void *userdata) {
+        Manager *m = userdata;
+        Unit *owner = unit_table_deepest_for_cgroup(&m->units, cgroup);
 
         if (owner && streq_ptr(owner->control_group, cgroup) && policy_has(&owner->policy, POLICY_MEMORY_PRIORITY))
                 return owner->policy.memory_priority;
         return 0; /* the kernel's default, the lowest */
 }
 
+static unsigned on_emulator_priority_of(const char *cgroup, void *userdata) {
+        Unit *u = userdata;
+        return manager_cgroup_priority(cgroup, u->manager);
+}
+
 static bool on_emulator_reclaimed(const EmulatorReclaim *ev, void *userdata) {
         Unit *u = userdata;
+        /* Every pass counts, said on its own or folded. */
+        u->stats.reclaim_passes++;
+        if (ev->usage_before > ev->usage_after)
+                u->stats.reclaimed_bytes += ev->usage_before - ev->usage_after;
         return event_reclaim(u->manager->ratelimit, u, ev);
 }
 
@@ -315,6 +327,7 @@ static void on_emulator_reclaim_folded(const char *cgroup, uint64_t reclaimed, u
 
 static void on_emulator_killed(const EmulatorKill *ev, void *userdata) {
         Unit *u = userdata;
+        u->stats.priority_kills++;
         event_priority_kill(&u->manager->units, u, ev);
 }
 
@@ -569,7 +582,6 @@ void unit_apply(Manager *m, Unit *u) {
         _cleanup_close_ int fd = -1;
         uint64_t high = MEMCG_UNLIMITED, low = MEMCG_UNLIMITED, old_limit = u->limit;
         bool wrote = false, from_kernel = false;
-        int r;
 
         if (isempty_str(u->control_group))
                 return;
@@ -650,11 +662,31 @@ void unit_apply(Manager *m, Unit *u) {
         if (u->announced && old_limit != u->limit)
                 event_limit_changed(u, old_limit, high, low, from_kernel);
         if (!u->announced || wrote || !policy_equal(&u->announced_policy, &u->policy)) {
+                if (!u->announced && u->stats.active_since_usec > 0)
+                        manager_observe_policy_latency(m, clock_usec(CLOCK_MONOTONIC) - u->stats.active_since_usec);
+                u->stats.active_since_usec = 0;
                 unit_announce(m, u, high, low, sources);
                 u->announced = true;
                 u->announced_policy = u->policy;
         }
+        u->stats.wmark_high = high;
+        u->stats.wmark_low = low;
+        u->stats.wmark_from_kernel = from_kernel;
+        unit_write_state(m, u, sources);
+}
 
+void unit_write_state(Manager *m, Unit *u, char *const *sources) {
+        _cleanup_strv_free_ char **own_sources = NULL;
+        const UnitEvent *last = unit_stats_event(&u->stats, 0);
+        uint64_t usage = MEMCG_UNLIMITED;
+
+        if (!sources)
+                sources = own_sources = unit_sources(m, u);
+        if (m->memcg_root) {
+                _cleanup_close_ int fd = memcg_open(m->memcg_root, u->control_group);
+                if (fd < 0 || memcg_read_usage(m->memcg_root, fd, &usage) < 0)
+                        usage = MEMCG_UNLIMITED;
+        }
         UnitState st = {
                 .unit = unit_object(u),
                 .cgroup = u->control_group,
@@ -663,12 +695,15 @@ void unit_apply(Manager *m, Unit *u) {
                 .desired = &u->desired,
                 .applied = &u->applied,
                 .limit = u->limit,
-                .wmark_high = high,
-                .wmark_low = low,
-                .wmark_from_kernel = from_kernel,
+                .wmark_high = u->stats.wmark_high,
+                .wmark_low = u->stats.wmark_low,
+                .wmark_from_kernel = u->stats.wmark_from_kernel,
+                .usage = usage,
+                .last_event_usec = last ? last->realtime_usec : 0,
+                .last_event = last ? last->kind : NULL,
         };
         st.sources = sources;
-        r = state_write(unit_state_fd(m, u), unit_state_name(u), &st);
+        int r = state_write(unit_state_fd(m, u), unit_state_name(u), &st);
         if (r < 0)
                 log_unit_warning_errno(unit_object(u), u->control_group, r, "Cannot write the state file: %m");
         else
@@ -691,7 +726,12 @@ static void unit_cgroup_gone(Manager *m, Unit *u) {
 
         UnitState st = { .unit = unit_object(u), .active = false, .policy = &u->policy, .desired = &u->desired,
                          .applied = &u->applied, .limit = MEMCG_UNLIMITED, .wmark_high = MEMCG_UNLIMITED,
-                         .wmark_low = MEMCG_UNLIMITED };
+                         .wmark_low = MEMCG_UNLIMITED, .usage = MEMCG_UNLIMITED };
+        const UnitEvent *last = unit_stats_event(&u->stats, 0);
+        if (last) {
+                st.last_event = last->kind;
+                st.last_event_usec = last->realtime_usec;
+        }
         (void) state_write(unit_state_fd(m, u), unit_state_name(u), &st);
 }
 
@@ -757,6 +797,9 @@ void manager_unit_changed(Manager *m, Unit *u) {
                 return;
         }
 
+        /* The policy latency of the metrics starts here: the unit is active. */
+        if (!u->announced && u->stats.active_since_usec == 0)
+                u->stats.active_since_usec = clock_usec(CLOCK_MONOTONIC);
         unit_update_policy(m, u);
         unit_apply(m, u);
 

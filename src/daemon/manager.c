@@ -18,6 +18,7 @@
 #include "daemon/events.h"
 #include "daemon/manager.h"
 #include "daemon/manager-internal.h"
+#include "daemon/bus.h"
 #include "daemon/state.h"
 #include "daemon/summary.h"
 #include "daemon/systemd.h"
@@ -45,6 +46,7 @@ static Unit *unit_free(Unit *u) {
         free(u->diagnostics_said);
         free(u->rule_source);
         free(u->state_name);
+        unit_stats_done(&u->stats);
         free(u);
         return NULL;
 }
@@ -639,6 +641,8 @@ int manager_start(Manager *m) {
                         log_warning_errno(r, "Cannot watch memory limits: %m; a changed limit is seen at the next reload.");
         }
 
+        /* Before the units: their first events are signals too. */
+        (void) bus_api_start(m);
         (void) manager_load_rules(m);
         (void) manager_setup_groups(m);
 
@@ -657,6 +661,16 @@ int manager_start(Manager *m) {
         return 0;
 }
 
+void manager_observe_policy_latency(Manager *m, uint64_t usec) {
+        static const double buckets[] = MEMQOS_POLICY_LATENCY_BUCKETS;
+        size_t i = 0;
+        while (i < MEMQOS_POLICY_LATENCY_N_BUCKETS && (double) usec / 1e6 > buckets[i])
+                i++;
+        m->policy_latency_counts[i]++;
+        m->policy_latency_count++;
+        m->policy_latency_sum_usec += usec;
+}
+
 static void unit_free_node(void *p) {
         unit_free(p);
 }
@@ -664,6 +678,7 @@ static void unit_free_node(void *p) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        bus_api_stop(m);
         systemd_disconnect(m->systemd); /* cancels the units' questions */
         unit_table_clear(&m->units, unit_free_node);
         m->systemd = systemd_client_free(m->systemd);

@@ -8,6 +8,7 @@
  * each reports to it through a callback table. */
 
 #include <stdbool.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "basic/ratelimit.h"
@@ -19,6 +20,7 @@
 #include "conf/config.h"
 #include "conf/policy.h"
 #include "conf/rules.h"
+#include "daemon/bus-api.h"
 #include "daemon/unit.h"
 #include "emulate/emulator.h"
 
@@ -69,6 +71,13 @@ struct Manager {
         bool feature_missing_pending[_MEMCG_KNOB_MAX];
         sd_event_source *feature_report_source;
         sd_event_source *groups_folded_source; /* says the group policies the rate limit folded */
+
+        /* The D-Bus API (bus.h): NULL without a system bus. */
+        sd_bus *api_bus;
+        /* memqos_policy_apply_seconds: from a unit active to its policy in
+         * force, per bucket of MEMQOS_POLICY_LATENCY_BUCKETS (not cumulative). */
+        uint64_t policy_latency_counts[MEMQOS_POLICY_LATENCY_N_BUCKETS + 1];
+        uint64_t policy_latency_count, policy_latency_sum_usec;
 };
 
 int manager_new(Manager **ret);

@@ -17,6 +17,13 @@ static const char *const knob_keys[_MEMCG_KNOB_MAX] = {
         [MEMCG_WMARK_SCALE_FACTOR] = "WATERMARK_SCALE_FACTOR",
 };
 
+static void format_time_utc(uint64_t realtime_usec, char *buf, size_t size) {
+        time_t t = (time_t) (realtime_usec / 1000000);
+        struct tm tm;
+        if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(buf, size, "@%" PRIu64, realtime_usec / 1000000);
+}
+
 static void format_bytes_or_max(FILE *f, const char *key, uint64_t v) {
         char b[FORMAT_SIZE_MAX];
         fprintf(f, "%s=%s\n", key, format_u64_or_max(b, v));
@@ -53,6 +60,17 @@ int state_format(const UnitState *s, FILE *f) {
         format_bytes_or_max(f, "WMARK_HIGH_BYTES", s->wmark_high);
         format_bytes_or_max(f, "WMARK_LOW_BYTES", s->wmark_low);
         fprintf(f, "WMARK_SOURCE=%s\n", s->wmark_from_kernel ? "kernel" : "computed");
+        if (s->usage == MEMCG_UNLIMITED)
+                fputs("USAGE_BYTES=\n", f);
+        else
+                fprintf(f, "USAGE_BYTES=%" PRIu64 "\n", s->usage);
+        fprintf(f, "LAST_EVENT=%s\n", s->last_event ?: "");
+        if (s->last_event_usec > 0) {
+                char when[64];
+                format_time_utc(s->last_event_usec, when, sizeof(when));
+                fprintf(f, "LAST_EVENT_AT=%s\n", when);
+        } else
+                fputs("LAST_EVENT_AT=\n", f);
 
         return ferror(f) ? -EIO : 0;
 }
@@ -68,13 +86,6 @@ static bool state_name_valid(const char *name) {
         return !isempty_str(name) && !strchr(name, '/') && name[0] != '.';
 }
 
-static void format_stop_time(uint64_t realtime_usec, char *buf, size_t size) {
-        time_t t = (time_t) (realtime_usec / 1000000);
-        struct tm tm;
-        if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                snprintf(buf, size, "@%" PRIu64, realtime_usec / 1000000);
-}
-
 int state_text_mark_stopped(const char *text, uint64_t realtime_usec, char **ret) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0;
@@ -84,7 +95,7 @@ int state_text_mark_stopped(const char *text, uint64_t realtime_usec, char **ret
 
         assert(text);
         assert(ret);
-        format_stop_time(realtime_usec, when, sizeof(when));
+        format_time_utc(realtime_usec, when, sizeof(when));
         f = open_memstream(&buf, &size);
         if (!f)
                 return -ENOMEM;

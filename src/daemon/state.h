@@ -14,6 +14,9 @@
  *   MEMORY_PRIORITY_STATE=unsupported
  *   USE_PRIORITY_OOM=1
  *   ...
+ *   USAGE_BYTES=104857600
+ *   LAST_EVENT=threshold
+ *   LAST_EVENT_AT=2026-11-30T20:40:00Z
  *
  * A knob that is not wanted has an empty value and STATE=unset.
  *
@@ -42,6 +45,9 @@ typedef struct UnitState {
         uint64_t limit;       /* MEMCG_UNLIMITED when none */
         uint64_t wmark_high, wmark_low;
         bool wmark_from_kernel; /* read from memory.wmark_*, else computed */
+        uint64_t usage;       /* when written; MEMCG_UNLIMITED when unknown */
+        uint64_t last_event_usec; /* CLOCK_REALTIME of the unit's last event, 0 for none */
+        const char *last_event;   /* its kind (event_kind()), NULL for none */
 } UnitState;
 
 /* Pure: the file's text. */

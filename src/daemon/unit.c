@@ -134,3 +134,31 @@ Unit *unit_table_prioritized_child(const UnitTable *t, const char *cgroup) {
         unit_table_foreach(t, find_prioritized_child, &c);
         return c.found;
 }
+
+void unit_stats_add_event(UnitStats *s, uint64_t realtime_usec, const char *kind, const char *message) {
+        assert(s);
+        assert(kind);
+        char *copy = strdup(message ?: "");
+        if (!copy)
+                return;
+        UnitEvent *slot = &s->events[s->next];
+        free(slot->message);
+        *slot = (UnitEvent) { .realtime_usec = realtime_usec, .kind = kind, .message = copy };
+        s->next = (s->next + 1) % UNIT_EVENTS_KEPT;
+        if (s->n_events < UNIT_EVENTS_KEPT)
+                s->n_events++;
+}
+
+const UnitEvent *unit_stats_event(const UnitStats *s, size_t i) {
+        assert(s);
+        if (i >= s->n_events)
+                return NULL;
+        return &s->events[(s->next + UNIT_EVENTS_KEPT - 1 - i) % UNIT_EVENTS_KEPT];
+}
+
+void unit_stats_done(UnitStats *s) {
+        assert(s);
+        for (size_t i = 0; i < UNIT_EVENTS_KEPT; i++)
+                s->events[i].message = mfree(s->events[i].message);
+        s->n_events = s->next = 0;
+}

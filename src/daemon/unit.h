@@ -30,6 +30,32 @@ typedef enum UnitKind {
         UNIT_KIND_GROUP,
 } UnitKind;
 
+/* What happened to a unit, for the D-Bus API, the metrics and the state
+ * file: counters since memqosd started following it, and its last events. */
+#define UNIT_EVENTS_KEPT 8
+typedef struct UnitEvent {
+        uint64_t realtime_usec;
+        const char *kind;   /* event_kind(): static */
+        char *message;
+} UnitEvent;
+
+typedef struct UnitStats {
+        uint64_t reclaimed_bytes, reclaim_passes;
+        uint64_t priority_kills, oom_kills, ooms;
+        uint64_t threshold_crossings;
+        uint64_t wmark_high, wmark_low; /* as last put in force */
+        bool wmark_from_kernel;
+        uint64_t active_since_usec;     /* CLOCK_MONOTONIC: the cgroup seen, its policy not yet in force */
+        UnitEvent events[UNIT_EVENTS_KEPT]; /* a ring, the oldest at next when full */
+        size_t n_events, next;
+} UnitStats;
+
+/* Adds an event to the ring (message copied; dropped when out of memory). */
+void unit_stats_add_event(UnitStats *s, uint64_t realtime_usec, const char *kind, const char *message);
+/* The i-th newest event (0: the last), or NULL. */
+const UnitEvent *unit_stats_event(const UnitStats *s, size_t i);
+void unit_stats_done(UnitStats *s);
+
 typedef struct Unit {
         Manager *manager;
         UnitKind kind;
@@ -56,6 +82,7 @@ typedef struct Unit {
         Policy announced_policy;
         uint64_t limit;         /* last limit seen in the memcg */
         bool has_state_file;
+        UnitStats stats;
 
         /* thresholds and OOMs of the cgroup (memcg-watch.c) */
         MemcgWatch *watch;

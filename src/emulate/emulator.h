@@ -128,3 +128,42 @@ void emulator_notify_oom(Emulator *e);
 /* For the state file and tests: passes and kills so far. */
 unsigned emulator_n_passes(const Emulator *e);
 unsigned emulator_n_kills(const Emulator *e);
+
+/* ---- the kill order, as a dry run (memqosctl kill-order) ---- */
+
+typedef struct EmulatorKillProcess {
+        pid_t pid;
+        char comm[32];
+        uint64_t rss;
+        int oom_score_adj;
+} EmulatorKillProcess;
+
+typedef struct EmulatorKillLeaf {
+        char *cgroup;             /* the leaf */
+        char *branch;             /* the child of the top whose priority decided */
+        unsigned branch_priority;
+        unsigned priority;        /* the leaf's own */
+        uint64_t usage;
+        bool oom_group;           /* memory.oom.group: the whole leaf at once (cgroup.kill) */
+        EmulatorKillProcess *procs; /* in the order the kill picks them */
+        size_t n_procs;
+} EmulatorKillLeaf;
+
+typedef struct EmulatorKillOrder {
+        EmulatorKillLeaf *leaves;  /* in kill order */
+        size_t n_leaves;
+        size_t n_read;             /* cgroups read */
+} EmulatorKillOrder;
+
+void emulator_kill_order_done(EmulatorKillOrder *o);
+
+/* Which leaves and processes below cgroup the priority kill would take now,
+ * in order: the kill's own walk (plan.h emu_tree_kill_walk()) over the same
+ * reading of the subtree, each leaf with its candidates ranked by the
+ * kill's own pick, the next leaf being the one the walk takes once the
+ * last is empty. Kills nothing. priority_of as in EmulatorCallbacks (may
+ * be NULL). -ENOENT when the cgroup is not there, -E2BIG when the subtree
+ * is beyond the kill's bound (the kill would not act either). */
+int emulator_kill_order(const MemcgRoot *root, const char *cgroup,
+                        unsigned (*priority_fn)(const char *cgroup, void *userdata), void *userdata,
+                        unsigned max_leaves, EmulatorKillOrder *ret);

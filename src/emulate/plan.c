@@ -444,6 +444,29 @@ int emu_tree_kill_pick(EmuTree *t) {
         return kill_walk(t, 0);
 }
 
+int emu_tree_kill_walk(EmuTree *t, unsigned max_leaves, EmuKillVisit visit, void *userdata) {
+        assert(t);
+        assert(visit);
+        for (unsigned visited = 0; visited < max_leaves; visited++) {
+                int leaf = emu_tree_kill_pick(t);
+                if (leaf < 0)
+                        return leaf;
+                int r = visit(t, (size_t) leaf, userdata);
+                if (r != 0)
+                        return r < 0 ? r : 1;
+                emu_tree_skip(t, (size_t) leaf);
+        }
+        return -ESRCH;
+}
+
+size_t emu_tree_branch(const EmuTree *t, size_t i) {
+        assert(t);
+        assert(i < t->n);
+        while (i != 0 && t->nodes[i].parent != 0)
+                i = t->nodes[i].parent;
+        return i;
+}
+
 int emu_kill_pick_node(const EmuNode *nodes, size_t n, const bool *skip) {
         _cleanup_(emu_tree_freep) EmuTree *t = NULL;
         int r = emu_tree_new_array(nodes, n, skip, 0, &t);
@@ -470,6 +493,21 @@ int emu_kill_pick_process(const EmuProc *procs, size_t n, uint64_t total, pid_t 
                 }
         }
         return best;
+}
+
+size_t emu_kill_order_processes(EmuProc *procs, size_t n, uint64_t total, pid_t self) {
+        assert(procs || n == 0);
+        size_t k = 0;
+        for (; k < n; k++) {
+                int pick = emu_kill_pick_process(procs + k, n - k, total, self);
+                if (pick < 0)
+                        break;
+                EmuProc chosen = procs[k + (size_t) pick];
+                /* Keeps the others in their order: ties go to the first, as in the kill. */
+                memmove(procs + k + 1, procs + k, (size_t) pick * sizeof(EmuProc));
+                procs[k] = chosen;
+        }
+        return k;
 }
 
 bool emu_kill_victim_confirmed(pid_t pid, const pid_t *procs, size_t n, bool alive) {

@@ -151,6 +151,24 @@ int emu_kill_pick_node(const EmuNode *nodes, size_t n, const bool *skip);
  * answer then: the caller must not kill), or what expand returned. */
 int emu_tree_kill_pick(EmuTree *t);
 
+/* The kill's walk, shared by the kill itself (emulator.c) and the dry run
+ * of memqosctl kill-order, so that the order shown is the order taken.
+ * visit(t, leaf, userdata) is called for each leaf in kill order
+ * (emu_tree_kill_pick()); it returns 1 when done (the kill took a victim
+ * there; the dry run has seen enough), 0 to go on: the leaf is then
+ * skipped (emu_tree_skip(), nothing killable there, or for the dry run
+ * "once that is gone") and the walk picks again, or a negative errno to
+ * stop with it. At most max_leaves leaves are visited. Returns 1 when
+ * visit said done, -ESRCH when no (further) leaf has anything killable or
+ * max_leaves were visited, -E2BIG (no answer: the caller must not kill),
+ * or the error of expand or visit. */
+typedef int (*EmuKillVisit)(EmuTree *t, size_t leaf, void *userdata);
+int emu_tree_kill_walk(EmuTree *t, unsigned max_leaves, EmuKillVisit visit, void *userdata);
+
+/* The node whose priority decided that the walk went down to node i: the
+ * root's child on the path to i (siblings compare), or 0 for the root. */
+size_t emu_tree_branch(const EmuTree *t, size_t i);
+
 typedef struct EmuProc {
         pid_t pid;
         uint64_t rss;      /* bytes */
@@ -162,6 +180,12 @@ typedef struct EmuProc {
  * never oom_score_adj -1000, never `self` (memqosd). Returns the index, or
  * -ESRCH when none qualifies. */
 int emu_kill_pick_process(const EmuProc *procs, size_t n, uint64_t total, pid_t self);
+
+/* procs[0..n) reordered in place into the order the kill picks them:
+ * emu_kill_pick_process() over those left, again and again, so that the
+ * first is the kill's pick. Returns how many are candidates (they come
+ * first; the rest, never picked, follow in any order). */
+size_t emu_kill_order_processes(EmuProc *procs, size_t n, uint64_t total, pid_t self);
 
 /* Whether a pidfd opened for the chosen pid holds the process chosen in the
  * leaf. The caller opens the pidfd, then reads the leaf's cgroup.procs again

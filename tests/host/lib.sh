@@ -39,3 +39,39 @@ run_in() {
         shift
         sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$dir" "$@"
 }
+
+# start_private_system_bus DIR POLICY: a dbus-daemon like the system bus (its
+# default policy, plus the policy file POLICY) listening on DIR/bus, in the
+# background ($private_bus_pid; the caller kills it), with
+# DBUS_SYSTEM_BUS_ADDRESS exported to point at it. 1 when it did not start.
+start_private_system_bus() {
+        local dir=$1 policy=$2
+        cat >"$dir/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <auth>EXTERNAL</auth>
+  <listen>unix:path=$dir/bus</listen>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+  <include>$policy</include>
+</busconfig>
+CONF
+        dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile 2>"$dir/bus.log" &
+        private_bus_pid=$!
+        export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/bus
+        wait_for 10 test -S "$dir/bus"
+}

@@ -836,6 +836,72 @@ static void test_feature_mode(void **state) {
         assert_false(f.emulate);
 }
 
+
+/* The dry run (memqosctl kill-order) and the kill share emu_tree_kill_walk():
+ * its first leaf is the kill's pick, and each next one is the pick once the
+ * leaves before it are skipped, as the kill does when a leaf has nothing. */
+typedef struct WalkRecord {
+        size_t leaves[8];
+        size_t n;
+        size_t stop_at; /* visit says done at this leaf */
+} WalkRecord;
+
+static int record_visit(EmuTree *t, size_t leaf, void *userdata) {
+        WalkRecord *w = userdata;
+        w->leaves[w->n++] = emu_tree_array_index(t, leaf);
+        return emu_tree_array_index(t, leaf) == w->stop_at ? 1 : 0;
+}
+
+static void test_kill_order_is_the_kill_walk(void **state) {
+        EmuNode n[5];
+        tree(n);
+        n[1].n_procs = n[3].n_procs = n[4].n_procs = 1;
+
+        EmuTree *t = NULL;
+        WalkRecord w = { .stop_at = SIZE_MAX };
+        assert_int_equal(emu_tree_new_array(n, 5, NULL, 0, &t), 0);
+        assert_int_equal(emu_tree_kill_walk(t, 8, record_visit, &w), -ESRCH);
+        emu_tree_free(t);
+        /* offline/b (priority 1) first, then offline/a, online last. */
+        assert_int_equal(w.n, 3);
+        assert_int_equal(w.leaves[0], emu_kill_pick_node(n, 5, NULL));
+        assert_int_equal(w.leaves[0], 4);
+        bool skip[5] = { [4] = true };
+        assert_int_equal(w.leaves[1], emu_kill_pick_node(n, 5, skip));
+        assert_int_equal(w.leaves[1], 3);
+        assert_int_equal(w.leaves[2], 1);
+
+        /* The kill stops where it took a victim; a bound of leaves holds. */
+        WalkRecord k = { .stop_at = 3 };
+        assert_int_equal(emu_tree_new_array(n, 5, NULL, 0, &t), 0);
+        assert_int_equal(emu_tree_kill_walk(t, 8, record_visit, &k), 1);
+        assert_int_equal(k.n, 2);
+        emu_tree_free(t);
+        WalkRecord b = { .stop_at = SIZE_MAX };
+        assert_int_equal(emu_tree_new_array(n, 5, NULL, 0, &t), 0);
+        assert_int_equal(emu_tree_kill_walk(t, 1, record_visit, &b), -ESRCH);
+        assert_int_equal(b.n, 1);
+        assert_int_equal(emu_tree_branch(t, 0), 0);
+        emu_tree_free(t);
+}
+
+static void test_kill_order_processes_first_is_the_kill_pick(void **state) {
+        EmuProc p[] = {
+                { .pid = 10, .rss = 5 * M },
+                { .pid = 11, .rss = 50 * M, .oom_score_adj = -1000 }, /* never */
+                { .pid = 12, .rss = 20 * M },
+                { .pid = 13, .rss = 1 * M, .oom_score_adj = 1000 },  /* 1M + all of 100M */
+                { .pid = 42, .rss = 90 * M },                        /* self */
+        };
+        int pick = emu_kill_pick_process(p, 5, 100 * M, 42);
+        pid_t first = p[pick].pid;
+        assert_int_equal(emu_kill_order_processes(p, 5, 100 * M, 42), 3);
+        assert_int_equal(p[0].pid, first);
+        assert_int_equal(p[0].pid, 13);
+        assert_int_equal(p[1].pid, 12);
+        assert_int_equal(p[2].pid, 10);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_plan_lowest_priority_first),
@@ -873,6 +939,8 @@ int main(void) {
                 cmocka_unit_test(test_squeeze_verdict_in_64k_pages),
                 cmocka_unit_test(test_squeeze_record_names),
                 cmocka_unit_test(test_feature_mode),
+                cmocka_unit_test(test_kill_order_is_the_kill_walk),
+                cmocka_unit_test(test_kill_order_processes_first_is_the_kill_pick),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,6 +54,28 @@ static void test_state_shows_desired_and_outcome_per_knob(void **state) {
         assert_non_null(strstr(text, "LIMIT_BYTES=1073741824\n"));
         assert_non_null(strstr(text, "WMARK_HIGH_BYTES=858993459\n"));
         assert_non_null(strstr(text, "WMARK_SOURCE=computed\n"));
+        assert_non_null(strstr(text, "USAGE_BYTES=0\n"));
+        assert_non_null(strstr(text, "LAST_EVENT=\nLAST_EVENT_AT=\n"));
+}
+
+static void test_state_carries_usage_and_last_event(void **state) {
+        Policy p = {};
+        UnitState s = { .unit = "a.slice", .cgroup = "/a.slice", .active = true, .policy = &p,
+                        .limit = MEMCG_UNLIMITED, .wmark_high = MEMCG_UNLIMITED, .wmark_low = MEMCG_UNLIMITED,
+                        .usage = 104857600, .last_event = "threshold",
+                        .last_event_usec = UINT64_C(1796070000) * 1000000 };
+
+        _cleanup_free_ char *text = format(&s);
+        assert_non_null(strstr(text, "USAGE_BYTES=104857600\n"));
+        assert_non_null(strstr(text, "LAST_EVENT=threshold\n"));
+        assert_non_null(strstr(text, "LAST_EVENT_AT=2026-11-30T20:20:00Z\n"));
+
+        /* Stopped: marked, the usage and the event kept as the last seen. */
+        _cleanup_free_ char *stopped = NULL;
+        assert_int_equal(state_text_mark_stopped(text, UINT64_C(1796071000) * 1000000, &stopped), 0);
+        assert_non_null(strstr(stopped, "ACTIVE=no\n"));
+        assert_non_null(strstr(stopped, "USAGE_BYTES=104857600\n"));
+        assert_non_null(strstr(stopped, "LAST_EVENT_AT=2026-11-30T20:20:00Z\n"));
 }
 
 static void test_state_of_unlimited_inactive_unit(void **state) {
@@ -198,6 +220,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_state_shows_desired_and_outcome_per_knob),
                 cmocka_unit_test(test_state_of_unlimited_inactive_unit),
+                cmocka_unit_test(test_state_carries_usage_and_last_event),
                 cmocka_unit_test(test_state_write_is_atomic_and_refuses_slashes),
                 cmocka_unit_test(test_state_write_never_follows_a_symlink),
                 cmocka_unit_test(test_state_is_running_until_marked_stopped),

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <cmocka.h>
 
@@ -117,6 +118,26 @@ static void test_prioritized_child_is_a_direct_child_with_memory_priority(void *
         fixture_done(&f);
 }
 
+/* A unit's last events (the D-Bus API's LastEvents, the state file's
+ * LAST_EVENT=): newest first, the oldest dropped past UNIT_EVENTS_KEPT. */
+static void test_last_events_keep_the_newest(void **state) {
+        UnitStats st = {};
+        char msg[16];
+
+        assert_null(unit_stats_event(&st, 0));
+        for (unsigned i = 1; i <= UNIT_EVENTS_KEPT + 3; i++) {
+                snprintf(msg, sizeof(msg), "event %u", i);
+                unit_stats_add_event(&st, i, "threshold", msg);
+        }
+        assert_int_equal(st.n_events, UNIT_EVENTS_KEPT);
+        assert_string_equal(unit_stats_event(&st, 0)->message, "event 11");
+        assert_int_equal(unit_stats_event(&st, 0)->realtime_usec, UNIT_EVENTS_KEPT + 3);
+        assert_string_equal(unit_stats_event(&st, UNIT_EVENTS_KEPT - 1)->message, "event 4");
+        assert_null(unit_stats_event(&st, UNIT_EVENTS_KEPT));
+        unit_stats_done(&st);
+        assert_null(unit_stats_event(&st, 0));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_units_are_found_by_name_and_counted),
@@ -124,6 +145,7 @@ int main(void) {
                 cmocka_unit_test(test_a_cgroup_belongs_to_the_deepest_unit_containing_it),
                 cmocka_unit_test(test_by_cgroup_prefers_nothing_but_can_ask_for_systemd_units_only),
                 cmocka_unit_test(test_prioritized_child_is_a_direct_child_with_memory_priority),
+                cmocka_unit_test(test_last_events_keep_the_newest),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
