@@ -1,5 +1,7 @@
 #!/bin/bash
 # layouts: v1 v2
+# kernels: stock
+# (The API does not depend on the kernel's files.)
 # memqosd's D-Bus API and memqosctl against live units (issue #16): busctl
 # introspect; list, show and kill-order of two prioritized slices with a
 # process each (JSON as memqosctl(1) documents it; the guest has no JSON
