@@ -22,12 +22,15 @@
 #define KILL_LEAVES_MAX 16 /* leaves tried per kill */
 #define EMU_BACKOFF_MAX_USEC (5 * 1000 * 1000ULL)
 #define EMU_RECLAIM_MARGIN (256 * 1024ULL)
-/* The standing bounds (bound.h): looked at this often once the parent's
- * usage reaches half its wmark_high (below, nobody needs the room); a child's peak
+/* The standing bounds (bound.h): looked at this often while a bound is
+ * held or the parent's usage is above half its wmark_high, else every
+ * EMU_BOUND_IDLE_INTERVAL_USEC (a unit whose children all have one
+ * priority costs a look of its directory that often); a child's peak
  * halves its distance to its usage in this time; a child may sit this many
  * steps (StepSize=) above what it cannot give (at most an eighth of
  * wmark_high), and is brought down by at most this many steps a look. */
 #define EMU_BOUND_INTERVAL_USEC (100 * 1000ULL)
+#define EMU_BOUND_IDLE_INTERVAL_USEC (5 * 1000 * 1000ULL)
 #define EMU_BOUND_HALF_LIFE_USEC (120 * 1000 * 1000ULL)
 #define EMU_BOUND_MARGIN_STEPS 4
 #define EMU_BOUND_MAX_DOWN_STEPS 4
@@ -740,7 +743,14 @@ static uint64_t bound_read_seen(Emulator *e, EmuBoundChild *b, int fd, uint64_t 
 
 /* One look: every child's usage, peak and what it cannot give; then each
  * lower-priority child held at its bound (bound.h), the others let go. */
-static bool emulator_bound_look(Emulator *e) {
+/* What the look says about the next: */
+typedef enum BoundNext {
+        BOUND_STOP, /* nothing to bound (no limit): until the next check */
+        BOUND_IDLE, /* nothing held, usage low */
+        BOUND_BUSY, /* a bound held, or usage high */
+} BoundNext;
+
+static BoundNext emulator_bound_look(Emulator *e) {
         _cleanup_(strv_freep) char **names = NULL;
         BoundChild in[EMU_BOUND_CHILDREN_MAX];
         size_t st[EMU_BOUND_CHILDREN_MAX]; /* indexes into e->bounds, which moves as it grows */
@@ -753,10 +763,12 @@ static bool emulator_bound_look(Emulator *e) {
         uint64_t parent_usage;
         if (dirfd < 0 || memcg_read_limit(e->root, dirfd, &limit) < 0 ||
             memcg_read_usage(e->root, dirfd, &parent_usage) < 0)
-                return false;
+                return BOUND_STOP;
         emulator_watermarks(&e->s, limit, &high, &low);
+        if (high == MEMCG_UNLIMITED)
+                return BOUND_STOP;
         if (memcg_list_children(dirfd, &names) < 0)
-                return false;
+                return BOUND_IDLE;
 
         for (size_t i = 0; i < e->n_bounds; i++)
                 e->bounds[i].seen = false;
@@ -767,7 +779,7 @@ static bool emulator_bound_look(Emulator *e) {
                 uint64_t usage;
 
                 if (asprintf(&path, "%s/%s", streq(e->cgroup, "/") ? "" : e->cgroup, *name) < 0)
-                        return true;
+                        return BOUND_BUSY;
                 fd = memcg_open(e->root, path);
                 if (fd < 0 || memcg_read_usage(e->root, fd, &usage) < 0 || memcg_read_stat(e->root, fd, &stat) < 0)
                         continue;
@@ -790,6 +802,15 @@ static bool emulator_bound_look(Emulator *e) {
                 stuck[n - 1] = emu_unreclaimable_now(usage, &stat, swap);
         }
 
+        /* What the parent holds beyond the children looked at (pages of
+         * children removed since, which the kernel charges to the parent;
+         * children beyond EMU_BOUND_CHILDREN_MAX) takes room too. */
+        uint64_t children_usage = 0;
+        for (size_t i = 0; i < n; i++)
+                children_usage += in[i].usage;
+        uint64_t other = parent_usage > children_usage ? parent_usage - children_usage : 0;
+        uint64_t room = high > other ? high - other : 0;
+
         for (size_t i = 0; i < n; i++) {
                 EmuBoundChild *b = &e->bounds[st[i]];
                 /* The margin above what it can never give: four steps, less
@@ -798,7 +819,7 @@ static bool emulator_bound_look(Emulator *e) {
                 uint64_t margin = EMU_BOUND_MARGIN_STEPS * e->s.step_size;
                 if (high != MEMCG_UNLIMITED && margin > high / 8)
                         margin = high / 8;
-                uint64_t target = bound_of_child(in, n, i, high, margin, e->s.page_size);
+                uint64_t target = bound_of_child(in, n, i, room, margin, e->s.page_size);
                 uint64_t step = bound_next_step(target, in[i].usage, stuck[i], EMU_BOUND_MAX_DOWN_STEPS * e->s.step_size,
                                                 e->s.page_size);
                 if (step == UINT64_MAX) {
@@ -851,32 +872,41 @@ static bool emulator_bound_look(Emulator *e) {
         bool any_held = false;
         for (size_t i = 0; i < e->n_bounds; i++)
                 any_held = any_held || e->bounds[i].held != 0;
-        return any_held || (high != MEMCG_UNLIMITED && parent_usage >= high / 2);
+        return any_held || parent_usage >= high / 2 ? BOUND_BUSY : BOUND_IDLE;
 }
 
 static int on_bound_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Emulator *e = userdata;
-        if (emulator_bound_look(e)) {
-                (void) sd_event_source_set_time_relative(s, EMU_BOUND_INTERVAL_USEC);
-                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-        } else {
-                /* idle: forget the peaks too (a new episode learns them again) */
+        BoundNext next = emulator_bound_look(e);
+        if (next == BOUND_STOP) {
                 e->bound_timer = sd_event_source_disable_unref(e->bound_timer);
                 bounds_clear(e, true);
+                return 0;
         }
+        (void) sd_event_source_set_time_relative(s, next == BOUND_BUSY ? EMU_BOUND_INTERVAL_USEC
+                                                                        : EMU_BOUND_IDLE_INTERVAL_USEC);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         return 0;
 }
 
-/* Called by every check: the bounds start looking once usage reached
- * bound_start (the watch wakes us there). */
+/* Called by every check: a unit with a limit looks at its children now and
+ * then (the first look at once), and at once when usage reached
+ * bound_start (the watch wakes us there), whatever the next look's time. */
 static void emulator_arm_bounds(Emulator *e, uint64_t usage) {
-        if (!emulator_wants_bounds(e)) {
+        if (!emulator_wants_bounds(e) || e->bound_start == MEMCG_UNLIMITED) {
                 e->bound_timer = sd_event_source_disable_unref(e->bound_timer);
                 bounds_clear(e, true);
                 return;
         }
-        if (e->bound_timer || e->bound_start == MEMCG_UNLIMITED || usage < e->bound_start)
+        if (e->bound_timer) {
+                uint64_t due;
+                if (usage >= e->bound_start && sd_event_source_get_time(e->bound_timer, &due) >= 0 &&
+                    due > clock_usec(CLOCK_MONOTONIC) + EMU_BOUND_INTERVAL_USEC) {
+                        (void) sd_event_source_set_time_relative(e->bound_timer, 0);
+                        (void) sd_event_source_set_enabled(e->bound_timer, SD_EVENT_ONESHOT);
+                }
                 return;
+        }
         int r = sd_event_add_time_relative(e->event, &e->bound_timer, CLOCK_MONOTONIC, 0, 0, on_bound_timer, e);
         if (r < 0) {
                 log_unit_warning_errno(e->unit_object, e->cgroup, r, "Cannot arm the standing bounds' timer: %m");
