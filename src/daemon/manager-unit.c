@@ -420,8 +420,11 @@ static int unit_read_own_limit(Manager *m, int fd, const char *cgroup, uint64_t 
                 return r;
         /* v1: the limit is the held file; v2: the lower of memory.high (held) and memory.max. */
         const char *file = rec.file ?: SQUEEZE_FILE_V1_LIMIT;
-        if (v1 != streq(file, SQUEEZE_FILE_V1_LIMIT) || memcg_read_u64(fd, file, &held) < 0 ||
-            (!v1 && memcg_read_u64(fd, "memory.max", &max) < 0))
+        if (v1 != streq(file, SQUEEZE_FILE_V1_LIMIT))
+                return 0;
+        if (v1)
+                held = *ret; /* memcg_read_limit() read that very file */
+        else if (memcg_read_u64(fd, file, &held) < 0 || memcg_read_u64(fd, "memory.max", &max) < 0)
                 return 0;
         if (squeeze_record_verdict(&rec, held, m->page_size) == SQUEEZE_PUT_BACK)
                 *ret = rec.limit < max ? rec.limit : max;

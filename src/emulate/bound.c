@@ -46,6 +46,12 @@ uint64_t bound_of_child(const BoundChild *children, size_t n, size_t i, uint64_t
         return target / page_size * page_size;
 }
 
+uint64_t bound_stuck_now(uint64_t usage, uint64_t file, uint64_t dirty, bool swap) {
+        uint64_t clean = file > dirty ? file - dirty : 0;
+        uint64_t stuck = usage > clean ? usage - clean : 0;
+        return swap ? (dirty < stuck ? dirty : stuck) : stuck;
+}
+
 uint64_t bound_next_step(uint64_t target, uint64_t usage, uint64_t stuck, uint64_t max_step, uint64_t page_size) {
         if (target == NONE || page_size == 0)
                 return NONE;

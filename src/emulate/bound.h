@@ -23,6 +23,7 @@
  * the siblings is never bounded. The child pays for its own reclaim: the
  * kernel reclaims in its context when it meets the bound. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,12 @@ typedef struct BoundChild {
  * below children[i].unreclaimable + margin (rounded up to a page). */
 uint64_t bound_of_child(const BoundChild *children, size_t n, size_t i, uint64_t high, uint64_t margin,
                         uint64_t page_size);
+
+/* What a limit must leave a child of `usage` bytes right now: its
+ * anonymous memory without swap, and its dirty and writeback page cache
+ * (`dirty`, part of `file`) in any case: reclaim cannot take that before
+ * the disk has it. The floor of a squeeze, and of a bound moving down. */
+uint64_t bound_stuck_now(uint64_t usage, uint64_t file, uint64_t dirty, bool swap);
 
 /* Where to hold a child now, for the bound `target`: a child whose usage
  * is above it is brought down by at most max_step a look (the kernel

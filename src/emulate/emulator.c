@@ -222,14 +222,6 @@ static bool have_swap(void) {
 
 /* ---- reclaim ---- */
 
-/* What a limit must leave a child now: its anonymous memory without swap,
- * and its dirty and writeback page cache in any case. */
-static uint64_t emu_unreclaimable_now(uint64_t usage, const MemcgStat *st, bool swap) {
-        uint64_t clean = st->file > st->dirty ? st->file - st->dirty : 0;
-        uint64_t stuck = usage > clean ? usage - clean : 0;
-        return swap ? (st->dirty < stuck ? st->dirty : stuck) : stuck;
-}
-
 /* Takes up to `bytes` from the subtree at path; returns what its usage fell by. */
 static uint64_t reclaim_from(Emulator *e, const char *path, uint64_t bytes, bool swap, const char **ret_method) {
         const MemcgRoot *root = e->root;
@@ -254,7 +246,7 @@ static uint64_t reclaim_from(Emulator *e, const char *path, uint64_t bytes, bool
                  * and dirty page cache, which a squeeze below would turn
                  * into an OOM kill in the child. */
                 if (memcg_read_stat(root, fd, &st) >= 0)
-                        floor = emu_unreclaimable_now(before, &st, swap);
+                        floor = bound_stuck_now(before, st.file, st.dirty, swap);
                 uint64_t squeezed = emu_squeeze_limit(before, bytes, floor, e->s.page_size);
                 if (squeezed == 0)
                         return 0;
@@ -799,7 +791,7 @@ static BoundNext emulator_bound_look(Emulator *e) {
                         .reserve = b->peak,
                         .unreclaimable = swap ? 0 : usage > stat.file ? usage - stat.file : 0,
                 };
-                stuck[n - 1] = emu_unreclaimable_now(usage, &stat, swap);
+                stuck[n - 1] = bound_stuck_now(usage, stat.file, stat.dirty, swap);
         }
 
         /* What the parent holds beyond the children looked at (pages of

@@ -90,6 +90,15 @@ static void test_next_step_leaves_what_cannot_be_given_now(void **state) {
         assert_int_equal(bound_next_step(500 * M, 300 * M, 290 * M, 64 * M, PAGE), 500 * M);
 }
 
+/* Without swap: anon and dirty page cache stay; with swap: only the dirty part. */
+static void test_stuck_now(void **state) {
+        assert_int_equal(bound_stuck_now(100 * M, 70 * M, 20 * M, false), 50 * M);
+        assert_int_equal(bound_stuck_now(100 * M, 70 * M, 20 * M, true), 20 * M);
+        assert_int_equal(bound_stuck_now(100 * M, 100 * M, 0, false), 0);
+        assert_int_equal(bound_stuck_now(50 * M, 70 * M, 90 * M, false), 50 * M); /* counters read apart */
+        assert_int_equal(bound_stuck_now(50 * M, 70 * M, 90 * M, true), 50 * M);
+}
+
 static void test_peak_decays_towards_usage(void **state) {
         const uint64_t hl = 60 * 1000000ULL;
         /* A first look: the higher of usage and what was seen. */
@@ -117,6 +126,7 @@ int main(void) {
                 cmocka_unit_test(test_no_bound_without_a_watermark_or_a_higher_sibling),
                 cmocka_unit_test(test_next_step_is_gradual_downwards_only),
                 cmocka_unit_test(test_next_step_leaves_what_cannot_be_given_now),
+                cmocka_unit_test(test_stuck_now),
                 cmocka_unit_test(test_peak_decays_towards_usage),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
