@@ -157,6 +157,33 @@ int policy_parse_thresholds(const char *s, Threshold *ret, size_t max, size_t *r
         return r == -E2BIG ? -ERANGE : r;
 }
 
+int policy_parse_reserve(const char *s, Threshold *ret) {
+        Threshold t;
+        int r;
+
+        assert(s);
+        assert(ret);
+        /* One word: a threshold, or the 0 (no reserve) a threshold refuses. */
+        if (streq(s, "0") || streq(s, "0%")) {
+                *ret = (Threshold) { .is_percent = s[1] == '%', .value = 0 };
+                return 0;
+        }
+        r = threshold_parse(s, &t);
+        if (r < 0)
+                return r;
+        *ret = t;
+        return 0;
+}
+
+uint64_t policy_reserve_bytes(const Threshold *t, uint64_t parent_limit) {
+        assert(t);
+        if (!t->is_percent)
+                return t->value;
+        if (parent_limit == UINT64_MAX || parent_limit > UINT64_MAX / 100)
+                return 0; /* a share of no limit is none */
+        return parent_limit / 100 * t->value + parent_limit % 100 * t->value / 100;
+}
+
 static size_t format_threshold(const Threshold *t, char *buf, size_t size) {
         static const char suffixes[] = "TGMK";
         int k = -1;
@@ -173,6 +200,21 @@ static size_t format_threshold(const Threshold *t, char *buf, size_t size) {
         if (k < 0)
                 k = snprintf(buf, size, "%" PRIu64, t->value);
         return k < 0 ? 0 : (size_t) k;
+}
+
+void policy_format_reserve(const Policy *p, char *buf, size_t size) {
+        assert(p);
+        assert(buf || size == 0);
+        if (size == 0)
+                return;
+        if (!policy_has(p, POLICY_MEMORY_RESERVE)) {
+                buf[0] = 0;
+                return;
+        }
+        if (p->memory_reserve.value == 0)
+                snprintf(buf, size, "%s", p->memory_reserve.is_percent ? "0%" : "0");
+        else
+                (void) format_threshold(&p->memory_reserve, buf, size);
 }
 
 void policy_format_thresholds(const Policy *p, char *buf, size_t size) {
@@ -200,6 +242,7 @@ static const char *const policy_key_names[_POLICY_KEY_MAX] = {
         [POLICY_WATERMARK_RATIO] = "WatermarkRatio",
         [POLICY_WATERMARK_SCALE_FACTOR] = "WatermarkScaleFactor",
         [POLICY_MEMORY_THRESHOLDS] = "MemoryThresholds",
+        [POLICY_MEMORY_RESERVE] = "MemoryReserve",
 };
 
 DEFINE_STRING_TABLE_TO_STRING(policy_key, PolicyKey, policy_key_names)
@@ -236,6 +279,9 @@ bool policy_equal(const Policy *a, const Policy *b) {
                 return false;
         if (policy_has(a, POLICY_MEMORY_THRESHOLDS) && !thresholds_equal(a, b))
                 return false;
+        if (policy_has(a, POLICY_MEMORY_RESERVE) && (a->memory_reserve.is_percent != b->memory_reserve.is_percent ||
+                                                     a->memory_reserve.value != b->memory_reserve.value))
+                return false;
         return true;
 }
 
@@ -256,6 +302,9 @@ void policy_copy_key(Policy *dst, const Policy *src, PolicyKey k) {
         case POLICY_MEMORY_THRESHOLDS:
                 dst->n_thresholds = src->n_thresholds;
                 memcpy(dst->thresholds, src->thresholds, sizeof(dst->thresholds));
+                break;
+        case POLICY_MEMORY_RESERVE:
+                dst->memory_reserve = src->memory_reserve;
                 break;
         default:
                 return;
@@ -334,11 +383,18 @@ static int policy_assign_unsigned(PolicyParser *pp, const char *key, const char 
                                       key, shown, min, max) ?: -EINVAL;
 }
 
+/* "KEY=VALUE is not WHAT, ignoring": -EINVAL, or -ENOMEM. */
+static int policy_refuse(PolicyParser *pp, const char *key, const char *value, unsigned line, const char *what) {
+        char shown[ESCAPE_VALUE_SHORT_BUF_SIZE];
+
+        escape_value_short(value, shown, sizeof(shown));
+        return diagnostics_add(pp->diags, pp->file, line, key, "%s=%s is not %s, ignoring", key, shown, what) ?: -EINVAL;
+}
+
 /* Returns 0 when assigned, -EINVAL when the value was invalid (diagnosed),
  * -ENOMEM. */
 static int policy_assign(PolicyParser *pp, PolicyKey k, const char *key, const char *value, unsigned line) {
         Policy *p = &pp->policy;
-        char shown[ESCAPE_VALUE_SHORT_BUF_SIZE];
 
         switch (k) {
         case POLICY_MEMORY_PRIORITY:
@@ -352,12 +408,13 @@ static int policy_assign(PolicyParser *pp, PolicyKey k, const char *key, const c
         case POLICY_USE_PRIORITY_OOM:
                 if (policy_parse_bool(value, &p->use_priority_oom) == 0)
                         return 0;
-                escape_value_short(value, shown, sizeof(shown));
-                return diagnostics_add(pp->diags, pp->file, line, key,
-                                              "%s=%s is not a boolean (yes/no, true/false, on/off, 1/0), ignoring",
-                                              key, shown) ?: -EINVAL;
+                return policy_refuse(pp, key, value, line, "a boolean (yes/no, true/false, on/off, 1/0)");
         case POLICY_MEMORY_THRESHOLDS:
                 return policy_assign_thresholds(pp, key, value, line);
+        case POLICY_MEMORY_RESERVE:
+                if (policy_parse_reserve(value, &p->memory_reserve) == 0)
+                        return 0;
+                return policy_refuse(pp, key, value, line, "a size (bytes, K, M, G, T) or a percentage 0%..100%");
         default: /* policy_assignment() only passes known keys */
                 return -EINVAL;
         }

@@ -28,6 +28,7 @@ typedef enum PolicyKey {
         POLICY_WATERMARK_RATIO,
         POLICY_WATERMARK_SCALE_FACTOR,
         POLICY_MEMORY_THRESHOLDS,
+        POLICY_MEMORY_RESERVE,
         _POLICY_KEY_MAX,
 } PolicyKey;
 
@@ -56,6 +57,11 @@ typedef struct Policy {
         unsigned watermark_scale_factor;
         size_t n_thresholds;
         Threshold thresholds[POLICY_THRESHOLDS_MAX];
+        /* MemoryReserve=: room kept below the parent's wmark_high for this
+         * unit's bursts (bytes, or percent of the parent's limit). Lower
+         * priorities among its siblings are bounded to leave it, before
+         * the unit has ever used it (the standing bounds, memqos.policy(5)). */
+        Threshold memory_reserve;
         PolicySource source[_POLICY_KEY_MAX]; /* not part of the value: policy_equal() ignores it */
 } Policy;
 
@@ -96,9 +102,16 @@ int policy_parse_bool(const char *s, bool *ret); /* systemd's: 1/yes/y/true/t/on
 int policy_parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret);
 int policy_parse_size(const char *s, uint64_t *ret); /* "1G", "512M", "4096", K/M/G/T base 1024 */
 int policy_parse_thresholds(const char *s, Threshold *ret, size_t max, size_t *ret_n);
+int policy_parse_reserve(const char *s, Threshold *ret); /* "512M", "0", "25%" (0..100) */
+
+/* MemoryReserve= in bytes for a parent limit: a percentage of an unlimited
+ * parent is none (0). */
+uint64_t policy_reserve_bytes(const Threshold *t, uint64_t parent_limit);
 
 /* "80% 95% 1G" back to text; buf of at least 32 * POLICY_THRESHOLDS_MAX. */
 void policy_format_thresholds(const Policy *p, char *buf, size_t size);
+/* MemoryReserve= back to text ("" when unset); buf of at least 32. */
+void policy_format_reserve(const Policy *p, char *buf, size_t size);
 
 /* The same as policy_parse_files() on files already read into memory:
  * texts[i] (sizes[i] bytes, need not be NUL-terminated) under the name

@@ -100,6 +100,7 @@ static const struct {
         [POLICY_USE_PRIORITY_OOM] = { offsetof(Policy, use_priority_oom), sizeof(bool) },
         [POLICY_WATERMARK_RATIO] = { offsetof(Policy, watermark_ratio), sizeof(unsigned) },
         [POLICY_WATERMARK_SCALE_FACTOR] = { offsetof(Policy, watermark_scale_factor), sizeof(unsigned) },
+        [POLICY_MEMORY_RESERVE] = { offsetof(Policy, memory_reserve), sizeof(Threshold) },
 };
 
 /* Takes key k's value from src into dst. */

@@ -151,6 +151,14 @@ static int property_thresholds(sd_bus *bus, const char *path, const char *interf
         return sd_bus_message_append(reply, "s", t);
 }
 
+static int property_reserve(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Unit *u = userdata;
+        char t[32];
+        policy_format_reserve(&u->policy, t, sizeof(t));
+        return sd_bus_message_append(reply, "s", t);
+}
+
 /* Per knob: the [X-MemQoS] key, whether memqos wants it, the value wanted,
  * what became of it (written, in-place, unsupported, failed, emulated,
  * unset), the value read back, and the negative errno of a failure. */
@@ -218,6 +226,7 @@ const sd_bus_vtable bus_unit_vtable[] = {
         SD_BUS_PROPERTY("Files", "as", property_sources, 0, 0),
         SD_BUS_PROPERTY("MemoryPriority", "u", property_priority, 0, 0),
         SD_BUS_PROPERTY("MemoryThresholds", "s", property_thresholds, 0, 0),
+        SD_BUS_PROPERTY("MemoryReserve", "s", property_reserve, 0, 0),
         SD_BUS_PROPERTY("Knobs", "a(sbtsti)", property_knobs, 0, 0),
         U64_PROPERTY("Usage"),
         U64_PROPERTY("Limit"),

@@ -366,6 +366,11 @@ void event_policy_applied(const Unit *u, const char *limit_setting, uint64_t hig
                 policy_format_thresholds(&u->policy, t, sizeof(t));
                 (void) fields_add(&f, "MEMQOS_MEMORY_THRESHOLDS", "%s", t);
         }
+        if (policy_has(&u->policy, POLICY_MEMORY_RESERVE)) {
+                char t[32];
+                policy_format_reserve(&u->policy, t, sizeof(t));
+                (void) fields_add(&f, "MEMQOS_MEMORY_RESERVE", "%s", t);
+        }
         fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", u->limit);
         fields_add_bytes(&f, "MEMQOS_WMARK_HIGH_BYTES", high);
         fields_add_bytes(&f, "MEMQOS_WMARK_LOW_BYTES", low);

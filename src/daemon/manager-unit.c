@@ -310,6 +310,15 @@ static unsigned on_emulator_priority_of(const char *cgroup, void *userdata) {
         return manager_cgroup_priority(cgroup, u->manager);
 }
 
+static uint64_t on_emulator_reserve_of(const char *cgroup, uint64_t parent_limit, void *userdata) {
+        Unit *u = userdata;
+        Unit *owner = unit_table_deepest_for_cgroup(&u->manager->units, cgroup);
+
+        if (owner && streq_ptr(owner->control_group, cgroup) && policy_has(&owner->policy, POLICY_MEMORY_RESERVE))
+                return policy_reserve_bytes(&owner->policy.memory_reserve, parent_limit);
+        return 0;
+}
+
 static bool on_emulator_reclaimed(const EmulatorReclaim *ev, void *userdata) {
         Unit *u = userdata;
         /* Every pass counts, said on its own or folded. */
@@ -473,6 +482,7 @@ static void unit_update_emulation(Manager *m, Unit *u) {
         EmulatorSettings s;
         static const EmulatorCallbacks callbacks = {
                 .priority_of = on_emulator_priority_of,
+                .reserve_of = on_emulator_reserve_of,
                 .reclaimed = on_emulator_reclaimed,
                 .reclaim_folded = on_emulator_reclaim_folded,
                 .killed = on_emulator_killed,

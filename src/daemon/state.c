@@ -55,6 +55,10 @@ int state_format(const UnitState *s, FILE *f) {
         if (s->policy)
                 policy_format_thresholds(s->policy, thresholds, sizeof(thresholds));
         fprintf(f, "MEMORY_THRESHOLDS=%s\n", thresholds);
+        char reserve[32] = "";
+        if (s->policy)
+                policy_format_reserve(s->policy, reserve, sizeof(reserve));
+        fprintf(f, "MEMORY_RESERVE=%s\n", reserve);
 
         format_bytes_or_max(f, "LIMIT_BYTES", s->limit);
         format_bytes_or_max(f, "WMARK_HIGH_BYTES", s->wmark_high);

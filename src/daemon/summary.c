@@ -76,6 +76,12 @@ int policy_summary_format(const PolicySummary *s, char **ret) {
                 fprintf(f, "%sMemoryThresholds=%s", first ? "Policy in force: " : ", ", thresholds);
                 first = false;
         }
+        if (policy_has(s->policy, POLICY_MEMORY_RESERVE)) {
+                char reserve[32];
+                policy_format_reserve(s->policy, reserve, sizeof(reserve));
+                fprintf(f, "%sMemoryReserve=%s", first ? "Policy in force: " : ", ", reserve);
+                first = false;
+        }
 
         /* What memqosd set by itself. */
         if (s->desired->want[MEMCG_USE_PRIORITY_OOM] && is_parent_flag(s, MEMCG_USE_PRIORITY_OOM)) {

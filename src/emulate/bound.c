@@ -29,7 +29,8 @@ uint64_t bound_of_child(const BoundChild *children, size_t n, size_t i, uint64_t
                         continue;
                 if (s->priority > c->priority) {
                         below_another = true;
-                        kept = add_sat(kept, max_u64(s->reserve == NONE ? 0 : s->reserve, s->usage));
+                        kept = add_sat(kept, max_u64(max_u64(s->reserve == NONE ? 0 : s->reserve, s->usage),
+                                                     s->declared));
                 } else if (s->priority == c->priority)
                         kept = add_sat(kept, s->usage);
                 else

@@ -10,14 +10,16 @@
  * room below the parent's wmark_high for everything above it:
  *
  *   bound(C) = wmark_high - sum over siblings S of C of what S keeps:
- *       S of a higher priority:   max(its reserve, its usage)
+ *       S of a higher priority:   max(its reserve, its usage, what it declared)
  *       S of the same priority:   its usage
  *       S of a lower priority:    what it cannot give (anonymous without swap)
  *
  * A child's reserve is its high-water mark (the kernel's peak since the last
  * look, so a burst between two looks counts), decaying towards its usage
  * with a half-life: online's bursts are remembered, a peak of long ago is
- * not. The bound never goes below what the child cannot give plus a
+ * not. What a learned peak cannot know, the first burst larger than any
+ * before, a child declares (MemoryReserve=): that room is kept for it from
+ * the start, whether it uses it yet or not. The bound never goes below what the child cannot give plus a
  * margin: there the pre-emptive priority kill decides, by the priority
  * rules, not the kernel's OOM in the child. The highest priority among
  * the siblings is never bounded. The child pays for its own reclaim: the
@@ -31,6 +33,7 @@ typedef struct BoundChild {
         unsigned priority;
         uint64_t usage;         /* hierarchical, now */
         uint64_t reserve;       /* its decayed high-water mark */
+        uint64_t declared;      /* the room it asked for (MemoryReserve=), 0 for none */
         uint64_t unreclaimable; /* what reclaim can never take from it (anonymous without swap) */
 } BoundChild;
 

@@ -130,6 +130,10 @@ static unsigned priority_of(const Emulator *e, const char *cgroup) {
         return e->callbacks.priority_of ? e->callbacks.priority_of(cgroup, e->userdata) : 0;
 }
 
+static uint64_t reserve_of(const Emulator *e, const char *cgroup, uint64_t parent_limit) {
+        return e->callbacks.reserve_of ? e->callbacks.reserve_of(cgroup, parent_limit, e->userdata) : 0;
+}
+
 static size_t count_killable(int dirfd) {
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0, killable = 0;
@@ -789,6 +793,7 @@ static BoundNext emulator_bound_look(Emulator *e) {
                         .priority = b->priority,
                         .usage = usage,
                         .reserve = b->peak,
+                        .declared = reserve_of(e, path, limit),
                         .unreclaimable = swap ? 0 : usage > stat.file ? usage - stat.file : 0,
                 };
                 stuck[n - 1] = bound_stuck_now(usage, stat.file, stat.dirty, swap);

@@ -95,6 +95,9 @@ typedef struct EmulatorCallbacks {
         /* MemoryPriority= of the cgroup when it is a followed unit's own; 0
          * (the kernel's default, the lowest) otherwise. */
         unsigned (*priority_of)(const char *cgroup, void *userdata);
+        /* MemoryReserve= of the cgroup when it is a followed unit's own, in
+         * bytes for its parent's limit parent_limit; 0 otherwise. */
+        uint64_t (*reserve_of)(const char *cgroup, uint64_t parent_limit, void *userdata);
         /* A reclaim pass. True when it was said on its own, false when the
          * owner folded it: the Emulator then adds it to its folded sum. */
         bool (*reclaimed)(const EmulatorReclaim *ev, void *userdata);

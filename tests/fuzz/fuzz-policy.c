@@ -41,6 +41,8 @@ static void check_policy(const Policy *p) {
                 check(p->thresholds[i].is_percent ? p->thresholds[i].value >= 1 && p->thresholds[i].value <= 100
                                                   : p->thresholds[i].value > 0,
                       "threshold in range");
+        if (policy_has(p, POLICY_MEMORY_RESERVE) && p->memory_reserve.is_percent)
+                check(p->memory_reserve.value <= 100, "reserve percentage in range");
 }
 
 /* Formatting the thresholds and parsing the text again gives the same list. */

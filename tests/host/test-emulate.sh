@@ -6,7 +6,7 @@
 # processes: page cache read inside the groups, anonymous memory held by perl.
 #
 #   test-emulate.sh MEMQOSD CASE
-#   CASE: standing-bound | reclaim-order | reclaim-at-start | reclaim-limit-change | reclaim-spills-up | reclaim-bounds |
+#   CASE: standing-bound | standing-bound-reserve | standing-bound-dirty | reclaim-order | reclaim-at-start | reclaim-limit-change | reclaim-spills-up | reclaim-bounds |
 #         reclaim-folded | priority-kill | priority-kill-parent | kill-order | kill-wide | squeeze-restore |
 #         squeeze-planted | squeeze-records
 #
@@ -247,6 +247,7 @@ WatermarkScaleFactor=1000
 MemoryPriority=1
 [Group /$top/online]
 MemoryPriority=10
+${ONLINE_EXTRA:-}
 CONF
 }
 
@@ -427,6 +428,41 @@ standing-bound)
         [[ $(limit_of "$root/offline") -eq $UNLIMITED ]] || fail "--restore-limits did not put offline's limit back"
         echo "standing-bound: offline held at $(mib "$held") (wmark_high $(mib $HIGH), online $(mib "$online_cache")); parent failcnt $failcnt, offline's $offline_failcnt; online kept $(mib "$online_after"); $passes passes"
         echo "standing-bound: ok"
+        ;;
+standing-bound-reserve)
+        # Issue #13: what online declares (MemoryReserve= on its [Group]) is
+        # kept for it from the start. Offline is held at wmark_high less the
+        # reserve before online has used any of it, so that online's first
+        # burst, larger than anything it used before (which a learned peak
+        # cannot know), finds room below the parent's limit.
+        STANDING_BOUNDS=yes
+        ONLINE_EXTRA="MemoryReserve=120M"
+        make_file "$work/online.data" 100
+        reclaim_setup
+        grep -qx 'MEMORY_RESERVE=120M' "$(state_file "/$top/online")" ||
+                fail "online's state file does not say its reserve: $(grep RESERVE "$(state_file "/$top/online")")"
+        want_held() {
+                local own=$(($(usage_of "$root") - $(usage_of "$root/online") - $(usage_of "$root/offline")))
+                want=$((HIGH - 120 * MiB - (own > 0 ? own : 0)))
+                held=$(limit_of "$root/offline")
+                ((held <= want + 2 * MiB && held >= want - 8 * MiB))
+        }
+        wait_for 10 want_held ||
+                fail "offline held at $(mib "$held"), not at wmark_high $(mib $HIGH) less online's reserve 120M"
+        run_in "$root/offline" dd if=/dev/zero of="$work/offline.data" bs=1M count=$((3 * LIMIT / MiB)) status=none ||
+                fail "the offline writer failed"
+        wait_for 10 want_held || fail "after the writer: offline held at $(mib "$held"), not at $(mib "$want")"
+        echo 0 >"$root/memory.failcnt"
+        # online's first burst: 100M of page cache, more than it ever used
+        read_in "$root/online" "$work/online.data"
+        failcnt=$(cat "$root/memory.failcnt")
+        ((failcnt == 0)) || fail "online's first burst met the parent's limit $failcnt times"
+        online_cache=$(stat_of "$root/online" total_cache)
+        ((online_cache >= 95 * MiB)) || fail "online holds $(mib "$online_cache") of its 100M"
+        passes=$(events "$MSG_RECLAIM" | wc -l)
+        ((passes == 0)) || fail "$passes reclaim passes: the parent crossed wmark_high"
+        echo "standing-bound-reserve: offline held at $(mib "$held") before online used its 120M reserve; online's first 100M burst: parent failcnt $failcnt, online holds $(mib "$online_cache"), $passes passes"
+        echo "standing-bound-reserve: ok"
         ;;
 standing-bound-dirty)
         # A tight parent (76M: wmark_high 60.8M) and an offline writer that is

@@ -27,6 +27,29 @@ static void test_lower_priority_leaves_room_for_the_higher(void **state) {
         assert_true(bound_of_child(c, 2, 1, 800 * M, 16 * M, PAGE) == NONE);
 }
 
+/* What online declared (MemoryReserve=) is kept for it before it ever
+ * used it: the first burst larger than any before finds room. A peak or
+ * usage above the declaration counts as before. */
+static void test_declared_reserve_is_kept_before_it_is_used(void **state) {
+        BoundChild c[] = {
+                { .priority = 1, .usage = 700 * M, .reserve = 700 * M, .unreclaimable = 10 * M },
+                { .priority = 10, .usage = 5 * M, .reserve = 5 * M, .declared = 200 * M },
+        };
+        assert_int_equal(bound_of_child(c, 2, 0, 800 * M, 16 * M, PAGE), 600 * M);
+        c[1].reserve = 300 * M; /* a burst beyond what it declared */
+        assert_int_equal(bound_of_child(c, 2, 0, 800 * M, 16 * M, PAGE), 500 * M);
+        c[1].reserve = 5 * M;
+        c[1].usage = 250 * M;
+        assert_int_equal(bound_of_child(c, 2, 0, 800 * M, 16 * M, PAGE), 550 * M);
+        /* A lower priority's declaration buys it nothing from the higher. */
+        c[0].declared = 700 * M;
+        assert_true(bound_of_child(c, 2, 1, 800 * M, 16 * M, PAGE) == NONE);
+        /* Nor among equals: their usage counts, not what they declared. */
+        c[1].priority = 1;
+        c[0].declared = 0;
+        assert_true(bound_of_child(c, 2, 0, 800 * M, 16 * M, PAGE) == NONE);
+}
+
 /* Never below what the child cannot give, plus the margin: there the
  * priority kill decides, not the kernel's OOM in the child. */
 static void test_never_below_what_it_cannot_give(void **state) {
@@ -121,6 +144,7 @@ static void test_peak_decays_towards_usage(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_lower_priority_leaves_room_for_the_higher),
+                cmocka_unit_test(test_declared_reserve_is_kept_before_it_is_used),
                 cmocka_unit_test(test_never_below_what_it_cannot_give),
                 cmocka_unit_test(test_siblings_of_equal_and_lower_priority),
                 cmocka_unit_test(test_no_bound_without_a_watermark_or_a_higher_sibling),

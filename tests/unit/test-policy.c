@@ -101,7 +101,8 @@ static void test_design_example_dropin_parses_with_its_comments(void **state) {
 
         assert_int_equal(policy_parse_files(paths, 1, NULL, &p, &d), 0);
         assert_int_equal(d.n, 0);
-        assert_int_equal(p.set, (1u << _POLICY_KEY_MAX) - 1);
+        /* every key of design.md's example: all but MemoryReserve= */
+        assert_int_equal(p.set, ((1u << _POLICY_KEY_MAX) - 1) & ~POLICY_KEY_BIT(POLICY_MEMORY_RESERVE));
         assert_int_equal(p.memory_priority, 2);
         assert_int_equal(p.watermark_ratio, 80);
         assert_int_equal(p.watermark_scale_factor, 50);
@@ -703,6 +704,60 @@ static void test_nul_byte_line_is_diagnosed(void **state) {
         diagnostics_done(&d);
 }
 
+/* MemoryReserve=: a size or a percentage of the parent's limit, 0 for
+ * none; a bad value is one diagnostic naming file and line, and the key
+ * keeps what came before it. */
+static void test_memory_reserve(void **state) {
+        static const char text[] = "[X-MemQoS]\n"
+                                   "MemoryReserve=512M\n"
+                                   "MemoryReserve=101%\n"  /* 3: out of range */
+                                   "MemoryReserve=1e3\n"   /* 4 */
+                                   "MemoryReserve=12 M\n"  /* 5 */
+                                   "MemoryReserve=-1\n";   /* 6 */
+        const char *texts[] = { text }, *names[] = { "r.conf" };
+        size_t sizes[] = { sizeof(text) - 1 };
+        Diagnostics d = {};
+        char buf[32];
+        Policy p;
+        Threshold t;
+
+        assert_int_equal(policy_parse_texts(texts, sizes, names, 1, &p, &d), 0);
+        assert_true(policy_has(&p, POLICY_MEMORY_RESERVE));
+        assert_false(p.memory_reserve.is_percent);
+        assert_int_equal(p.memory_reserve.value, 512 * 1024 * 1024ULL);
+        policy_format_reserve(&p, buf, sizeof(buf));
+        assert_string_equal(buf, "512M");
+        assert_int_equal(d.n, 4);
+        for (size_t i = 0; i < d.n; i++) {
+                assert_int_equal(d.items[i].line, 3 + i);
+                assert_string_equal(d.items[i].key, "MemoryReserve");
+        }
+        assert_non_null(strstr(d.items[0].message, "MemoryReserve=101% is not a size"));
+        diagnostics_done(&d);
+
+        assert_int_equal(policy_parse_reserve("25%", &t), 0);
+        assert_true(t.is_percent);
+        assert_int_equal(policy_reserve_bytes(&t, 1000 * 4096ULL), 250 * 4096ULL);
+        assert_int_equal(policy_reserve_bytes(&t, UINT64_MAX), 0); /* no limit: no share of it */
+        assert_int_equal(policy_parse_reserve("0", &t), 0);
+        assert_int_equal(policy_reserve_bytes(&t, 1 << 30), 0);
+        assert_int_equal(policy_parse_reserve("0%", &t), 0);
+        assert_true(t.is_percent);
+        assert_int_equal(policy_parse_reserve("1G", &t), 0);
+        assert_int_equal(policy_reserve_bytes(&t, 1 << 20), 1 << 30); /* bytes are bytes */
+        assert_int_not_equal(policy_parse_reserve("", &t), 0);
+        assert_int_not_equal(policy_parse_reserve("50% 1G", &t), 0);
+
+        /* "MemoryReserve=" resets it */
+        static const char reset[] = "[X-MemQoS]\nMemoryReserve=10%\nMemoryReserve=\n";
+        texts[0] = reset;
+        sizes[0] = sizeof(reset) - 1;
+        assert_int_equal(policy_parse_texts(texts, sizes, names, 1, &p, &d), 0);
+        assert_false(policy_has(&p, POLICY_MEMORY_RESERVE));
+        assert_int_equal(d.n, 0);
+        diagnostics_done(&d);
+}
+
 static void test_continuation_lines_join_and_keep_line_numbers(void **state) {
         Files *f = *state;
         Policy p;
@@ -886,6 +941,7 @@ int main(void) {
                 cmocka_unit_test(test_policy_equal_looks_only_at_keys_in_force),
                 cmocka_unit_test(test_copy_key_takes_value_and_set_bit),
                 cmocka_unit_test(test_size_and_unsigned_parsers_reject_what_strtoul_takes),
+                cmocka_unit_test(test_memory_reserve),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -190,7 +190,7 @@ static void test_rules_read_in_order_conf_then_dropins_lexically(void **state) {
         load(f,
              "[Daemon]\nLogLevel=debug\n"
              "[Group /kubepods/besteffort/*]\nMemoryPriority=1\nWatermarkRatio=80\nUsePriorityOOM=yes\n"
-             "WatermarkScaleFactor=300\n");
+             "WatermarkScaleFactor=300\nMemoryReserve=25%\n");
 
         assert_int_equal(f->diags.n, 0);
         assert_int_equal(f->rs.n, 3);
@@ -207,9 +207,12 @@ static void test_rules_read_in_order_conf_then_dropins_lexically(void **state) {
         assert_ptr_equal(last, &f->rs.rules[2]);
         assert_int_equal(p.set, POLICY_KEY_BIT(POLICY_MEMORY_PRIORITY) | POLICY_KEY_BIT(POLICY_WATERMARK_RATIO) |
                                         POLICY_KEY_BIT(POLICY_USE_PRIORITY_OOM) |
-                                        POLICY_KEY_BIT(POLICY_WATERMARK_SCALE_FACTOR));
+                                        POLICY_KEY_BIT(POLICY_WATERMARK_SCALE_FACTOR) |
+                                        POLICY_KEY_BIT(POLICY_MEMORY_RESERVE));
         assert_int_equal(p.memory_priority, 3);
         assert_int_equal(p.watermark_scale_factor, 300);
+        assert_true(p.memory_reserve.is_percent);
+        assert_int_equal(p.memory_reserve.value, 25);
         assert_int_equal(p.watermark_ratio, 70);
         assert_true(p.use_priority_oom);
 

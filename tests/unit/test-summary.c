@@ -93,6 +93,17 @@ static void test_summary_percent_thresholds_without_limit_do_nothing(void **stat
                                "(set memory.limit_in_bytes).");
 }
 
+static void test_summary_names_the_reserve(void **state) {
+        Fixture f;
+        fixture_init(&f, "online.slice", GIB);
+        set(&f, POLICY_MEMORY_PRIORITY, 10, APPLY_EMULATED);
+        f.policy.set |= POLICY_KEY_BIT(POLICY_MEMORY_RESERVE);
+        f.policy.memory_reserve = (Threshold) { .value = 512 * 1024 * 1024ULL };
+
+        _cleanup_free_ char *t = summary(&f);
+        assert_string_equal(t, "Policy in force: MemoryPriority=10 (emulated), MemoryReserve=512M.");
+}
+
 static void test_summary_gives_the_parent_flag_its_own_sentence(void **state) {
         Fixture f;
         fixture_init(&f, "machine.slice", GIB);
@@ -125,6 +136,7 @@ int main(void) {
                 cmocka_unit_test(test_summary_lists_settings_with_outcome_and_reclaim_range),
                 cmocka_unit_test(test_summary_says_why_watermarks_without_limit_do_nothing),
                 cmocka_unit_test(test_summary_percent_thresholds_without_limit_do_nothing),
+                cmocka_unit_test(test_summary_names_the_reserve),
                 cmocka_unit_test(test_summary_gives_the_parent_flag_its_own_sentence),
                 cmocka_unit_test(test_summary_says_what_went_back_to_the_default),
                 cmocka_unit_test(test_summary_of_nothing_is_none),
