@@ -16,75 +16,11 @@
 #include "emulate/bound.h"
 #include "emulate/plan.h"
 #include "emulate/squeeze.h"
+#include "emulate/emulator-internal.h"
 
-#define RECLAIM_STEPS_MAX 64
-#define KILL_PICK_ROUNDS 4
-#define KILL_LEAVES_MAX 16 /* leaves tried per kill */
-#define EMU_BACKOFF_MAX_USEC (5 * 1000 * 1000ULL)
-#define EMU_RECLAIM_MARGIN (256 * 1024ULL)
-/* The standing bounds (bound.h): looked at this often while a bound is
- * held or the parent's usage is above half its wmark_high, else every
- * EMU_BOUND_IDLE_INTERVAL_USEC (a unit whose children all have one
- * priority costs a look of its directory that often); a child's peak
- * halves its distance to its usage in this time; a child may sit this many
- * steps (StepSize=) above what it cannot give (at most an eighth of
- * wmark_high), and is brought down by at most this many steps a look. */
-#define EMU_BOUND_INTERVAL_USEC (100 * 1000ULL)
-#define EMU_BOUND_IDLE_INTERVAL_USEC (5 * 1000 * 1000ULL)
-#define EMU_BOUND_HALF_LIFE_USEC (120 * 1000 * 1000ULL)
-#define EMU_BOUND_MARGIN_STEPS 4
-#define EMU_BOUND_MAX_DOWN_STEPS 4
-#define EMU_BOUND_CHILDREN_MAX 64
-
-typedef struct EmuBoundChild {
-        char *cgroup;
-        unsigned priority;
-        uint64_t peak;       /* decayed high-water mark; UINT64_MAX before the first look */
-        uint64_t peak_usec;  /* when it was updated */
-        uint64_t held;       /* the limit memqosd holds it at; 0 for none */
-        int peak_fd;         /* v2: its memory.peak, reset at each look (6.12 and later) */
-        uint64_t lifetime_peak; /* v2 without the reset: memory.peak at the last look */
-        uint64_t put_back;   /* the limit from before the hold */
-        bool seen;           /* found at this look */
-} EmuBoundChild;
-
-struct Emulator {
-        sd_event *event;
-        char *unit_object;       /* OBJECT_SYSTEMD_UNIT= of its log messages, NULL for groups */
-        EmulatorCallbacks callbacks;
-        void *userdata;
-        const MemcgRoot *root;   /* the owner's, as given to emulator_configure() */
-        char *cgroup;
-        EmulatorSettings s;
-
-        MemcgWatch *watch;       /* wakes us when usage enters the zone; its dirfd is ours to read */
-        uint64_t entry;          /* the zone's start registered with the watch */
-        sd_event_source *tick;   /* runs while in the zone */
-        uint64_t backoff_until;  /* no reclaim pass before (a pass found nothing to take) */
-        uint64_t backoff_usec;   /* doubles while passes find nothing, up to EMU_BACKOFF_MAX_USEC */
-        bool reclaiming;         /* crossed wmark_high, not yet below wmark_low */
-        sd_event_source *summary_timer; /* says the folded passes, once an interval */
-        /* What the passes without an event of their own took, in sum (how
-         * many there were is the rate limiter's count). */
-        uint64_t folded_reclaimed, folded_usec;
-        uint64_t folded_usage_after; /* usage after the last folded pass: where the episode ended */
-
-        int victim_pidfd;        /* the last victim until it is gone */
-        sd_event_source *victim_source;
-        uint64_t victim_killed_usec;
-
-        sd_event_source *bound_timer;   /* runs while bounds may be held: usage above bound_start */
-        uint64_t bound_start;           /* the usage at which the bounds start: half of wmark_high */
-        EmuBoundChild *bounds;          /* the children looked at, held or not */
-        size_t n_bounds;
-
-        unsigned n_passes, n_kills;
-        bool nothing_killable_said;
-        bool too_large_said;     /* a decision needed more of the subtree than EMU_TREE_NODES_MAX */
-};
 
 /* The cgroup, through the watch's fd: one fd per cgroup, not two. */
-static int emulator_dirfd(const Emulator *e) {
+int emulator_dirfd(const Emulator *e) {
         return e->watch ? memcg_watch_dirfd(e->watch) : -1;
 }
 
@@ -121,16 +57,12 @@ uint64_t emulator_zone_entry(const EmulatorSettings *s, uint64_t limit) {
 
 /* ---- the subtree, read as a decision needs it (plan.h's EmuTree) ---- */
 
-typedef struct TreeReader {
-        Emulator *e;
-        bool for_kill; /* the kill needs processes, reclaim memory.stat */
-} TreeReader;
 
-static unsigned priority_of(const Emulator *e, const char *cgroup) {
+unsigned emulator_priority_of(const Emulator *e, const char *cgroup) {
         return e->callbacks.priority_of ? e->callbacks.priority_of(cgroup, e->userdata) : 0;
 }
 
-static uint64_t reserve_of(const Emulator *e, const char *cgroup, uint64_t parent_limit) {
+uint64_t emulator_reserve_of(const Emulator *e, const char *cgroup, uint64_t parent_limit) {
         return e->callbacks.reserve_of ? e->callbacks.reserve_of(cgroup, parent_limit, e->userdata) : 0;
 }
 
@@ -153,7 +85,7 @@ static int tree_read_node(const TreeReader *tr, const char *path, EmuNode *ret) 
 
         if (fd < 0)
                 return fd;
-        *ret = (EmuNode) { .cgroup = path, .priority = priority_of(tr->e, path) };
+        *ret = (EmuNode) { .cgroup = path, .priority = emulator_priority_of(tr->e, path) };
         if (memcg_read_usage(root, fd, &ret->usage) < 0)
                 return -ENOENT;
         if (tr->for_kill) {
@@ -192,7 +124,7 @@ static int tree_expand(EmuTree *t, size_t node, void *userdata) {
         return 0;
 }
 
-static int tree_open(Emulator *e, TreeReader *tr, EmuTree **ret) {
+int emulator_tree_open(Emulator *e, TreeReader *tr, EmuTree **ret) {
         EmuNode root;
         int r = tree_read_node(tr, e->cgroup, &root);
         if (r < 0)
@@ -202,7 +134,7 @@ static int tree_open(Emulator *e, TreeReader *tr, EmuTree **ret) {
 
 /* A decision that would read more of the subtree than a bound allows is
  * not taken on a part of it: said loudly, once until one succeeds. */
-static void emulator_say_too_large(Emulator *e, const char *what, const EmuTree *t) {
+void emulator_say_too_large(Emulator *e, const char *what, const EmuTree *t) {
         if (e->too_large_said)
                 return;
         e->too_large_said = true;
@@ -213,7 +145,7 @@ static void emulator_say_too_large(Emulator *e, const char *what, const EmuTree 
                        e->cgroup, what, emu_tree_size(t), (unsigned) EMU_TREE_NODES_MAX, (unsigned) EMU_TREE_DEPTH_MAX);
 }
 
-static bool have_swap(void) {
+bool emulator_have_swap(void) {
         _cleanup_fclose_ FILE *f = fopen("/proc/swaps", "re");
         char line[256];
         int lines = 0;
@@ -327,7 +259,7 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
         size_t n_taken = 0, steps = 0;
         int n;
 
-        if (tree_open(e, &tr, &t) < 0)
+        if (emulator_tree_open(e, &tr, &t) < 0)
                 return;
         uint64_t plan_start = clock_usec(CLOCK_MONOTONIC);
         /* Down to below wmark_low from wherever this pass starts (a pass that
@@ -399,620 +331,6 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
         emulator_arm_summary(e);
 }
 
-/* ---- kill ---- */
-
-static int on_victim_gone(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Emulator *e = userdata;
-        e->victim_source = sd_event_source_disable_unref(e->victim_source);
-        e->victim_pidfd = safe_close(e->victim_pidfd);
-        return 0;
-}
-
-static int read_proc_u64(pid_t pid, const char *file, int field, uint64_t *ret) {
-        char path[64], buf[256];
-        _cleanup_fclose_ FILE *f = NULL;
-        snprintf(path, sizeof(path), "/proc/%d/%s", (int) pid, file);
-        f = fopen(path, "re");
-        if (!f || !fgets(buf, sizeof(buf), f))
-                return -ESRCH;
-        char *p = buf;
-        for (int i = 0; i < field; i++) {
-                p = strchr(p, ' ');
-                if (!p)
-                        return -EINVAL;
-                p++;
-        }
-        *ret = strtoull(p, NULL, 10);
-        return 0;
-}
-
-static int read_oom_score_adj(pid_t pid) {
-        char path[64];
-        int v = 0;
-        _cleanup_fclose_ FILE *f = NULL;
-        snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int) pid);
-        f = fopen(path, "re");
-        if (!f || fscanf(f, "%d", &v) != 1)
-                return -1000; /* gone or unreadable: never a candidate */
-        return v;
-}
-
-static void read_comm(pid_t pid, char *buf, size_t size) {
-        char path[64];
-        _cleanup_fclose_ FILE *f = NULL;
-        snprintf(path, sizeof(path), "/proc/%d/comm", (int) pid);
-        f = fopen(path, "re");
-        if (!f || !fgets(buf, (int) size, f)) {
-                snprintf(buf, size, "?");
-                return;
-        }
-        buf[strcspn(buf, "\n")] = 0;
-}
-
-/* A pidfd for pid, confirmed to be the process chosen in the leaf at
- * leaf_fd: opened first, then the leaf's processes read again, then the
- * pidfd asked whether its process still lives (signal 0), so that a pid
- * that died and was reused by a process elsewhere between our first read
- * of cgroup.procs and pidfd_open is never signalled (plan.h,
- * emu_kill_victim_confirmed). -ESRCH when it died or left the leaf: pick
- * again. */
-static int victim_open(int leaf_fd, pid_t pid) {
-        _cleanup_free_ pid_t *now = NULL;
-        size_t n = 0;
-
-        _cleanup_(closep) int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-        if (pidfd < 0)
-                return -ESRCH;
-        if (memcg_read_procs(leaf_fd, &now, &n) < 0)
-                return -ESRCH;
-        bool alive = syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) >= 0;
-        if (!emu_kill_victim_confirmed(pid, now, n, alive))
-                return -ESRCH;
-        return TAKE_FD(pidfd);
-}
-
-/* The processes of the leaf at fd as the kill weighs them. */
-static int leaf_read_procs(int fd, EmuProc **ret, size_t *ret_n) {
-        _cleanup_free_ pid_t *pids = NULL;
-        size_t n = 0;
-        int r = memcg_read_procs(fd, &pids, &n);
-        if (r < 0)
-                return r;
-        EmuProc *procs = calloc(n ?: 1, sizeof(EmuProc));
-        if (!procs)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                uint64_t rss_pages = 0;
-                procs[i] = (EmuProc) { .pid = pids[i], .oom_score_adj = read_oom_score_adj(pids[i]) };
-                if (read_proc_u64(pids[i], "statm", 1, &rss_pages) >= 0)
-                        procs[i].rss = rss_pages * (uint64_t) sysconf(_SC_PAGESIZE);
-        }
-        *ret = procs;
-        *ret_n = n;
-        return 0;
-}
-
-/* Kills the chosen process of the leaf at fd; 0 with *ev filled, -ESRCH
- * when the leaf has nothing killable. */
-static int kill_in_leaf(Emulator *e, int fd, const char *leaf_path, uint64_t total, EmulatorKill *ev,
-                        int *ret_pidfd) {
-        _cleanup_free_ EmuProc *procs = NULL;
-        size_t n = 0;
-        int r, pick, pidfd = -1;
-
-        if (memcg_oom_group(e->root, fd)) {
-                /* The leaf says it is one unit of work: all or nothing. */
-                r = memcg_kill_all(fd);
-                if (r >= 0) {
-                        ev->method = "cgroup.kill";
-                        ev->pid = 0;
-                        snprintf(ev->comm, sizeof(ev->comm), "*");
-                        return 0;
-                }
-        }
-
-        /* The chosen one may die or move before we hold it: pick again among
-         * those left, a few times (a leaf whose processes come and go that
-         * fast is passed by, and the walk goes on). */
-        for (int round = 0; round < KILL_PICK_ROUNDS && pidfd < 0; round++) {
-                procs = mfree(procs);
-                r = leaf_read_procs(fd, &procs, &n);
-                if (r < 0)
-                        return r;
-                pick = emu_kill_pick_process(procs, n, total, getpid());
-                if (pick < 0)
-                        return -ESRCH;
-
-                /* A pidfd, so that the signal reaches the process we chose and
-                 * no other, and so that we learn when it is gone. */
-                pidfd = victim_open(fd, procs[pick].pid);
-                if (pidfd < 0)
-                        log_unit_debug(e->unit_object, leaf_path,
-                                       "Process %d died or left %s before it could be held; picking again.",
-                                       (int) procs[pick].pid, leaf_path);
-        }
-        if (pidfd < 0)
-                return -ESRCH;
-        read_comm(procs[pick].pid, ev->comm, sizeof(ev->comm));
-        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0) {
-                r = -errno;
-                close(pidfd);
-                return r == -ESRCH ? -ESRCH : r;
-        }
-        /* Free its memory now, from here, as the kernel's OOM reaper would: a
-         * process killed from userspace is no OOM victim to the kernel, which
-         * would not wait for it to exit, and while a large victim unmaps
-         * itself the higher priorities keep charging and may reach the limit
-         * (seen once in six guest runs: the kernel then killed online). Best
-         * effort: ENOSYS before 5.15, EPERM under a filter without it. */
-        (void) syscall(SYS_process_mrelease, pidfd, 0);
-        ev->pid = procs[pick].pid;
-        ev->rss = procs[pick].rss;
-        ev->method = "SIGKILL";
-        *ret_pidfd = pidfd;
-        return 0;
-}
-
-/* The kill's visit of a leaf of the walk (plan.h emu_tree_kill_walk): 1
- * when a victim there was killed, 0 when nothing was killable after all. */
-typedef struct KillContext {
-        Emulator *e;
-        uint64_t usage, unreclaimable, limit, kill_wm, start;
-        uint64_t decide_start; /* when the walk began to look for this leaf */
-} KillContext;
-
-static int kill_visit(EmuTree *t, size_t leaf, void *userdata) {
-        KillContext *k = userdata;
-        Emulator *e = k->e;
-        EmulatorKill ev = {};
-        int pidfd = -1;
-        const char *leaf_path = emu_tree_node(t, leaf)->cgroup;
-
-        log_unit_debug(e->unit_object, e->cgroup, "Kill decision: %s after %zu cgroups read, in %" PRIu64 " us.",
-                       leaf_path, emu_tree_size(t), clock_usec(CLOCK_MONOTONIC) - k->decide_start);
-        _cleanup_(closep) int fd = memcg_open(e->root, leaf_path);
-        if (fd < 0 || kill_in_leaf(e, fd, leaf_path, k->limit, &ev, &pidfd) < 0) {
-                k->decide_start = clock_usec(CLOCK_MONOTONIC);
-                return 0; /* nothing killable after all: the walk goes on */
-        }
-
-        /* The priority that decided is the one of the unit's child on the
-         * way down (siblings compare), not the leaf's own. */
-        size_t branch = emu_tree_branch(t, leaf);
-        e->too_large_said = false;
-        ev.cgroup = e->cgroup;
-        ev.victim_cgroup = leaf_path;
-        ev.victim_branch = emu_tree_node(t, branch)->cgroup;
-        ev.victim_priority = emu_tree_node(t, branch)->priority;
-        ev.usage = k->usage;
-        ev.unreclaimable = k->unreclaimable;
-        ev.limit = k->limit;
-        ev.kill_watermark = k->kill_wm;
-        ev.duration_usec = clock_usec(CLOCK_MONOTONIC) - k->start;
-        e->n_kills++;
-        e->nothing_killable_said = false;
-        e->victim_killed_usec = clock_usec(CLOCK_MONOTONIC);
-        if (pidfd >= 0) {
-                e->victim_pidfd = pidfd;
-                if (sd_event_add_io(e->event, &e->victim_source, pidfd, EPOLLIN, on_victim_gone, e) < 0)
-                        e->victim_source = NULL;
-                else
-                        (void) sd_event_source_set_description(e->victim_source, "emulator-victim");
-        }
-        if (e->callbacks.killed)
-                e->callbacks.killed(&ev, e->userdata);
-        return 1;
-}
-
-static void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, uint64_t limit, uint64_t kill_wm) {
-        _cleanup_(emu_tree_freep) EmuTree *t = NULL;
-        TreeReader tr = { .e = e, .for_kill = true };
-        uint64_t start = clock_usec(CLOCK_MONOTONIC);
-
-        if (e->victim_pidfd >= 0 && start - e->victim_killed_usec < EMU_KILL_WAIT_USEC)
-                return; /* the last victim is still giving its memory back */
-        e->victim_source = sd_event_source_disable_unref(e->victim_source);
-        e->victim_pidfd = safe_close(e->victim_pidfd);
-
-        if (tree_open(e, &tr, &t) < 0)
-                return;
-
-        KillContext k = {
-                .e = e,
-                .usage = usage,
-                .unreclaimable = unreclaimable,
-                .limit = limit,
-                .kill_wm = kill_wm,
-                .start = start,
-                .decide_start = clock_usec(CLOCK_MONOTONIC),
-        };
-        int r = emu_tree_kill_walk(t, KILL_LEAVES_MAX, kill_visit, &k);
-        if (r < 0)
-                log_unit_debug(e->unit_object, e->cgroup, "Kill decision: %s after %zu cgroups read, in %" PRIu64 " us.",
-                               strerror(-r), emu_tree_size(t), clock_usec(CLOCK_MONOTONIC) - k.decide_start);
-        if (r == -E2BIG) {
-                emulator_say_too_large(e, "priority kill", t);
-                return;
-        }
-        if (r > 0)
-                return;
-
-        if (!e->nothing_killable_said) {
-                char u[FORMAT_SHARE_MAX], w[FORMAT_SIZE_MAX];
-                log_unit_warning(e->unit_object, e->cgroup,
-                                 "Unreclaimable memory (%s) is at the kill watermark %s but nothing below %s "
-                                 "can be killed.",
-                                 format_share(u, unreclaimable, limit), format_size(w, kill_wm), e->cgroup);
-                e->nothing_killable_said = true;
-        }
-}
-
-/* ---- the standing bounds ---- */
-
-static bool emulator_wants_bounds(const Emulator *e) {
-        return e->s.reclaim && e->s.standing_bounds && e->root && e->s.squeeze_fd >= 0;
-}
-
-/* v1: the child's limit (the kernel reclaims in the child's context at it,
- * and OOM-kills in the child when it cannot: hence the floor); v2:
- * memory.high (it reclaims and throttles there, and never kills). */
-static const char *bound_file(const Emulator *e) {
-        return e->root->layout == MEMCG_LAYOUT_V1 ? SQUEEZE_FILE_V1_LIMIT : SQUEEZE_FILE_V2_HIGH;
-}
-
-static void bound_release(Emulator *e, EmuBoundChild *b) {
-        if (b->held == 0)
-                return;
-        _cleanup_(closep) int fd = memcg_open(e->root, b->cgroup);
-        int r = fd < 0 ? fd : squeeze_release(e->s.squeeze_fd, fd, b->cgroup, e->s.page_size);
-        b->peak_fd = safe_close(b->peak_fd);
-        if (r < 0 && r != -ENOENT)
-                log_unit_warning_errno(e->unit_object, b->cgroup, r,
-                                       "Could not put the memory limit of %s back after holding it; the record in %s "
-                                       "puts it back at the next start: %m", b->cgroup, e->s.squeeze_dir);
-        else if (fd >= 0)
-                log_unit_info(e->unit_object, e->cgroup, "Let go of the standing bound on %s: its memory limit is %s again.",
-                              b->cgroup, b->put_back == MEMCG_UNLIMITED ? "unlimited" : "as it was");
-        b->held = 0;
-}
-
-static void bounds_clear(Emulator *e, bool release) {
-        for (size_t i = 0; i < e->n_bounds; i++) {
-                if (release)
-                        bound_release(e, &e->bounds[i]);
-                safe_close(e->bounds[i].peak_fd);
-                free(e->bounds[i].cgroup);
-        }
-        e->bounds = mfree(e->bounds);
-        e->n_bounds = 0;
-}
-
-static EmuBoundChild *bound_child(Emulator *e, const char *cgroup) {
-        for (size_t i = 0; i < e->n_bounds; i++)
-                if (streq(e->bounds[i].cgroup, cgroup))
-                        return &e->bounds[i];
-        if (e->n_bounds >= EMU_BOUND_CHILDREN_MAX)
-                return NULL;
-        EmuBoundChild *n = reallocarray(e->bounds, e->n_bounds + 1, sizeof(EmuBoundChild));
-        if (!n)
-                return NULL;
-        e->bounds = n;
-        char *copy = strdup(cgroup);
-        if (!copy)
-                return NULL;
-        e->bounds[e->n_bounds] = (EmuBoundChild) { .cgroup = copy, .peak = UINT64_MAX, .peak_fd = -1 };
-        return &e->bounds[e->n_bounds++];
-}
-
-/* The highest usage of the child since the last look, so that a burst
- * between two looks counts. v1: memory.max_usage_in_bytes, reset after
- * reading. v2: memory.peak through a descriptor kept open, reset for that
- * descriptor by a write (6.12 and later); where it cannot be reset (6.1),
- * a lifetime peak higher than at the last look (a new record between the
- * looks), else the usage. */
-static uint64_t bound_read_seen(Emulator *e, EmuBoundChild *b, int fd, uint64_t usage) {
-        uint64_t seen;
-        if (e->root->layout == MEMCG_LAYOUT_V1) {
-                if (memcg_read_u64(fd, "memory.max_usage_in_bytes", &seen) < 0)
-                        return usage;
-                (void) memcg_write_u64(fd, "memory.max_usage_in_bytes", 0);
-                return seen > usage ? seen : usage;
-        }
-        if (b->peak_fd < 0)
-                b->peak_fd = openat(fd, "memory.peak", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-        if (b->peak_fd < 0)
-                return usage;
-        char buf[32];
-        ssize_t k = pread(b->peak_fd, buf, sizeof(buf) - 1, 0);
-        if (k <= 0)
-                return usage;
-        buf[k] = 0;
-        if (memcg_parse_u64(buf, &seen) < 0)
-                return usage;
-        if (pwrite(b->peak_fd, "reset\n", 6, 0) == 6)
-                return seen > usage ? seen : usage;
-        /* no reset on this kernel */
-        uint64_t last = b->lifetime_peak;
-        b->lifetime_peak = seen;
-        return last != 0 && seen > last && seen > usage ? seen : usage;
-}
-
-/* One look: every child's usage, peak and what it cannot give; then each
- * lower-priority child held at its bound (bound.h), the others let go. */
-/* What the look says about the next: */
-typedef enum BoundNext {
-        BOUND_STOP, /* nothing to bound (no limit): until the next check */
-        BOUND_IDLE, /* nothing held, usage low */
-        BOUND_BUSY, /* a bound held, or usage high */
-} BoundNext;
-
-static BoundNext emulator_bound_look(Emulator *e) {
-        _cleanup_(strv_freep) char **names = NULL;
-        BoundChild in[EMU_BOUND_CHILDREN_MAX];
-        size_t st[EMU_BOUND_CHILDREN_MAX]; /* indexes into e->bounds, which moves as it grows */
-        uint64_t stuck[EMU_BOUND_CHILDREN_MAX]; /* what each cannot give now: its dirty pages too */
-        uint64_t limit, high, low, now = clock_usec(CLOCK_MONOTONIC);
-        int dirfd = emulator_dirfd(e);
-        size_t n = 0;
-        bool swap = have_swap();
-
-        uint64_t parent_usage;
-        if (dirfd < 0 || memcg_read_limit(e->root, dirfd, &limit) < 0 ||
-            memcg_read_usage(e->root, dirfd, &parent_usage) < 0)
-                return BOUND_STOP;
-        emulator_watermarks(&e->s, limit, &high, &low);
-        if (high == MEMCG_UNLIMITED)
-                return BOUND_STOP;
-        if (memcg_list_children(dirfd, &names) < 0)
-                return BOUND_IDLE;
-
-        for (size_t i = 0; i < e->n_bounds; i++)
-                e->bounds[i].seen = false;
-        for (char **name = names; *name && n < EMU_BOUND_CHILDREN_MAX; name++) {
-                _cleanup_free_ char *path = NULL;
-                _cleanup_(closep) int fd = -1;
-                MemcgStat stat;
-                uint64_t usage;
-
-                if (asprintf(&path, "%s/%s", streq(e->cgroup, "/") ? "" : e->cgroup, *name) < 0)
-                        return BOUND_BUSY;
-                fd = memcg_open(e->root, path);
-                if (fd < 0 || memcg_read_usage(e->root, fd, &usage) < 0 || memcg_read_stat(e->root, fd, &stat) < 0)
-                        continue;
-                EmuBoundChild *b = bound_child(e, path);
-                if (!b)
-                        break;
-                uint64_t seen = bound_read_seen(e, b, fd, usage);
-                b->peak = bound_peak_update(b->peak, usage, seen, b->peak_usec ? now - b->peak_usec : 0,
-                                            EMU_BOUND_HALF_LIFE_USEC);
-                b->peak_usec = now;
-                b->priority = priority_of(e, path);
-                b->seen = true;
-                st[n] = b - e->bounds;
-                in[n++] = (BoundChild) {
-                        .priority = b->priority,
-                        .usage = usage,
-                        .reserve = b->peak,
-                        .declared = reserve_of(e, path, limit),
-                        .unreclaimable = swap ? 0 : usage > stat.file ? usage - stat.file : 0,
-                };
-                stuck[n - 1] = bound_stuck_now(usage, stat.file, stat.dirty, swap);
-        }
-
-        /* What the parent holds beyond the children looked at (pages of
-         * children removed since, which the kernel charges to the parent;
-         * children beyond EMU_BOUND_CHILDREN_MAX) takes room too. */
-        uint64_t children_usage = 0;
-        for (size_t i = 0; i < n; i++)
-                children_usage += in[i].usage;
-        uint64_t other = parent_usage > children_usage ? parent_usage - children_usage : 0;
-        uint64_t room = high > other ? high - other : 0;
-
-        for (size_t i = 0; i < n; i++) {
-                EmuBoundChild *b = &e->bounds[st[i]];
-                /* The margin above what it can never give: four steps, less
-                 * in a small parent (an eighth of wmark_high), where four
-                 * steps would leave the higher priorities no room. */
-                uint64_t margin = EMU_BOUND_MARGIN_STEPS * e->s.step_size;
-                if (high != MEMCG_UNLIMITED && margin > high / 8)
-                        margin = high / 8;
-                uint64_t target = bound_of_child(in, n, i, room, margin, e->s.page_size);
-                uint64_t step = bound_next_step(target, in[i].usage, stuck[i], EMU_BOUND_MAX_DOWN_STEPS * e->s.step_size,
-                                                e->s.page_size);
-                if (step == UINT64_MAX) {
-                        bound_release(e, b);
-                        continue;
-                }
-                /* Not a write for every page the bound moves: a move up of
-                 * less than a step waits (a move down never does). */
-                if (b->held != 0 && step >= b->held && step - b->held < e->s.step_size)
-                        continue;
-                if (step == b->held)
-                        continue;
-                _cleanup_(closep) int fd = memcg_open(e->root, b->cgroup);
-                uint64_t put_back = MEMCG_UNLIMITED;
-                int r = fd < 0 ? fd : squeeze_hold(e->s.squeeze_fd, fd, b->cgroup, bound_file(e), step, e->s.page_size,
-                                                       &put_back);
-                if (r == -EBUSY)
-                        continue; /* the kernel could not get it that low yet: the next look tries again */
-                if (r < 0) {
-                        log_unit_warning_errno(e->unit_object, b->cgroup, r, "Could not hold the memory limit of %s at %" PRIu64 ": %m",
-                                               b->cgroup, step);
-                        continue;
-                }
-                bool held = step < put_back / e->s.page_size * e->s.page_size;
-                if (held && b->held == 0)
-                        log_unit_info(e->unit_object, e->cgroup,
-                                      "Holding %s (priority %u) at %" PRIu64 " MiB, so that the higher priorities "
-                                      "find room below wmark_high (%" PRIu64 " MiB) without reclaiming.",
-                                      b->cgroup, b->priority, step >> 20, high >> 20);
-                else if (!held && b->held != 0)
-                        log_unit_info(e->unit_object, e->cgroup, "Let go of the standing bound on %s.", b->cgroup);
-                b->held = held ? step : 0;
-                b->put_back = put_back;
-        }
-
-        /* Children gone since the last look: nothing to put back. */
-        size_t kept = 0;
-        for (size_t i = 0; i < e->n_bounds; i++) {
-                if (e->bounds[i].seen)
-                        e->bounds[kept++] = e->bounds[i];
-                else {
-                        safe_close(e->bounds[i].peak_fd);
-                        free(e->bounds[i].cgroup);
-                }
-        }
-        e->n_bounds = kept;
-
-        /* Go on looking while a bound is held or the parent is above the
-         * start; else idle until the watch says usage reached it again. */
-        bool any_held = false;
-        for (size_t i = 0; i < e->n_bounds; i++)
-                any_held = any_held || e->bounds[i].held != 0;
-        return any_held || parent_usage >= high / 2 ? BOUND_BUSY : BOUND_IDLE;
-}
-
-static int on_bound_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Emulator *e = userdata;
-        BoundNext next = emulator_bound_look(e);
-        if (next == BOUND_STOP) {
-                e->bound_timer = sd_event_source_disable_unref(e->bound_timer);
-                bounds_clear(e, true);
-                return 0;
-        }
-        (void) sd_event_source_set_time_relative(s, next == BOUND_BUSY ? EMU_BOUND_INTERVAL_USEC
-                                                                        : EMU_BOUND_IDLE_INTERVAL_USEC);
-        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-        return 0;
-}
-
-/* Called by every check: a unit with a limit looks at its children now and
- * then (the first look at once), and at once when usage reached
- * bound_start (the watch wakes us there), whatever the next look's time. */
-static void emulator_arm_bounds(Emulator *e, uint64_t usage) {
-        if (!emulator_wants_bounds(e) || e->bound_start == MEMCG_UNLIMITED) {
-                e->bound_timer = sd_event_source_disable_unref(e->bound_timer);
-                bounds_clear(e, true);
-                return;
-        }
-        if (e->bound_timer) {
-                uint64_t due;
-                if (usage >= e->bound_start && sd_event_source_get_time(e->bound_timer, &due) >= 0 &&
-                    due > clock_usec(CLOCK_MONOTONIC) + EMU_BOUND_INTERVAL_USEC) {
-                        (void) sd_event_source_set_time_relative(e->bound_timer, 0);
-                        (void) sd_event_source_set_enabled(e->bound_timer, SD_EVENT_ONESHOT);
-                }
-                return;
-        }
-        int r = sd_event_add_time_relative(e->event, &e->bound_timer, CLOCK_MONOTONIC, 0, 0, on_bound_timer, e);
-        if (r < 0) {
-                log_unit_warning_errno(e->unit_object, e->cgroup, r, "Cannot arm the standing bounds' timer: %m");
-                return;
-        }
-        (void) sd_event_source_set_description(e->bound_timer, "emulator-bounds");
-}
-
-/* ---- the kill order, without killing ---- */
-
-void emulator_kill_order_done(EmulatorKillOrder *o) {
-        if (!o)
-                return;
-        for (size_t i = 0; i < o->n_leaves; i++) {
-                free(o->leaves[i].cgroup);
-                free(o->leaves[i].branch);
-                free(o->leaves[i].procs);
-        }
-        o->leaves = mfree(o->leaves);
-        o->n_leaves = 0;
-}
-
-typedef struct OrderContext {
-        const Emulator *e;
-        EmulatorKillOrder *order;
-} OrderContext;
-
-static int order_visit(EmuTree *t, size_t leaf, void *userdata) {
-        OrderContext *c = userdata;
-        const EmuNode *node = emu_tree_node(t, leaf);
-        _cleanup_free_ EmuProc *procs = NULL;
-        size_t n = 0;
-
-        _cleanup_(closep) int fd = memcg_open(c->e->root, node->cgroup);
-        if (fd < 0 || leaf_read_procs(fd, &procs, &n) < 0)
-                return 0;
-        /* total as the kill weighs oom_score_adj: the unit's limit; the
-         * usage of the top stands in for it when there is none. */
-        uint64_t limit = MEMCG_UNLIMITED;
-        _cleanup_(closep) int top = memcg_open(c->e->root, c->e->cgroup);
-        if (top < 0 || memcg_read_limit(c->e->root, top, &limit) < 0 || limit == MEMCG_UNLIMITED)
-                limit = emu_tree_node(t, 0)->usage;
-        size_t k = emu_kill_order_processes(procs, n, limit, getpid());
-        bool group = memcg_oom_group(c->e->root, fd);
-        if (k == 0 && !group)
-                return 0; /* the kill passes it by too */
-
-        EmulatorKillLeaf *leaves = reallocarray(c->order->leaves, c->order->n_leaves + 1, sizeof(EmulatorKillLeaf));
-        if (!leaves)
-                return -ENOMEM;
-        c->order->leaves = leaves;
-        size_t branch = emu_tree_branch(t, leaf);
-        EmulatorKillLeaf *l = &leaves[c->order->n_leaves];
-        *l = (EmulatorKillLeaf) {
-                .cgroup = strdup(node->cgroup),
-                .branch = strdup(emu_tree_node(t, branch)->cgroup),
-                .branch_priority = emu_tree_node(t, branch)->priority,
-                .priority = node->priority,
-                .usage = node->usage,
-                .oom_group = group,
-                .procs = calloc(k ?: 1, sizeof(EmulatorKillProcess)),
-                .n_procs = k,
-        };
-        c->order->n_leaves++;
-        if (!l->cgroup || !l->branch || !l->procs)
-                return -ENOMEM;
-        for (size_t i = 0; i < k; i++) {
-                l->procs[i] = (EmulatorKillProcess) {
-                        .pid = procs[i].pid,
-                        .rss = procs[i].rss,
-                        .oom_score_adj = procs[i].oom_score_adj,
-                };
-                read_comm(procs[i].pid, l->procs[i].comm, sizeof(l->procs[i].comm));
-        }
-        return 0; /* on to the leaf the walk takes once this one is empty */
-}
-
-int emulator_kill_order(const MemcgRoot *root, const char *cgroup,
-                        unsigned (*priority_fn)(const char *cgroup, void *userdata), void *userdata,
-                        unsigned max_leaves, EmulatorKillOrder *ret) {
-        assert(cgroup);
-        assert(ret);
-        _cleanup_(emu_tree_freep) EmuTree *t = NULL;
-        /* The kill's own reader of the subtree, over an Emulator that holds
-         * only what the reader uses: the root, the top and priority_of. */
-        Emulator e = {
-                .root = root,
-                .cgroup = (char *) cgroup,
-                .callbacks.priority_of = priority_fn,
-                .userdata = userdata,
-        };
-        TreeReader tr = { .e = &e, .for_kill = true };
-
-        *ret = (EmulatorKillOrder) {};
-        if (!root)
-                return -ENOENT;
-        int r = tree_open(&e, &tr, &t);
-        if (r < 0)
-                return r;
-        OrderContext c = { .e = &e, .order = ret };
-        r = emu_tree_kill_walk(t, max_leaves, order_visit, &c);
-        ret->n_read = emu_tree_size(t);
-        if (r < 0 && r != -ESRCH) {
-                emulator_kill_order_done(ret);
-                return r;
-        }
-        return 0;
-}
-
 /* ---- the pressure zone ---- */
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata);
@@ -1058,7 +376,7 @@ static void emulator_check(Emulator *e) {
          * needs to know, and then the kill and the pass read it once. */
         bool pressured = (kill_wm != MEMCG_UNLIMITED && usage >= kill_wm) ||
                          (e->s.reclaim && high != MEMCG_UNLIMITED && usage >= low);
-        bool swap = pressured && have_swap();
+        bool swap = pressured && emulator_have_swap();
 
         if (kill_wm != MEMCG_UNLIMITED && usage >= kill_wm) {
                 MemcgStat st;
@@ -1124,7 +442,7 @@ static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *use
         e->watch = memcg_watch_free(e->watch);
         e->tick = sd_event_source_disable_unref(e->tick);
         e->bound_timer = sd_event_source_disable_unref(e->bound_timer);
-        bounds_clear(e, false); /* gone with the cgroup */
+        emulator_bounds_clear(e, false); /* gone with the cgroup */
         /* When this was the unit's only watch, nothing else learns of the
          * removal: the owner must look again, or a cgroup recreated at the
          * same path would go without reclaim and kill. Last: may free e. */
@@ -1158,7 +476,7 @@ Emulator *emulator_free(Emulator *e) {
                 return NULL;
         emulator_say_folded(e); /* passes folded and not yet said */
         sd_event_source_disable_unref(e->bound_timer);
-        bounds_clear(e, true);
+        emulator_bounds_clear(e, true);
         memcg_watch_free(e->watch);
         sd_event_source_disable_unref(e->tick);
         sd_event_source_disable_unref(e->victim_source);
@@ -1193,7 +511,7 @@ int emulator_configure(Emulator *e, const MemcgRoot *root, const char *cgroup, c
                 e->watch = memcg_watch_free(e->watch);
                 e->tick = sd_event_source_disable_unref(e->tick);
                 e->bound_timer = sd_event_source_disable_unref(e->bound_timer);
-                bounds_clear(e, true);
+                emulator_bounds_clear(e, true);
                 free(e->cgroup);
                 e->cgroup = strdup(cgroup);
                 if (!e->cgroup)
