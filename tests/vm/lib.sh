@@ -67,6 +67,30 @@ assert_file_contains() {
                      "seen (first 20 lines):" "$(head -n 20 "$file")"
 }
 
+# assert_jq FILE WHAT FILTER...: jq parses FILE (one JSON text, or several
+# for a FILTER that reads them with inputs), and each FILTER on it gives one
+# value that is neither false nor null (as jq -e). One jq run for all the
+# FILTERs: every jq start is slow under TCG.
+assert_jq() {
+        local file=$1 what=$2 program= filter out rc=0 i=0
+        local -a results
+        shift 2
+        for filter in "$@"; do
+                program+="${program:+, }(($filter) | . != false and . != null)"
+        done
+        out=$(jq -r "$program" "$file" 2>&1) || rc=$?
+        [[ $rc -eq 0 ]] ||
+                fail "$what" "expected jq to parse and evaluate: $program" "seen (jq exit $rc): $out" \
+                     "on (its first 2000 bytes):" "$(head -c 2000 "$file")"
+        mapfile -t results <<<"$out"
+        for filter in "$@"; do
+                [[ ${results[i]:-} == true ]] ||
+                        fail "$what" "expected true: jq '$filter'" "seen: ${results[i]:-no value}" \
+                             "on (its first 2000 bytes):" "$(head -c 2000 "$file")"
+                i=$((i + 1))
+        done
+}
+
 # assert_ok CMD...: CMD exits 0; on failure shows its exit status and output.
 assert_ok() {
         local out rc=0

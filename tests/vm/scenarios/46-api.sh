@@ -4,8 +4,8 @@
 # (The API does not depend on the kernel's files.)
 # memqosd's D-Bus API and memqosctl against live units (issue #16): busctl
 # introspect; list, show and kill-order of two prioritized slices with a
-# process each (JSON as memqosctl(1) documents it; the guest has no JSON
-# parser, tests/host/test-api.sh parses it); a write as nobody refused;
+# process each (their JSON, short and pretty, parsed by jq: fields and values,
+# and a cut copy refused); a write as nobody refused;
 # set -> daemon-reload -> the policy in force, a bad value refused with the
 # drop-in's message; the Event signal; metrics through memqos-metrics.socket.
 . "$MEMQOS_VM_LIB"
@@ -54,17 +54,40 @@ nobody memqosctl list --no-pager --no-legend >/tmp/api-list
 assert_match '^api-high\.slice +unit +active +10 ' "$(grep '^api-high.slice ' /tmp/api-list)" "list: api-high.slice"
 assert_match '^api-low\.slice +unit +active +1 ' "$(grep '^api-low.slice ' /tmp/api-list)" "list: api-low.slice"
 memqosctl list --json=short >/tmp/api-json
-assert_file_contains /tmp/api-json '\{"unit":"api-high.slice","kind":"unit","cgroup":"/api.slice/api-high.slice","active":"active",'
-assert_file_contains /tmp/api-json '"priority":10,"usage_bytes":'
+assert_eq 1 "$(wc -l </tmp/api-json)" "lines of list --json=short"
+assert_jq /tmp/api-json "list --json=short: api-high.slice and api-low.slice" \
+        'map(select(.unit == "api-high.slice")) | length == 1 and (.[0] |
+                .kind == "unit" and .cgroup == "/api.slice/api-high.slice" and .active == "active" and
+                .priority == 10 and .usage_bytes > 0)' \
+        'map(select(.unit == "api-low.slice"))[0] | .priority == 1 and .usage_bytes > 0'
+assert_eq "$(awk '$1 ~ /^api-/ {print $1}' /tmp/api-list | sort)" \
+        "$(jq -r '.[] | select(.cgroup | startswith("/api.slice/")) | .unit' /tmp/api-json | sort)" \
+        "the units below api.slice in list --json=short against the table's"
+# The check is a parser's: the same output cut before its closing bracket is refused.
+head -c -2 /tmp/api-json >/tmp/api-json-cut
+rc=0
+jq -e true /tmp/api-json-cut >/dev/null 2>&1 || rc=$?
+assert_ne 0 "$rc" "jq's exit status on list --json=short cut short"
+memqosctl list --json=pretty >/tmp/api-json-pretty
+(($(wc -l </tmp/api-json-pretty) > 1)) || fail "list --json=pretty" "expected indented lines" "seen: $(cat /tmp/api-json-pretty)"
+jq -cS 'map({unit, priority})' /tmp/api-json /tmp/api-json-pretty >/tmp/api-json-both
+assert_eq "$(sed -n 1p /tmp/api-json-both)" "$(sed -n 2p /tmp/api-json-both)" \
+        "units and priorities of list --json=short (first) against --json=pretty"
 memqosctl show api-high.slice >/tmp/api-show
 assert_file_contains /tmp/api-show '^MemoryPriority=10$'
 assert_file_contains /tmp/api-show '^ControlGroup=/api.slice/api-high.slice$'
+memqosctl show --json=pretty api-high.slice >/tmp/api-show-json
+assert_jq /tmp/api-show-json "show --json=pretty api-high.slice" '.MemoryPriority == 10 and .ControlGroup == "/api.slice/api-high.slice" and
+        (.Knobs | map(select(.key == "MemoryPriority"))[0].desired == 10)'
 nobody memqosctl kill-order --no-pager --no-legend api.slice >/tmp/api-order
 assert_match "^1 +/api.slice/api-low.slice/api-low-sleep.service +/api.slice/api-low.slice +1 +$low_pid +sleep " \
         "$(head -n 1 /tmp/api-order)" "kill-order: api-low's sleep first"
 assert_match "/api.slice/api-high.slice +10 " "$(sed -n 2p /tmp/api-order)" "kill-order: api-high second"
 memqosctl kill-order --json=short api.slice >/tmp/api-order-json
-assert_file_contains /tmp/api-order-json "\"leaves\":\[\{\"cgroup\":\"/api.slice/api-low.slice/api-low-sleep.service\",\"branch\":\"/api.slice/api-low.slice\",\"branch_priority\":1,"
+assert_jq /tmp/api-order-json "kill-order --json=short api.slice: api-low's sleep, then api-high" ".cgroup == \"/api.slice\" and (.leaves[0] |
+        .cgroup == \"/api.slice/api-low.slice/api-low-sleep.service\" and .branch == \"/api.slice/api-low.slice\" and
+        .branch_priority == 1 and .processes[0].pid == $low_pid and .processes[0].comm == \"sleep\") and
+        .leaves[1].branch == \"/api.slice/api-high.slice\" and .leaves[1].branch_priority == 10"
 assert_ok kill -0 "$low_pid"
 
 step "a write as nobody is refused"
@@ -85,7 +108,8 @@ wait_until 10 grep -q '"policy-applied"' /tmp/api-monitor
 memqosctl events --no-pager >/tmp/api-events
 assert_file_contains /tmp/api-events ' policy-applied +api-low.slice: Policy in force: MemoryPriority=3'
 memqosctl events --json=short >/tmp/api-events-json
-assert_file_contains /tmp/api-events-json '"kind":"policy-applied","object":"api-low.slice",'
+assert_jq /tmp/api-events-json "events --json=short (one object a line)" '[., inputs] | any(.kind == "policy-applied" and .object == "api-low.slice" and
+        (.message | contains("MemoryPriority=3")))'
 assert_ok memqosctl set --runtime api-low.slice WatermarkRatio=70
 assert_file_contains /run/systemd/system/api-low.slice.d/90-memqos-WatermarkRatio.conf '^WatermarkRatio=70$'
 wait_state api-low.slice WATERMARK_RATIO 70
