@@ -7,21 +7,80 @@
 # process each (their JSON, short and pretty, parsed by jq: fields and values,
 # and a cut copy refused); a write as nobody refused;
 # set -> daemon-reload -> the policy in force, a bad value refused with the
-# drop-in's message; the Event signal; metrics through memqos-metrics.socket.
+# drop-in's message; the Event signal; metrics through memqos-metrics.socket,
+# and a real Prometheus (Debian's package) that scrapes it, asked through its
+# HTTP API. The image keeps prometheus.service off at boot (a Go daemon at
+# every boot under TCG would slow every scenario); this scenario starts its
+# own first, so that its start (seconds under TCG, then 5 s before its scrape
+# manager takes up the target) runs beside the steps before the scrape.
 . "$MEMQOS_VM_LIB"
 . "$MEMQOS_VM_DIR/core.sh"
 
 cleanup() {
         [[ -n ${monitor:-} ]] && kill "$monitor" 2>/dev/null
-        systemctl stop memqos-metrics.socket api-low-sleep.service api-high-sleep.service api.slice 2>/dev/null || true
-        systemctl reset-failed api-low-sleep.service api-high-sleep.service 2>/dev/null || true
+        systemctl stop memqos-prometheus.service memqos-metrics.socket api-low-sleep.service \
+                api-high-sleep.service api.slice 2>/dev/null || true
+        systemctl reset-failed memqos-prometheus.service api-low-sleep.service api-high-sleep.service 2>/dev/null || true
         rm -rf /etc/systemd/system/api-low.slice.d /etc/systemd/system/api-high.slice.d \
-                /run/systemd/system/api-low.slice.d
+                /run/systemd/system/api-low.slice.d /run/memqos-prometheus.yml
         systemctl daemon-reload
 }
 trap cleanup EXIT
 nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 
+# prom_get PATH: the body of our Prometheus's answer to GET PATH; fails unless
+# 200. A subshell, so that a refused connection (Prometheus still starting)
+# only fails the call.
+prom_get() (
+        exec 3<>/dev/tcp/127.0.0.1/9090
+        printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$1" >&3
+        reply=$(cat <&3)
+        [[ $reply == HTTP/1.?" 200 "* ]] || { printf '%s\n' "$reply" >&2; exit 1; }
+        printf '%s\n' "${reply#*$'\r\n\r\n'}"
+)
+
+# These two are polled, so they grep rather than start jq (slow under TCG),
+# and sleep a second when false (wait_until polls every 0.2 s, and each poll
+# costs Prometheus and the guest CPU that the scrape needs).
+# The target is up: Prometheus has scraped it since the socket started.
+memqos_target_up() {
+        prom_get /api/v1/targets >/tmp/api-prom-targets &&
+                grep -q '"health":"up"' /tmp/api-prom-targets || { sleep 1; return 1; }
+}
+
+# The memqos_* series of api-*.slice and those of no unit, now, into
+# /tmp/api-prom-series, once they hold api-low.slice's priority set below.
+# The query, URL-encoded: {__name__=~"memqos_.+",unit=~"api-.+[.]slice|"}
+series_query='%7B__name__%3D~%22memqos_.%2B%22%2Cunit%3D~%22api-.%2B%5B.%5Dslice%7C%22%7D'
+memqos_series_scraped() {
+        prom_get "/api/v1/query?query=$series_query" >/tmp/api-prom-series &&
+                grep -Eq '"__name__":"memqos_priority",[^}]*"unit":"api-low\.slice"\},"value":\[[0-9.]+,"3"\]' \
+                        /tmp/api-prom-series || { sleep 1; return 1; }
+}
+
+step "prometheus.service is off; our Prometheus starts, to scrape 127.0.0.1:9788 every 5 s"
+assert_eq disabled "$(systemctl is-enabled prometheus.service 2>&1 || true)" "prometheus.service enabled?"
+assert_unit_state prometheus.service ActiveState=inactive
+# Every 5 s, not every 1 s: a scrape (a memqos-metrics@ instance: its
+# sandbox, memqosctl, two D-Bus calls) took 1-4 s of a loaded TCG guest, so
+# 1 s scrapes timed out, piled up on the socket's per-source limit, and the
+# target stayed down past 90 s on Debian 13.
+cat >/run/memqos-prometheus.yml <<'YML'
+global:
+  scrape_interval: 5s
+  scrape_timeout: 5s
+scrape_configs:
+  - job_name: memqos
+    static_configs:
+      - targets: ['127.0.0.1:9788']
+YML
+systemd-run -q --unit=memqos-prometheus -p User=prometheus -p RuntimeDirectory=memqos-prometheus \
+        /usr/bin/prometheus --config.file=/run/memqos-prometheus.yml \
+        --storage.tsdb.path=/run/memqos-prometheus --storage.tsdb.retention.time=10m \
+        --web.listen-address=127.0.0.1:9090 --log.level=warn
+prom_started=$SECONDS
+
+step "two prioritized slices with a process each"
 install_dropin api-low.slice 50-memqos.conf <<'CONF'
 [X-MemQoS]
 MemoryPriority=1
@@ -134,3 +193,33 @@ assert_file_contains /tmp/api-metrics '^HTTP/1.1 200 OK'
 assert_file_contains /tmp/api-metrics '^memqos_priority\{unit="api-high.slice",kind="unit"} 10$'
 assert_file_contains /tmp/api-metrics '^memqos_priority\{unit="api-low.slice",kind="unit"} 3$'
 assert_file_contains /tmp/api-metrics '^memqos_usage_bytes\{unit="api-low.slice",kind="unit"} [0-9]'
+
+step "Prometheus scraped it: the series through its HTTP API"
+wait_until 90 memqos_target_up
+wait_until 20 memqos_series_scraped
+echo "scraped and in Prometheus $((SECONDS - prom_started)) s after its start"
+# memqosd's version and layout as memqosctl metrics printed them above
+version=$(sed -n 's/^memqos_build_info{version="\([^"]*\)".*/\1/p' /tmp/api-metrics)
+layout=$(sed -n 's/^memqos_backend_info{feature="oom",.*cgroup_layout="\([^"]*\)".*/\1/p' /tmp/api-metrics)
+assert_match '^[0-9]' "$version" "memqosd's version in memqos_build_info"
+assert_eq "$MEMQOS_VM_LAYOUT" "$layout" "the layout in memqos_backend_info"
+assert_jq /tmp/api-prom-series "the series of /api/v1/query (memqosd $version, $layout)" \
+        '[.data.result[] | select(.metric.__name__ == "memqos_priority")] |
+                (map({(.metric.unit): .value[1]}) | add) == {"api-low.slice": "3", "api-high.slice": "10"} and
+                all(.[]; .metric.kind == "unit" and .metric.job == "memqos" and
+                        .metric.instance == "127.0.0.1:9788")' \
+        '[.data.result[] | select(.metric.__name__ == "memqos_usage_bytes" and .metric.unit == "api-low.slice")] |
+                length == 1 and (.[0].value[1] | tonumber) > 0' \
+        '[.data.result[] | select(.metric.__name__ == "memqos_kills_total" and .metric.unit == "api-low.slice")] |
+                (map({(.metric.reason): .value[1]}) | add) == {"oom": "0", "priority": "0"}' \
+        '[.data.result[] | select(.metric.__name__ == "memqos_policy_apply_seconds_count")] |
+                length == 1 and (.[0].value[1] | tonumber) >= 1' \
+        "[.data.result[] | select(.metric.__name__ == \"memqos_build_info\")] |
+                length == 1 and .[0].metric.version == \"$version\" and .[0].value[1] == \"1\"" \
+        "[.data.result[] | select(.metric.__name__ == \"memqos_backend_info\")] |
+                length == 2 and all(.metric.cgroup_layout == \"$layout\")"
+prom_get /api/v1/metadata >/tmp/api-prom-metadata
+assert_jq /tmp/api-prom-metadata "the types Prometheus read from # TYPE" \
+        '.data | .memqos_kills_total[0].type == "counter" and
+                .memqos_policy_apply_seconds[0].type == "histogram" and .memqos_priority[0].type == "gauge"'
+assert_ok systemctl stop memqos-prometheus.service
