@@ -124,3 +124,47 @@ int cgroup_path_escape(const char *cgroup, char **ret) {
         *ret = buf;
         return 0;
 }
+
+/* Whether the comma-separated list list[0..len) has item. */
+static bool list_has(const char *list, size_t len, const char *item) {
+        size_t n = strlen(item);
+
+        for (size_t i = 0; i <= len;) {
+                size_t l = 0;
+
+                while (i + l < len && list[i + l] != ',')
+                        l++;
+                if (l == n && strncmp(list + i, item, n) == 0)
+                        return true;
+                i += l + 1;
+        }
+        return false;
+}
+
+int cgroup_from_proc_text(const char *text, bool v1, char **ret) {
+        assert(text);
+        assert(ret);
+
+        for (const char *line = text; *line;) {
+                const char *eol = strchrnul(line, '\n'), *c1, *c2;
+
+                /* hierarchy-ID:controller-list:cgroup-path */
+                c1 = memchr(line, ':', eol - line);
+                c2 = c1 ? memchr(c1 + 1, ':', eol - c1 - 1) : NULL;
+                if (c2 && (v1 ? list_has(c1 + 1, c2 - c1 - 1, "memory")
+                              : c1 - line == 1 && line[0] == '0' && c2 == c1 + 1)) {
+                        char *path = strndup(c2 + 1, eol - c2 - 1);
+
+                        if (!path)
+                                return -ENOMEM;
+                        if (cgroup_path_validate(path) < 0) {
+                                free(path);
+                                return -EINVAL;
+                        }
+                        *ret = path;
+                        return 0;
+                }
+                line = *eol ? eol + 1 : eol;
+        }
+        return -ENOENT;
+}

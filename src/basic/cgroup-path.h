@@ -32,3 +32,11 @@ int cgroup_paths_minimize(char *const *paths, size_t n, char ***ret);
  * `systemd-escape --path` does ("/kubepods/besteffort/pod1" ->
  * "kubepods-besteffort-pod1", "-" -> "\x2d", "/" -> "-"). */
 int cgroup_path_escape(const char *cgroup, char **ret);
+
+/* Pure. The cgroup of a process in the memory hierarchy, from the text of
+ * /proc/PID/cgroup: with v1 the line whose controller list has "memory"
+ * ("4:memory:/a/b"), otherwise the unified line ("0::/a/b"). A copy of the
+ * path (validated by cgroup_path_validate())
+ * into *ret. -ENOENT when there is no such line, -EINVAL when its path is
+ * invalid, -ENOMEM. */
+int cgroup_from_proc_text(const char *text, bool v1, char **ret);

@@ -217,18 +217,36 @@ void policy_format_reserve(const Policy *p, char *buf, size_t size) {
                 (void) format_threshold(&p->memory_reserve, buf, size);
 }
 
+Threshold *policy_threshold_list(Policy *p, PolicyKey k, size_t **ret_n) {
+        switch (k) {
+        case POLICY_MEMORY_THRESHOLDS:
+                *ret_n = &p->n_thresholds;
+                return p->thresholds;
+        case POLICY_NOTICE_THRESHOLDS:
+                *ret_n = &p->n_notice_thresholds;
+                return p->notice_thresholds;
+        default:
+                *ret_n = NULL;
+                return NULL;
+        }
+}
+
 void policy_format_thresholds(const Policy *p, char *buf, size_t size) {
+        policy_format_threshold_list(p->thresholds, p->n_thresholds, buf, size);
+}
+
+void policy_format_threshold_list(const Threshold *t, size_t n, char *buf, size_t size) {
         size_t o = 0;
 
         if (size == 0)
                 return;
         buf[0] = 0;
-        for (size_t i = 0; i < p->n_thresholds; i++) {
+        for (size_t i = 0; i < n; i++) {
                 if (i > 0 && o + 1 < size) {
                         buf[o++] = ' ';
                         buf[o] = 0;
                 }
-                o += format_threshold(&p->thresholds[i], buf + o, size - o);
+                o += format_threshold(&t[i], buf + o, size - o);
                 if (o >= size) /* cut, but NUL-terminated by snprintf() */
                         return;
         }
@@ -243,6 +261,7 @@ static const char *const policy_key_names[_POLICY_KEY_MAX] = {
         [POLICY_WATERMARK_SCALE_FACTOR] = "WatermarkScaleFactor",
         [POLICY_MEMORY_THRESHOLDS] = "MemoryThresholds",
         [POLICY_MEMORY_RESERVE] = "MemoryReserve",
+        [POLICY_NOTICE_THRESHOLDS] = "NoticeThresholds",
 };
 
 DEFINE_STRING_TABLE_TO_STRING(policy_key, PolicyKey, policy_key_names)
@@ -254,12 +273,14 @@ PolicyKey policy_key_from_string(const char *s) {
         return (PolicyKey) -1;
 }
 
-static bool thresholds_equal(const Policy *a, const Policy *b) {
-        if (a->n_thresholds != b->n_thresholds)
+static bool thresholds_equal(const Policy *a, const Policy *b, PolicyKey k) {
+        size_t na, nb;
+        const Threshold *ta = policy_threshold_list_const(a, k, &na), *tb = policy_threshold_list_const(b, k, &nb);
+
+        if (na != nb)
                 return false;
-        for (size_t i = 0; i < a->n_thresholds; i++)
-                if (a->thresholds[i].is_percent != b->thresholds[i].is_percent ||
-                    a->thresholds[i].value != b->thresholds[i].value)
+        for (size_t i = 0; i < na; i++)
+                if (ta[i].is_percent != tb[i].is_percent || ta[i].value != tb[i].value)
                         return false;
         return true;
 }
@@ -277,7 +298,9 @@ bool policy_equal(const Policy *a, const Policy *b) {
         if (policy_has(a, POLICY_WATERMARK_SCALE_FACTOR) &&
             a->watermark_scale_factor != b->watermark_scale_factor)
                 return false;
-        if (policy_has(a, POLICY_MEMORY_THRESHOLDS) && !thresholds_equal(a, b))
+        if (policy_has(a, POLICY_MEMORY_THRESHOLDS) && !thresholds_equal(a, b, POLICY_MEMORY_THRESHOLDS))
+                return false;
+        if (policy_has(a, POLICY_NOTICE_THRESHOLDS) && !thresholds_equal(a, b, POLICY_NOTICE_THRESHOLDS))
                 return false;
         if (policy_has(a, POLICY_MEMORY_RESERVE) && (a->memory_reserve.is_percent != b->memory_reserve.is_percent ||
                                                      a->memory_reserve.value != b->memory_reserve.value))
@@ -300,9 +323,15 @@ void policy_copy_key(Policy *dst, const Policy *src, PolicyKey k) {
                 dst->watermark_scale_factor = src->watermark_scale_factor;
                 break;
         case POLICY_MEMORY_THRESHOLDS:
-                dst->n_thresholds = src->n_thresholds;
-                memcpy(dst->thresholds, src->thresholds, sizeof(dst->thresholds));
+        case POLICY_NOTICE_THRESHOLDS: {
+                size_t *dn, sn;
+                Threshold *dt = policy_threshold_list(dst, k, &dn);
+                const Threshold *st = policy_threshold_list_const(src, k, &sn);
+
+                *dn = sn;
+                memcpy(dt, st, sn * sizeof(Threshold));
                 break;
+        }
         case POLICY_MEMORY_RESERVE:
                 dst->memory_reserve = src->memory_reserve;
                 break;
@@ -322,12 +351,14 @@ typedef struct PolicyParser {
         Diagnostics *diags;
 } PolicyParser;
 
-static int policy_assign_thresholds(PolicyParser *pp, const char *key, const char *value, unsigned line) {
+static int policy_assign_thresholds(PolicyParser *pp, PolicyKey k, const char *key, const char *value,
+                                    unsigned line) {
         Threshold t[POLICY_THRESHOLDS_MAX];
         char bad[64], shown[ESCAPE_VALUE_SHORT_BUF_SIZE], shown_bad[ESCAPE_VALUE_SHORT_BUF_SIZE];
         Threshold all[POLICY_THRESHOLDS_MAX];
         Policy *p = &pp->policy;
-        size_t n = 0, merged;
+        size_t n = 0, merged, *list_n;
+        Threshold *list = policy_threshold_list(p, k, &list_n);
         int r;
 
         escape_value_short(value, shown, sizeof(shown));
@@ -348,8 +379,8 @@ static int policy_assign_thresholds(PolicyParser *pp, const char *key, const cha
 
         /* A list setting, as in systemd: assignments add to the list, an
          * empty one clears it. Repeating a threshold adds nothing. */
-        merged = policy_has(p, POLICY_MEMORY_THRESHOLDS) ? p->n_thresholds : 0;
-        memcpy(all, p->thresholds, merged * sizeof(Threshold));
+        merged = policy_has(p, k) ? *list_n : 0;
+        memcpy(all, list, merged * sizeof(Threshold));
         for (size_t i = 0; i < n; i++) {
                 bool dup = false;
                 for (size_t j = 0; j < merged && !dup; j++)
@@ -363,8 +394,8 @@ static int policy_assign_thresholds(PolicyParser *pp, const char *key, const cha
                 all[merged++] = t[i];
         }
 
-        memcpy(p->thresholds, all, merged * sizeof(Threshold));
-        p->n_thresholds = merged;
+        memcpy(list, all, merged * sizeof(Threshold));
+        *list_n = merged;
         return 0;
 }
 
@@ -410,7 +441,8 @@ static int policy_assign(PolicyParser *pp, PolicyKey k, const char *key, const c
                         return 0;
                 return policy_refuse(pp, key, value, line, "a boolean (yes/no, true/false, on/off, 1/0)");
         case POLICY_MEMORY_THRESHOLDS:
-                return policy_assign_thresholds(pp, key, value, line);
+        case POLICY_NOTICE_THRESHOLDS:
+                return policy_assign_thresholds(pp, k, key, value, line);
         case POLICY_MEMORY_RESERVE:
                 if (policy_parse_reserve(value, &p->memory_reserve) == 0)
                         return 0;
@@ -441,8 +473,11 @@ static int policy_assignment(const char *section, const char *key, const char *v
         if (!*value) {
                 /* "Key=" resets, as in systemd */
                 p->set &= ~POLICY_KEY_BIT(k);
-                if (k == POLICY_MEMORY_THRESHOLDS)
-                        p->n_thresholds = 0;
+                if (policy_key_is_thresholds(k)) {
+                        size_t *n;
+                        (void) policy_threshold_list(p, k, &n);
+                        *n = 0;
+                }
                 p->source[k] = (PolicySource) {};
                 return 0;
         }

@@ -29,6 +29,7 @@ typedef enum PolicyKey {
         POLICY_WATERMARK_SCALE_FACTOR,
         POLICY_MEMORY_THRESHOLDS,
         POLICY_MEMORY_RESERVE,
+        POLICY_NOTICE_THRESHOLDS, /* notices to the unit's clients on the pressure socket */
         _POLICY_KEY_MAX,
 } PolicyKey;
 
@@ -62,6 +63,8 @@ typedef struct Policy {
          * priorities among its siblings are bounded to leave it, before
          * the unit has ever used it (the standing bounds, memqos.policy(5)). */
         Threshold memory_reserve;
+        size_t n_notice_thresholds;
+        Threshold notice_thresholds[POLICY_THRESHOLDS_MAX];
         PolicySource source[_POLICY_KEY_MAX]; /* not part of the value: policy_equal() ignores it */
 } Policy;
 
@@ -108,10 +111,26 @@ int policy_parse_reserve(const char *s, Threshold *ret); /* "512M", "0", "25%" (
  * parent is none (0). */
 uint64_t policy_reserve_bytes(const Threshold *t, uint64_t parent_limit);
 
-/* "80% 95% 1G" back to text; buf of at least 32 * POLICY_THRESHOLDS_MAX. */
+/* MemoryThresholds= "80% 95% 1G" back to text; buf of at least 32 * POLICY_THRESHOLDS_MAX. */
 void policy_format_thresholds(const Policy *p, char *buf, size_t size);
 /* MemoryReserve= back to text ("" when unset); buf of at least 32. */
 void policy_format_reserve(const Policy *p, char *buf, size_t size);
+/* The same for any list of thresholds. */
+void policy_format_threshold_list(const Threshold *t, size_t n, char *buf, size_t size);
+
+/* True for the keys whose value is a list of thresholds (MemoryThresholds=,
+ * NoticeThresholds=). */
+static inline bool policy_key_is_thresholds(PolicyKey k) {
+        return k == POLICY_MEMORY_THRESHOLDS || k == POLICY_NOTICE_THRESHOLDS;
+}
+/* The list of such a key in p, and its length (NULL for other keys). */
+Threshold *policy_threshold_list(Policy *p, PolicyKey k, size_t **ret_n);
+static inline const Threshold *policy_threshold_list_const(const Policy *p, PolicyKey k, size_t *ret_n) {
+        size_t *n;
+        const Threshold *t = policy_threshold_list((Policy *) p, k, &n);
+        *ret_n = t ? *n : 0;
+        return t;
+}
 
 /* The same as policy_parse_files() on files already read into memory:
  * texts[i] (sizes[i] bytes, need not be NUL-terminated) under the name

@@ -105,9 +105,13 @@ static const struct {
 
 /* Takes key k's value from src into dst. */
 static void policy_take_key(Policy *dst, const Policy *src, PolicyKey k) {
-        if (k == POLICY_MEMORY_THRESHOLDS) {
-                dst->n_thresholds = src->n_thresholds;
-                memcpy(dst->thresholds, src->thresholds, sizeof(dst->thresholds));
+        if (policy_key_is_thresholds(k)) {
+                size_t *dn, sn;
+                Threshold *dt = policy_threshold_list(dst, k, &dn);
+                const Threshold *st = policy_threshold_list_const(src, k, &sn);
+
+                *dn = sn;
+                memcpy(dt, st, sn * sizeof(Threshold));
         } else
                 memcpy((char *) dst + policy_scalar_fields[k].offset, (const char *) src + policy_scalar_fields[k].offset,
                        policy_scalar_fields[k].size);
@@ -129,8 +133,11 @@ int rules_match(const RuleSet *rs, const char *cgroup, Policy *ret, const GroupR
                                 policy_take_key(&merged, &r->policy, k);
                         else if (r->reset & POLICY_KEY_BIT(k)) {
                                 merged.set &= ~POLICY_KEY_BIT(k);
-                                if (k == POLICY_MEMORY_THRESHOLDS)
-                                        merged.n_thresholds = 0;
+                                if (policy_key_is_thresholds(k)) {
+                                        size_t *list_n;
+                                        (void) policy_threshold_list(&merged, k, &list_n);
+                                        *list_n = 0;
+                                }
                         }
                 }
                 last = r;

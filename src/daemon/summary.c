@@ -82,6 +82,14 @@ int policy_summary_format(const PolicySummary *s, char **ret) {
                 fprintf(f, "%sMemoryReserve=%s", first ? "Policy in force: " : ", ", reserve);
                 first = false;
         }
+        if (policy_has(s->policy, POLICY_NOTICE_THRESHOLDS) && s->policy->n_notice_thresholds > 0) {
+                char notice[32 * POLICY_THRESHOLDS_MAX];
+
+                policy_format_threshold_list(s->policy->notice_thresholds, s->policy->n_notice_thresholds, notice,
+                                             sizeof(notice));
+                fprintf(f, "%sNoticeThresholds=%s", first ? "Policy in force: " : ", ", notice);
+                first = false;
+        }
 
         /* What memqosd set by itself. */
         if (s->desired->want[MEMCG_USE_PRIORITY_OOM] && is_parent_flag(s, MEMCG_USE_PRIORITY_OOM)) {

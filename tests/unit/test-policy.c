@@ -101,8 +101,9 @@ static void test_design_example_dropin_parses_with_its_comments(void **state) {
 
         assert_int_equal(policy_parse_files(paths, 1, NULL, &p, &d), 0);
         assert_int_equal(d.n, 0);
-        /* every key of design.md's example: all but MemoryReserve= */
-        assert_int_equal(p.set, ((1u << _POLICY_KEY_MAX) - 1) & ~POLICY_KEY_BIT(POLICY_MEMORY_RESERVE));
+        /* every key of design.md's example: all but MemoryReserve= and NoticeThresholds= */
+        assert_int_equal(p.set, ((1u << _POLICY_KEY_MAX) - 1) &
+                                        ~(POLICY_KEY_BIT(POLICY_MEMORY_RESERVE) | POLICY_KEY_BIT(POLICY_NOTICE_THRESHOLDS)));
         assert_int_equal(p.memory_priority, 2);
         assert_int_equal(p.watermark_ratio, 80);
         assert_int_equal(p.watermark_scale_factor, 50);
@@ -440,6 +441,37 @@ static void test_dev_null_fragment_of_masked_unit_is_empty(void **state) {
         assert_int_equal(policy_parse_files(paths, 1, NULL, &p, &d), 0);
         assert_int_equal(d.n, 0);
         assert_int_equal(p.set, 0);
+}
+
+/* ---- NoticeThresholds= ---- */
+
+static void test_notice_thresholds_are_a_list_of_their_own(void **state) {
+        Files *f = *state;
+        Policy p, q;
+        char buf[32 * POLICY_THRESHOLDS_MAX];
+
+        add_file(f, "50-x.conf",
+                 "[X-MemQoS]\nMemoryThresholds=90%\nNoticeThresholds=64M\nNoticeThresholds=80% 64M\n"
+                 "NoticeThresholds=1X\n");
+        p = parse(f, NULL);
+        assert_true(policy_has(&p, POLICY_NOTICE_THRESHOLDS));
+        assert_int_equal(p.n_notice_thresholds, 2);
+        policy_format_threshold_list(p.notice_thresholds, p.n_notice_thresholds, buf, sizeof(buf));
+        assert_string_equal(buf, "64M 80%");
+        /* MemoryThresholds= is untouched by it */
+        policy_format_thresholds(&p, buf, sizeof(buf));
+        assert_string_equal(buf, "90%");
+        assert_int_equal(f->diags.n, 1);
+        assert_string_equal(f->diags.items[0].key, "NoticeThresholds");
+
+        /* equal only with the same notice list; an empty assignment clears it */
+        q = p;
+        q.notice_thresholds[0].value = 32ull << 20;
+        assert_false(policy_equal(&p, &q));
+        add_file(f, "60-y.conf", "[X-MemQoS]\nNoticeThresholds=\n");
+        p = parse(f, NULL);
+        assert_false(policy_has(&p, POLICY_NOTICE_THRESHOLDS));
+        assert_int_equal(p.n_notice_thresholds, 0);
 }
 
 /* ---- MemoryThresholds= ---- */
@@ -938,6 +970,8 @@ int main(void) {
                 FILES_TEST(test_crlf_and_byte_order_mark_are_accepted),
                 FILES_TEST(test_values_are_escaped_in_messages),
                 cmocka_unit_test(test_key_names_round_trip),
+                cmocka_unit_test_setup_teardown(test_notice_thresholds_are_a_list_of_their_own, files_setup,
+                                                files_teardown),
                 cmocka_unit_test(test_policy_equal_looks_only_at_keys_in_force),
                 cmocka_unit_test(test_copy_key_takes_value_and_set_bit),
                 cmocka_unit_test(test_size_and_unsigned_parsers_reject_what_strtoul_takes),
