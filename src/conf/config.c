@@ -53,6 +53,11 @@ void config_init_defaults(Config *c) {
                 .sample_interval_usec = 1 * USEC_PER_SEC,
                 .ratelimit_interval_usec = 10 * USEC_PER_SEC,
                 .ratelimit_burst = 5,
+                /* A client costs memqosd one descriptor and about 1.5 KiB:
+                 * 4096 of them stay well inside memqosd.service's
+                 * LimitNOFILE= and a few MiB. */
+                .notify_clients_max = 4096,
+                .notify_clients_per_unit_max = 128,
         };
 }
 
@@ -194,6 +199,10 @@ static const ConfigItem config_items[] = {
              "a time span up to 1h, such as 10s or 1min; 0 turns rate limiting off"),
         ITEM("Events", "EventRateLimitBurst", CONFIG_UNSIGNED, ratelimit_burst, 0, 100000,
              "a number 0..100000; 0 turns rate limiting off"),
+        ITEM("Notify", "ClientsMax", CONFIG_UNSIGNED, notify_clients_max, 0, 65536,
+             "a number 0..65536; 0 turns the pressure socket's clients away"),
+        ITEM("Notify", "ClientsPerUnitMax", CONFIG_UNSIGNED, notify_clients_per_unit_max, 1, 65536,
+             "a number 1..65536"),
 };
 
 /* Parses value into the field of item in c; 0, -EINVAL or -ERANGE. */

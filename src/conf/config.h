@@ -44,6 +44,9 @@ typedef struct Config {
         uint64_t sample_interval_usec;/* ThresholdSampleIntervalSec= (v2) */
         uint64_t ratelimit_interval_usec; /* EventRateLimitIntervalSec= */
         unsigned ratelimit_burst;     /* EventRateLimitBurst= */
+        /* [Notify]: the pressure socket (memqos-pressure(7)) */
+        unsigned notify_clients_max;          /* ClientsMax= */
+        unsigned notify_clients_per_unit_max; /* ClientsPerUnitMax= */
 } Config;
 
 void config_init_defaults(Config *c);

@@ -38,6 +38,7 @@ static const struct {
         { MEMQOS_MESSAGE_LIMIT_RESTORED, "limit-restored" },
         { MEMQOS_MESSAGE_RECLAIM_FOLDED, "reclaim-folded" },
         { MEMQOS_MESSAGE_RELOADED, "reloaded" },
+        { MEMQOS_MESSAGE_NOTIFIED, "notified" },
 };
 
 const char *event_kind(const char *message_id) {
@@ -97,6 +98,36 @@ void event_threshold(RateLimit *rl, const Unit *u, const MemcgWatchEvent *ev) {
                  ev->direction == THRESHOLD_UP ? "up" : "down", format_size(b1, ev->threshold),
                  format_share(b2, ev->usage, ev->limit),
                  folded > 0 ? " (more crossings were folded, see MEMQOS_FOLDED)" : "");
+}
+
+void event_notified(RateLimit *rl, const Unit *u, const MemcgWatchEvent *ev, const char *level, size_t told,
+                    uint64_t want) {
+        assert(u);
+        assert(ev);
+        assert(level);
+
+        _cleanup_(fields_done) Fields f = {};
+        char what[64], b1[FORMAT_SIZE_MAX], b2[FORMAT_SHARE_MAX], b3[FORMAT_SIZE_MAX];
+        unsigned folded;
+
+        snprintf(what, sizeof(what), "notified-%" PRIu64, ev->threshold);
+        if (!event_pass(rl, u->name, what, &folded))
+                return;
+
+        (void) fields_add(&f, "MEMQOS_NOTICE_LEVEL", "%s", level);
+        (void) fields_add(&f, "MEMQOS_CLIENTS", "%zu", told);
+        fields_add_bytes(&f, "MEMQOS_WANT_BYTES", want);
+        fields_add_bytes(&f, "MEMQOS_USAGE_BYTES", ev->usage);
+        fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", ev->limit);
+        fields_add_bytes(&f, "MEMQOS_THRESHOLD_BYTES", ev->threshold);
+        (void) fields_add(&f, "MEMQOS_FOLDED", "%u", folded);
+        add_priority(&f, u);
+
+        log_full(LOG_INFO, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_NOTIFIED, f.v,
+                 "Usage went up across %s (%s): told %zu %s on the pressure socket, asking %s back.%s",
+                 format_size(b1, ev->threshold), format_share(b2, ev->usage, ev->limit), told,
+                 plural(told, "client", "clients"), format_size(b3, want),
+                 folded > 0 ? " (more notices were folded, see MEMQOS_FOLDED)" : "");
 }
 
 void event_oom(RateLimit *rl, const Unit *u, const MemcgWatchEvent *ev) {

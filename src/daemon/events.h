@@ -21,6 +21,7 @@
 #define MEMQOS_MESSAGE_LIMIT_RESTORED   "8f82f42ea5d245c8af662cbc3660f4c2"
 #define MEMQOS_MESSAGE_RECLAIM_FOLDED   "1513b272178a419bab43da197d86af0d"
 #define MEMQOS_MESSAGE_RELOADED         "77e349bead4a4968acbd3b1d5bc20e3e"
+#define MEMQOS_MESSAGE_NOTIFIED         "a2e5df67d2264412b1308f5422de46ce"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,6 +64,13 @@ void event_limit_changed(const Unit *u, uint64_t old, uint64_t high, uint64_t lo
 void event_apply_failed(const Unit *u, MemcgKnob k);
 /* This kernel lacks knob k, which units (space-separated names) want (FEATURE_MISSING). */
 void event_feature_missing(MemcgKnob k, const char *units, const char *state_dir);
+
+/* ---- the pressure socket ---- */
+
+/* The clients of u were told of the upward crossing ev (NOTIFIED): told of
+ * them got the notice line, asked to give back want bytes. */
+void event_notified(RateLimit *rl, const Unit *u, const MemcgWatchEvent *ev, const char *level, size_t told,
+                    uint64_t want);
 
 /* ---- memqosd itself ---- */
 

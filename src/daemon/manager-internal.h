@@ -19,6 +19,9 @@ void unit_remove_state(Manager *m, Unit *u);
 
 /* manager-unit.c */
 void unit_apply(Manager *m, Unit *u);
+/* The thresholds that u's pressure-socket clients registered changed: its
+ * watch follows. */
+void unit_notice_thresholds_changed(Manager *m, Unit *u);
 /* Writes u's state file anew (usage, last event); sources NULL: computed. */
 void unit_write_state(Manager *m, Unit *u, char *const *sources);
 /* The watermarks in force for u: read from the kernel (true) or computed. */

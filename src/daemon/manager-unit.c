@@ -264,10 +264,42 @@ static void unit_announce(Manager *m, Unit *u, uint64_t high, uint64_t low, char
                              high, low, sources);
 }
 
+static bool thresholds_have(const uint64_t *v, size_t n, uint64_t x) {
+        for (size_t i = 0; i < n; i++)
+                if (v[i] == x)
+                        return true;
+        return false;
+}
+
+/* The resolved thresholds of key k (MemoryThresholds=, NoticeThresholds=) of u. */
+static size_t unit_thresholds(const Unit *u, PolicyKey k, uint64_t *ret) {
+        size_t n = 0, n_list;
+        const Threshold *t = policy_threshold_list_const(&u->policy, k, &n_list);
+
+        if (policy_has(&u->policy, k))
+                threshold_resolve(t, n_list, u->limit, ret, &n);
+        return n;
+}
+
+/* The watch carries MemoryThresholds= (journal events), NoticeThresholds=
+ * and the clients' own (notices): each crossing goes where it belongs. */
 static void on_watch_threshold(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
         Unit *u = userdata;
-        u->stats.threshold_crossings++;
-        event_threshold(u->manager->ratelimit, u, ev);
+        Manager *m = u->manager;
+        uint64_t journal[POLICY_THRESHOLDS_MAX], notice[POLICY_THRESHOLDS_MAX];
+        size_t n_journal = unit_thresholds(u, POLICY_MEMORY_THRESHOLDS, journal);
+        size_t n_notice = unit_thresholds(u, POLICY_NOTICE_THRESHOLDS, notice);
+
+        if (thresholds_have(journal, n_journal, ev->threshold)) {
+                u->stats.threshold_crossings++;
+                event_threshold(m->ratelimit, u, ev);
+        }
+        if (ev->direction != THRESHOLD_UP)
+                return;
+        size_t told = pressure_server_notify(m->pressure, u, ev, notice, n_notice);
+        if (told > 0 || thresholds_have(notice, n_notice, ev->threshold))
+                event_notified(m->ratelimit, u, ev, notice_level_to_string(NOTICE_LEVEL_THRESHOLD), told,
+                               notice_wanted_bytes(ev->usage, ev->threshold));
 }
 
 static void on_watch_oom(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
@@ -359,12 +391,15 @@ static void unit_update_watch(Manager *m, Unit *u) {
                 .oom = on_watch_oom,
                 .removed = on_watch_removed,
         };
-        uint64_t bytes[POLICY_THRESHOLDS_MAX];
-        size_t n = 0;
+        uint64_t bytes[UNIT_WATCH_THRESHOLDS_MAX];
+        size_t n;
         int r;
 
         bool want_oom = apply_watch_oom(&m->config, u->kind, u->name, &u->policy);
-        threshold_resolve(u->policy.thresholds, u->policy.n_thresholds, u->limit, bytes, &n);
+        n = unit_thresholds(u, POLICY_MEMORY_THRESHOLDS, bytes);
+        n += unit_thresholds(u, POLICY_NOTICE_THRESHOLDS, bytes + n);
+        pressure_server_thresholds(m->pressure, u, u->limit, bytes, &n, ELEMENTSOF(bytes));
+        n = thresholds_normalize(bytes, n);
 
         if (!m->memcg_root || isempty_str(u->control_group) || (!want_oom && n == 0)) {
                 unit_drop_watch(u);
@@ -408,6 +443,12 @@ static void unit_update_watch(Manager *m, Unit *u) {
                                  NULL, NULL, "Cannot watch OOMs: %m");
                 }
         }
+}
+
+void unit_notice_thresholds_changed(Manager *m, Unit *u) {
+        assert(m);
+        assert(u);
+        unit_update_watch(m, u);
 }
 
 

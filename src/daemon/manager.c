@@ -442,6 +442,8 @@ static int manager_reload_config(Manager *m, ConfigVerdict *ret, char **ret_prob
         if (v.take) {
                 m->config = c;
                 log_set_max_level(c.log_level);
+                if (m->pressure)
+                        pressure_server_set_limits(m->pressure, c.notify_clients_max, c.notify_clients_per_unit_max);
                 (void) manager_setup_events(m);
                 manager_setup_backends(m);
 
@@ -591,6 +593,37 @@ static const SystemdCallbacks systemd_callbacks = {
         .synced = on_systemd_synced,
 };
 
+static Unit *on_pressure_owner(const char *cgroup, void *userdata) {
+        Manager *m = userdata;
+        return unit_table_deepest_for_cgroup(&m->units, cgroup);
+}
+
+static void on_pressure_thresholds_changed(Unit *u, void *userdata) {
+        unit_notice_thresholds_changed(userdata, u);
+}
+
+/* The pressure socket in the state directory. Without it memqosd runs on:
+ * notices are an addition, not what the rest depends on. */
+static void manager_setup_pressure(Manager *m) {
+        static const PressureServerCallbacks callbacks = {
+                .owner = on_pressure_owner,
+                .thresholds_changed = on_pressure_thresholds_changed,
+        };
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!m->memcg_root)
+                return;
+        if (asprintf(&path, "%s/%s", m->state_dir, PRESSURE_SOCKET_NAME) < 0) {
+                log_oom();
+                return;
+        }
+        r = pressure_server_new(m->event, path, m->memcg_root->layout == MEMCG_LAYOUT_V1, m->config.notify_clients_max,
+                                m->config.notify_clients_per_unit_max, &callbacks, m, &m->pressure);
+        if (r < 0)
+                log_warning_errno(r, "Cannot listen on the pressure socket %s: %m; services will not be told.", path);
+}
+
 int manager_start(Manager *m) {
         sigset_t mask;
         int r;
@@ -641,6 +674,9 @@ int manager_start(Manager *m) {
                         log_warning_errno(r, "Cannot watch memory limits: %m; a changed limit is seen at the next reload.");
         }
 
+        /* Before the units: clients may connect as soon as their services start. */
+        manager_setup_pressure(m);
+
         /* Before the units: their first events are signals too. */
         (void) bus_api_start(m);
         (void) manager_load_rules(m);
@@ -679,6 +715,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         bus_api_stop(m);
+        m->pressure = pressure_server_free(m->pressure); /* its clients ask about units */
         systemd_disconnect(m->systemd); /* cancels the units' questions */
         unit_table_clear(&m->units, unit_free_node);
         m->systemd = systemd_client_free(m->systemd);

@@ -21,6 +21,7 @@
 #include "conf/policy.h"
 #include "conf/rules.h"
 #include "daemon/bus-api.h"
+#include "daemon/pressure-server.h"
 #include "daemon/unit.h"
 #include "emulate/emulator.h"
 
@@ -71,6 +72,10 @@ struct Manager {
         bool feature_missing_pending[_MEMCG_KNOB_MAX];
         sd_event_source *feature_report_source;
         sd_event_source *groups_folded_source; /* says the group policies the rate limit folded */
+
+        /* The pressure socket (memqos-pressure(7)): NULL when it could not be
+         * set up or there is no memory controller. */
+        PressureServer *pressure;
 
         /* The D-Bus API (bus.h): NULL without a system bus. */
         sd_bus *api_bus;

@@ -86,7 +86,10 @@ typedef struct Unit {
 
         /* thresholds and OOMs of the cgroup (memcg-watch.c) */
         MemcgWatch *watch;
-        uint64_t threshold_bytes[POLICY_THRESHOLDS_MAX]; /* registered, resolved against limit */
+        /* registered, resolved against limit: MemoryThresholds=, NoticeThresholds=
+         * and the pressure-socket clients' own */
+#define UNIT_WATCH_THRESHOLDS_MAX (2 * POLICY_THRESHOLDS_MAX + 32)
+        uint64_t threshold_bytes[UNIT_WATCH_THRESHOLDS_MAX];
         size_t n_threshold_bytes;
         bool oom_watch_unavailable;
 

@@ -23,6 +23,16 @@ remove_tree() {
         done
 }
 
+# fail_showing LOG MESSAGE...: says FAIL with MESSAGE and the end of LOG
+# (memqosd's output), and exits 1.
+fail_showing() {
+        local log=$1
+        shift
+        printf 'FAIL: %s\n--- memqosd output (last 40 lines):\n' "$*"
+        tail -n 40 "$log" 2>/dev/null
+        exit 1
+}
+
 # wait_for SECONDS CMD...: poll until CMD succeeds.
 wait_for() {
         local deadline=$((SECONDS + $1))

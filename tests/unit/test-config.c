@@ -78,6 +78,8 @@ static void assert_config_is_default(const Config *c) {
         assert_int_equal(c->pressure_interval_usec, d.pressure_interval_usec);
         assert_int_equal(c->oom_backend, d.oom_backend);
         assert_int_equal(c->kill_watermark_ratio, d.kill_watermark_ratio);
+        assert_int_equal(c->notify_clients_max, d.notify_clients_max);
+        assert_int_equal(c->notify_clients_per_unit_max, d.notify_clients_per_unit_max);
 }
 
 static void test_defaults_are_the_documented_ones(void **state) {
@@ -98,6 +100,8 @@ static void test_defaults_are_the_documented_ones(void **state) {
         assert_int_equal(c.pressure_interval_usec, 20 * 1000);
         assert_int_equal(c.oom_backend, BACKEND_INHERIT);
         assert_int_equal(c.kill_watermark_ratio, 95);
+        assert_int_equal(c.notify_clients_max, 4096);
+        assert_int_equal(c.notify_clients_per_unit_max, 128);
 }
 
 static void test_missing_file_means_defaults(void **state) {
@@ -142,7 +146,7 @@ static void test_installed_file_documents_every_key_with_its_default(void **stat
                 line += l + (line[l] == '\n');
         }
 
-        assert_int_equal(keys, 14);
+        assert_int_equal(keys, 16);
         assert_int_equal(conf_parse(c, uncommented), 0);
         assert_int_equal(c->diags.n, 0);
         assert_config_is_default(&c->config);
@@ -158,9 +162,12 @@ static void test_every_key_is_read(void **state) {
                                     "EventRateLimitIntervalSec=2min\nEventRateLimitBurst=20\n"
                                     "[Reclaim]\nBackend=emulate\nAheadOfKernel=no\nStandingBounds=no\nStepSize=4M\n"
                                     "PressureIntervalSec=5ms\n"
-                                    "[OOM]\nBackend=kernel\nKillWatermarkRatio=90\n"),
+                                    "[OOM]\nBackend=kernel\nKillWatermarkRatio=90\n"
+                                    "[Notify]\nClientsMax=10\nClientsPerUnitMax=2\n"),
                          0);
         assert_int_equal(c->diags.n, 0);
+        assert_int_equal(c->config.notify_clients_max, 10);
+        assert_int_equal(c->config.notify_clients_per_unit_max, 2);
         assert_int_equal(c->config.reclaim_backend, BACKEND_EMULATE);
         assert_false(c->config.reclaim_ahead_of_kernel);
         assert_false(c->config.reclaim_standing_bounds);

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# memqosd's pressure socket (issue #15, memqos-pressure(7)) in the foreground
+# (--no-systemd, events on stderr) on [Group] rules, against this machine's
+# real cgroup v1 memory controller, with tests/host/pressure-client.c as the
+# services.
+#
+#   test-pressure.sh MEMQOSD CLIENT CASE
+#   CASE: notice   a client in a group hears of its group's crossings (NoticeThresholds=
+#                  and its own registered threshold), a client in another group and one
+#                  in no followed group hear nothing
+#         abuse    bad registrations, a 1 MB write, 1,000 connections and a client that
+#                  never reads; memqosd serves the others all along
+#         restart  a socket left by a killed memqosd does not stop the next; a clean stop
+#                  removes it
+#
+# Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
+set -uo pipefail
+
+# shellcheck source=tests/host/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+memqosd=$1
+client=$2
+case_name=$3
+require_root_and_v1
+command -v stress-ng >/dev/null || { echo "skip: needs stress-ng"; exit 77; }
+
+top=memqos-test-$$-pressure
+root=$v1/$top
+work=$(mktemp -d /tmp/memqos-test-pressure.XXXXXX)
+log=$work/memqosd.log
+sock=$work/state/pressure.sock
+daemon=
+clients=()
+
+MSG_NOTIFIED=a2e5df67d2264412b1308f5422de46ce
+MiB=1048576
+
+cleanup() {
+        local pid
+        for pid in "${clients[@]}"; do kill "$pid" 2>/dev/null; done
+        [[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+        remove_tree "$root"
+        rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+        for f in "$work"/client-*.out; do
+                [[ -f $f ]] && { echo "--- $f:"; tail -n 5 "$f"; }
+        done
+        fail_showing "$log" "$@"
+}
+
+start_daemon() {
+        "$memqosd" --no-systemd --log-target=stderr --config="$work/memqos.conf" \
+                --state-dir="$work/state" 2>>"$log" &
+        daemon=$!
+        wait_for 10 grep -q "started:" "$log" || fail "memqosd did not start"
+        test -S "$sock" || fail "no socket at $sock"
+}
+
+# start_client NAME CGROUP-DIR ARGS...: the client in that cgroup (or, with
+# "-", where this script runs), its output in $work/client-NAME.out.
+start_client() {
+        local name=$1 dir=$2
+        shift 2
+        if [[ $dir == - ]]; then
+                "$client" "$sock" "$@" >"$work/client-$name.out" 2>&1 &
+        else
+                # not run_in (a function): $! must be the client itself
+                sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$dir" "$client" "$sock" "$@" \
+                        >"$work/client-$name.out" 2>&1 &
+        fi
+        clients+=($!)
+        wait_for 10 grep -q "^ready\|^held\|^closed\|^open" "$work/client-$name.out" ||
+                fail "client $name did not start"
+}
+
+lines() { # NAME PATTERN: how many lines of client NAME match
+        grep -c -- "$2" "$work/client-$1.out"
+}
+
+# Usage of cgroup DIR up by BYTES for a moment, by stress-ng in it.
+fill() {
+        run_in "$1" stress-ng --vm 1 --vm-bytes "$2" --vm-keep --timeout 1s --quiet
+}
+
+mkdir "$root" "$root/a" "$root/b"
+echo 256M >"$root/a/memory.limit_in_bytes"
+echo 256M >"$root/b/memory.limit_in_bytes"
+# stress-ng's own pages are charged to the cgroup that first reads them:
+# read them here, outside the groups.
+cat "$(command -v stress-ng)" >/dev/null
+stress-ng --vm 1 --vm-bytes 1M --timeout 1s --quiet
+
+case $case_name in
+notice)
+        cat >"$work/memqos.conf" <<CONF
+[Group /$top/a]
+NoticeThresholds=16M
+[Group /$top/b]
+NoticeThresholds=16M
+[Events]
+EventRateLimitBurst=0
+CONF
+        start_daemon
+        # systemd's own payload (PSI trigger text and its NUL) is taken and ignored.
+        start_client a1 "$root/a" listen 'some 200000 2000000\0'
+        # One of its own: 80M.
+        start_client a2 "$root/a" listen 'threshold 80M\n'
+        start_client b "$root/b" listen 'some 200000 2000000\0'
+        start_client outside - listen
+        sleep 0.5 # accepted
+
+        fill "$root/a" 24M
+        wait_for 20 grep -q "level=threshold" "$work/client-a1.out" || fail "a1 heard nothing of a's 16M"
+        wait_for 20 grep -q "threshold=16777216" "$work/client-a2.out" || fail "a2 heard nothing of a's 16M"
+        fill "$root/a" 96M
+        wait_for 20 grep -q "threshold=$((80 * MiB))" "$work/client-a2.out" || fail "a2 heard nothing of its own 80M"
+        sleep 0.5
+
+        [[ $(lines a1 "threshold=$((80 * MiB))") -eq 0 ]] || fail "a1 was told of a2's own threshold"
+        [[ $(lines a1 "threshold=16777216") -eq 2 ]] || fail "a1: expected 2 notices at 16M, got $(lines a1 threshold=16777216)"
+        [[ $(lines b "level=") -eq 0 ]] || fail "b was told of a's crossings"
+        [[ $(lines outside "level=") -eq 0 ]] || fail "a client in no followed group was told"
+        grep -q "^closed" "$work/client-outside.out" && fail "a client in no followed group was closed, not kept silent"
+        grep -Eq "^memqos level=threshold usage=[0-9]+ limit=268435456 threshold=16777216 want=[0-9]+$" \
+                "$work/client-a1.out" || fail "notice line not as documented: $(head -n1 "$work/client-a1.out")"
+        grep "MESSAGE_ID=$MSG_NOTIFIED" "$log" | grep "MEMQOS_THRESHOLD_BYTES=16777216" | grep -q "MEMQOS_CLIENTS=2" ||
+                fail "no NOTIFIED event with 2 clients told"
+        grep "MESSAGE_ID=$MSG_NOTIFIED" "$log" | grep "MEMQOS_THRESHOLD_BYTES=$((80 * MiB))" | grep -q "MEMQOS_CLIENTS=1" ||
+                fail "no NOTIFIED event with 1 client told of the registered threshold"
+        # b crossed nothing: no event names it.
+        grep "MESSAGE_ID=$MSG_NOTIFIED" "$log" | grep -q "MEMQOS_CGROUP=/$top/b" && fail "NOTIFIED for b"
+        echo "notice: ok"
+        ;;
+abuse)
+        cat >"$work/memqos.conf" <<CONF
+[Group /$top/a]
+NoticeThresholds=16M
+[Notify]
+ClientsPerUnitMax=50
+CONF
+        start_daemon
+        start_client good "$root/a" listen
+        start_client deaf "$root/a" noread
+        start_client bad1 "$root/a" listen 'hello\n'
+        start_client bad2 "$root/a" listen 'threshold 0\n'
+        start_client bad3 "$root/a" listen 'threshold 1M\nthreshold 2M\nthreshold 3M\nthreshold 4M\nthreshold 5M\n'
+        start_client big "$root/a" big 1048576
+        for c in bad1 bad2 bad3; do
+                wait_for 10 grep -q "^closed" "$work/client-$c.out" || fail "bad registration of $c not closed"
+        done
+        grep -q "^closed after" "$work/client-big.out" || fail "1 MB write: $(cat "$work/client-big.out")"
+        written=$(sed -n 's/^closed after //p' "$work/client-big.out")
+        ((written < MiB)) || fail "memqosd read the whole 1 MB before closing"
+
+        # 1,000 connections from a process in no followed group, then 1,000 from
+        # group a: the bound holds each at 50 (in a: 48 more, beside good and deaf).
+        start_client flood-outside - flood 1000
+        flood_outside=$!
+        start_client flood-a "$root/a" flood 1000
+        flood_a=$!
+        grep -q "^held 50$" "$work/client-flood-outside.out" ||
+                fail "outside flood: $(cat "$work/client-flood-outside.out"), expected 50 held"
+        grep -q "^held 48$" "$work/client-flood-a.out" ||
+                fail "flood in a: $(cat "$work/client-flood-a.out"), expected 48 held"
+        kill "$flood_outside" "$flood_a"
+        sleep 1 # memqosd sees them go
+        grep -q "refused the registration" "$log" || fail "no warning about the bad registration"
+
+        # The deaf client gets a dozen notices or so into its socket, then its queue
+        # fills and the rest are dropped; memqosd goes on telling the one that reads.
+        start_client lat "$root/a" crossings 50 $((24 * MiB))
+        wait_for 120 bash -c "[[ \$(grep -c '^[0-9]' '$work/client-lat.out') -ge 50 ]] || grep -q 'timeout\\|closed' '$work/client-lat.out'" ||
+                fail "crossings did not finish"
+        grep -q timeout "$work/client-lat.out" && fail "a notice did not come within 10 s"
+        grep -q "does not read its notices" "$log" || fail "nothing dropped for the client that does not read"
+        [[ $(lines good "level=threshold") -ge 50 ]] || fail "good heard $(lines good level=threshold) of 50"
+        kill -0 "$daemon" || fail "memqosd died"
+        sort -n "$work/client-lat.out" | grep '^[0-9]' >"$work/lat"
+        n=$(wc -l <"$work/lat")
+        echo "notice latency, allocation done to notice read (us), $n crossings:" \
+             "p50 $(sed -n "$(( (n + 1) / 2 ))p" "$work/lat") p99 $(sed -n "$(( (n * 99 + 99) / 100 ))p" "$work/lat")"
+        echo "abuse: ok"
+        ;;
+restart)
+        cat >"$work/memqos.conf" <<CONF
+[Group /$top/a]
+NoticeThresholds=16M
+CONF
+        start_daemon
+        kill -KILL "$daemon"
+        wait "$daemon" 2>/dev/null
+        daemon=
+        test -S "$sock" || fail "the killed memqosd left no socket (nothing to test)"
+        start_daemon
+        grep -q "Cannot listen on the pressure socket" "$log" && fail "the stale socket stopped the new memqosd"
+        start_client a "$root/a" listen
+        sleep 0.5
+        fill "$root/a" 24M
+        wait_for 20 grep -q "level=threshold" "$work/client-a.out" || fail "no notice after the restart"
+        kill -TERM "$daemon"
+        wait "$daemon" 2>/dev/null
+        daemon=
+        test -e "$sock" && fail "a clean stop left the socket"
+        echo "restart: ok"
+        ;;
+*)
+        echo "unknown case $case_name"
+        exit 2
+        ;;
+esac
+exit 0
