@@ -53,9 +53,9 @@ void config_init_defaults(Config *c) {
                 .sample_interval_usec = 1 * USEC_PER_SEC,
                 .ratelimit_interval_usec = 10 * USEC_PER_SEC,
                 .ratelimit_burst = 5,
-                /* A client costs memqosd one descriptor and about 1.5 KiB:
-                 * 4096 of them stay well inside memqosd.service's
-                 * LimitNOFILE= and a few MiB. */
+                /* A client costs memqosd one descriptor and about 1.6 KiB
+                 * (5.6 KiB once it wrote a registration): 4096 of them stay
+                 * well inside memqosd.service's LimitNOFILE= and 23 MiB. */
                 .notify_clients_max = 4096,
                 .notify_clients_per_unit_max = 128,
         };
