@@ -598,6 +598,10 @@ static Unit *on_pressure_owner(const char *cgroup, void *userdata) {
         return unit_table_deepest_for_cgroup(&m->units, cgroup);
 }
 
+static Unit *on_pressure_unit(const char *name, void *userdata) {
+        return manager_get_unit(userdata, name);
+}
+
 static void on_pressure_thresholds_changed(Unit *u, void *userdata) {
         unit_notice_thresholds_changed(userdata, u);
 }
@@ -607,6 +611,7 @@ static void on_pressure_thresholds_changed(Unit *u, void *userdata) {
 static void manager_setup_pressure(Manager *m) {
         static const PressureServerCallbacks callbacks = {
                 .owner = on_pressure_owner,
+                .unit = on_pressure_unit,
                 .thresholds_changed = on_pressure_thresholds_changed,
         };
         _cleanup_free_ char *path = NULL;

@@ -31,6 +31,9 @@
 #define ACCEPT_BATCH 64
 /* At most one warning about refused or rejected clients in this time. */
 #define WARN_INTERVAL_USEC UINT64_C(10000000)
+/* Changes to the clients' own thresholds are gathered this long before the
+ * units' watches follow them (PressureServerCallbacks.thresholds_changed). */
+#define THRESHOLDS_SETTLE_USEC UINT64_C(1000000)
 /* While accept() fails for want of file descriptors, wait this long. */
 #define ACCEPT_RETRY_USEC UINT64_C(100000)
 
@@ -65,6 +68,8 @@ struct PressureServer {
         char *path;
         int fd;
         sd_event_source *source, *retry_source;
+        sd_event_source *settle_source; /* the changed thresholds of the units in settle_units */
+        char **settle_units;
         bool v1;
         unsigned clients_max, clients_per_unit_max;
         PressureServerCallbacks cb;
@@ -101,6 +106,50 @@ static void warn_about(PressureServer *s, WarnKind k, Unit *owner, const char *c
                  "Pressure socket: %s", message);
 }
 
+static int on_thresholds_settled(sd_event_source *source, uint64_t usec, void *userdata) {
+        PressureServer *s = userdata;
+        _cleanup_strv_free_ char **names = TAKE_PTR(s->settle_units);
+
+        for (char **n = names; n && *n; n++) {
+                Unit *u = s->cb.unit ? s->cb.unit(*n, s->userdata) : NULL;
+                if (u && s->cb.thresholds_changed)
+                        s->cb.thresholds_changed(u, s->userdata);
+        }
+        return 0;
+}
+
+/* The clients' thresholds of owner changed: its watch follows within
+ * THRESHOLDS_SETTLE_USEC, once for all the changes until then. */
+static void thresholds_changed_later(PressureServer *s, Unit *owner) {
+        size_t n = strv_length(s->settle_units);
+        char **l;
+
+        if (!owner || !s->cb.thresholds_changed)
+                return;
+        for (size_t i = 0; i < n; i++)
+                if (streq(s->settle_units[i], owner->name))
+                        return; /* the timer runs */
+        l = realloc(s->settle_units, (n + 2) * sizeof(char *));
+        if (!l)
+                return;
+        s->settle_units = l;
+        l[n] = strdup(owner->name);
+        l[n + 1] = NULL;
+        if (!l[n])
+                return;
+
+        if (!s->settle_source) {
+                if (sd_event_add_time_relative(s->event, &s->settle_source, CLOCK_MONOTONIC, THRESHOLDS_SETTLE_USEC, 0,
+                                               on_thresholds_settled, s) >= 0)
+                        (void) sd_event_source_set_description(s->settle_source, "memqosd-pressure-thresholds");
+                return;
+        }
+        if (n == 0) {
+                (void) sd_event_source_set_time_relative(s->settle_source, THRESHOLDS_SETTLE_USEC);
+                (void) sd_event_source_set_enabled(s->settle_source, SD_EVENT_ONESHOT);
+        }
+}
+
 static Unit *client_owner(PressureClient *c) {
         return c->server->cb.owner ? c->server->cb.owner(c->cgroup, c->server->userdata) : NULL;
 }
@@ -121,11 +170,8 @@ static PressureClient *client_free(PressureClient *c) {
 
         sd_event_source_disable_unref(c->source);
         safe_close(c->fd);
-        if (had_thresholds && s->cb.thresholds_changed) {
-                Unit *owner = client_owner(c);
-                if (owner)
-                        s->cb.thresholds_changed(owner, s->userdata);
-        }
+        if (had_thresholds && s->cb.thresholds_changed)
+                thresholds_changed_later(s, client_owner(c));
         free(c->cgroup);
         free(c->bound_owner);
         free(c->in);
@@ -172,8 +218,8 @@ static bool client_parse(PressureClient *c, Unit *owner) {
         bool changed = req.n_thresholds != c->request.n_thresholds ||
                        memcmp(req.thresholds, c->request.thresholds, req.n_thresholds * sizeof(Threshold)) != 0;
         c->request = req;
-        if (changed && owner && s->cb.thresholds_changed)
-                s->cb.thresholds_changed(owner, s->userdata);
+        if (changed)
+                thresholds_changed_later(s, owner);
         return true;
 }
 
@@ -439,6 +485,8 @@ PressureServer *pressure_server_free(PressureServer *s) {
                 client_free(s->clients);
         sd_event_source_disable_unref(s->source);
         sd_event_source_disable_unref(s->retry_source);
+        sd_event_source_disable_unref(s->settle_source);
+        strv_free(s->settle_units);
         safe_close(s->fd);
         if (s->path)
                 (void) unlink(s->path);

@@ -31,8 +31,12 @@ typedef struct PressureServer PressureServer;
 typedef struct PressureServerCallbacks {
         /* The followed unit or group that owns cgroup (the deepest), or NULL. */
         Unit *(*owner)(const char *cgroup, void *userdata);
-        /* The clients' own thresholds of owner changed (a registration, a
-         * client gone): its watch is to follow. */
+        /* The followed unit or group called name, or NULL. */
+        Unit *(*unit)(const char *name, void *userdata);
+        /* The clients' own thresholds of owner changed (registrations, clients
+         * gone): its watch is to follow. Said at most once a second for all
+         * the changes of that second, as a v1 watch costs the kernel an RCU
+         * grace period (10-15 ms) per threshold each time it changes. */
         void (*thresholds_changed)(Unit *owner, void *userdata);
 } PressureServerCallbacks;
 

@@ -112,7 +112,7 @@ CONF
         start_client a2 "$root/a" listen 'threshold 80M\n'
         start_client b "$root/b" listen 'some 200000 2000000\0'
         start_client outside - listen
-        sleep 0.5 # accepted
+        sleep 1.5 # accepted, and a2's registration in force (within 1 s)
 
         fill "$root/a" 24M
         wait_for 20 grep -q "level=threshold" "$work/client-a1.out" || fail "a1 heard nothing of a's 16M"
