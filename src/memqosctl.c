@@ -146,7 +146,8 @@ static int list_units(sd_bus *bus, Units *ret) {
                 r = sd_bus_message_read(ret->reply, MEMQOS_BUS_UNIT_ROW, &x.name, &x.kind, &x.cgroup, &x.active,
                                         &x.backend, &x.priority, &x.usage, &x.limit, &x.wmark_high, &x.wmark_low,
                                         &x.reclaimed_bytes, &x.reclaim_passes, &x.priority_kills, &x.oom_kills,
-                                        &x.threshold_crossings, &x.last_event_usec, &x.last_event, &x.path);
+                                        &x.threshold_crossings, &x.notices_sent, &x.last_event_usec, &x.last_event,
+                                        &x.path);
                 if (r <= 0)
                         break;
                 UnitRow *rows = reallocarray(ret->rows, ret->n + 1, sizeof(UnitRow));

@@ -67,6 +67,7 @@ void report_units_json(const UnitRow *rows, size_t n, bool pretty, FILE *f) {
                 json_key(&w, "priority_kills"), json_u64(&w, x->priority_kills);
                 json_key(&w, "oom_kills"), json_u64(&w, x->oom_kills);
                 json_key(&w, "threshold_crossings"), json_u64(&w, x->threshold_crossings);
+                json_key(&w, "notices_sent"), json_u64(&w, x->notices_sent);
                 json_key(&w, "last_event");
                 json_string(&w, x->last_event && x->last_event[0] ? x->last_event : NULL);
                 json_key(&w, "last_event_usec");
@@ -105,7 +106,7 @@ static void unit_labels(FILE *f, const UnitRow *x) {
 }
 
 typedef enum { FIELD_USAGE, FIELD_LIMIT, FIELD_WMARK_HIGH, FIELD_WMARK_LOW, FIELD_PRIORITY, FIELD_RECLAIMED,
-               FIELD_PASSES, FIELD_CROSSINGS } Field;
+               FIELD_PASSES, FIELD_CROSSINGS, FIELD_NOTICES } Field;
 
 static const struct {
         const char *name, *type, *help;
@@ -121,6 +122,9 @@ static const struct {
         { "memqos_reclaim_passes_total", "counter", "Passes of memqosd's own background reclaim.", FIELD_PASSES },
         { "memqos_threshold_crossings_total", "counter", "Crossings of the unit's MemoryThresholds=.",
           FIELD_CROSSINGS },
+        { "memqos_notices_total", "counter",
+          "Notices sent to the unit's pressure-socket clients (memqos-pressure(7)), one per client told.",
+          FIELD_NOTICES },
 };
 
 static bool unit_value(const UnitRow *x, Field field, uint64_t *ret) {
@@ -149,6 +153,9 @@ static bool unit_value(const UnitRow *x, Field field, uint64_t *ret) {
                 break;
         case FIELD_CROSSINGS:
                 *ret = x->threshold_crossings;
+                break;
+        case FIELD_NOTICES:
+                *ret = x->notices_sent;
                 break;
         }
         return *ret != UINT64_MAX;

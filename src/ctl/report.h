@@ -14,7 +14,7 @@ typedef struct UnitRow {
         const char *name, *kind, *cgroup, *active, *backend;
         uint32_t priority; /* UINT32_MAX: unset */
         uint64_t usage, limit, wmark_high, wmark_low; /* UINT64_MAX: none */
-        uint64_t reclaimed_bytes, reclaim_passes, priority_kills, oom_kills, threshold_crossings;
+        uint64_t reclaimed_bytes, reclaim_passes, priority_kills, oom_kills, threshold_crossings, notices_sent;
         uint64_t last_event_usec; /* CLOCK_REALTIME, 0: none */
         const char *last_event;
         const char *path;

@@ -24,7 +24,7 @@
  * priority kills, OOM kills, threshold crossings (counts since memqosd
  * started following it), the CLOCK_REALTIME usec of its last event (0 for
  * none), that event's kind, and the unit's object path. */
-#define MEMQOS_BUS_UNIT_ROW "(sssssuttttttttttso)"
+#define MEMQOS_BUS_UNIT_ROW "(sssssutttttttttttso)"
 #define MEMQOS_BUS_PRIORITY_UNSET UINT32_MAX
 
 /* KillOrder(s unit-or-cgroup) -> (s cgroup, t cgroups read, a leaves):

@@ -142,7 +142,8 @@ static void list_one(Unit *u, void *userdata) {
                                          u->announced ? u->stats.wmark_high : UINT64_MAX,
                                          u->announced ? u->stats.wmark_low : UINT64_MAX, u->stats.reclaimed_bytes,
                                          u->stats.reclaim_passes, u->stats.priority_kills, u->stats.oom_kills,
-                                         u->stats.threshold_crossings, last ? last->realtime_usec : 0,
+                                         u->stats.threshold_crossings, u->stats.notices_sent,
+                                         last ? last->realtime_usec : 0,
                                          last ? last->kind : "", path);
 }
 

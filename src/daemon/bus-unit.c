@@ -132,6 +132,8 @@ static int property_u64(sd_bus *bus, const char *path, const char *interface, co
                 v = u->stats.ooms;
         else if (streq(property, "ThresholdCrossings"))
                 v = u->stats.threshold_crossings;
+        else if (streq(property, "NoticesSent"))
+                v = u->stats.notices_sent;
         return sd_bus_message_append(reply, "t", v);
 }
 
@@ -239,6 +241,7 @@ const sd_bus_vtable bus_unit_vtable[] = {
         U64_PROPERTY("OOMKills"),
         U64_PROPERTY("OOMs"),
         U64_PROPERTY("ThresholdCrossings"),
+        U64_PROPERTY("NoticesSent"),
         SD_BUS_PROPERTY("LastEvents", "a(tss)", property_events, 0, 0),
         SD_BUS_VTABLE_END,
 };

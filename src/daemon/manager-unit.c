@@ -297,6 +297,7 @@ static void on_watch_threshold(MemcgWatch *w, const MemcgWatchEvent *ev, void *u
         if (ev->direction != THRESHOLD_UP)
                 return;
         size_t told = pressure_server_notify(m->pressure, u, ev, notice, n_notice);
+        u->stats.notices_sent += told;
         if (told > 0 || thresholds_have(notice, n_notice, ev->threshold))
                 event_notified(m->ratelimit, u, ev, notice_level_to_string(NOTICE_LEVEL_THRESHOLD), told,
                                notice_wanted_bytes(ev->usage, ev->threshold));

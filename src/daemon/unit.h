@@ -43,6 +43,7 @@ typedef struct UnitStats {
         uint64_t reclaimed_bytes, reclaim_passes;
         uint64_t priority_kills, oom_kills, ooms;
         uint64_t threshold_crossings;
+        uint64_t notices_sent; /* notices queued to the unit's pressure-socket clients (one per client told) */
         uint64_t wmark_high, wmark_low; /* as last put in force */
         bool wmark_from_kernel;
         uint64_t active_since_usec;     /* CLOCK_MONOTONIC: the cgroup seen, its policy not yet in force */

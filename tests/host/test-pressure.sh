@@ -5,10 +5,12 @@
 # real cgroup v1 memory controller, with tests/host/pressure-client.c as the
 # services.
 #
-#   test-pressure.sh MEMQOSD CLIENT CASE
+#   test-pressure.sh MEMQOSD CLIENT CASE [MEMQOSCTL SRCDIR]
 #   CASE: notice   a client in a group hears of its group's crossings (NoticeThresholds=
 #                  and its own registered threshold), a client in another group and one
-#                  in no followed group hear nothing
+#                  in no followed group hear nothing; with MEMQOSCTL (and dbus-daemon),
+#                  on a private system bus: the notices each group's clients were sent,
+#                  in memqosctl list and in the metrics (#16)
 #         abuse    bad registrations, a 1 MB write, 1,000 connections and a client that
 #                  never reads; memqosd serves the others all along
 #         restart  a socket left by a killed memqosd does not stop the next; a clean stop
@@ -23,6 +25,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 memqosd=$1
 client=$2
 case_name=$3
+ctl=${4:-}
+srcdir=${5:-}
 require_root_and_v1
 command -v stress-ng >/dev/null || { echo "skip: needs stress-ng"; exit 77; }
 
@@ -32,6 +36,7 @@ work=$(mktemp -d /tmp/memqos-test-pressure.XXXXXX)
 log=$work/memqosd.log
 sock=$work/state/pressure.sock
 daemon=
+bus_pid=
 clients=()
 
 MSG_NOTIFIED=a2e5df67d2264412b1308f5422de46ce
@@ -41,6 +46,7 @@ cleanup() {
         local pid
         for pid in "${clients[@]}"; do kill "$pid" 2>/dev/null; done
         [[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+        [[ -n $bus_pid ]] && kill "$bus_pid" 2>/dev/null
         remove_tree "$root"
         rm -rf "$work"
 }
@@ -105,6 +111,11 @@ NoticeThresholds=16M
 [Events]
 EventRateLimitBurst=0
 CONF
+        if [[ -n $ctl ]] && command -v dbus-daemon >/dev/null; then
+                chmod 755 "$work"
+                start_private_system_bus "$work" "$srcdir/units/org.memqos1.conf" || fail "the private bus did not start"
+                bus_pid=$private_bus_pid
+        fi
         start_daemon
         # systemd's own payload (PSI trigger text and its NUL) is taken and ignored.
         start_client a1 "$root/a" listen 'some 200000 2000000\0'
@@ -134,6 +145,21 @@ CONF
                 fail "no NOTIFIED event with 1 client told of the registered threshold"
         # b crossed nothing: no event names it.
         grep "MESSAGE_ID=$MSG_NOTIFIED" "$log" | grep -q "MEMQOS_CGROUP=/$top/b" && fail "NOTIFIED for b"
+        if [[ -n $bus_pid ]]; then
+                # every notice a's clients read was one sent; b's none
+                told=$(($(lines a1 "level=") + $(lines a2 "level=")))
+                wait_for 10 "$ctl" status >/dev/null 2>&1 || fail "memqosctl status does not answer"
+                "$ctl" list --json=short | python3 -c "
+import json, sys
+units = {u['unit']: u for u in json.load(sys.stdin)}
+a, b = units['/$top/a'], units['/$top/b']
+assert a['notices_sent'] == $told, ('a', a['notices_sent'], $told)
+assert b['notices_sent'] == 0, ('b', b['notices_sent'])
+" || fail "memqosctl list: notices_sent is not the $told notices a's clients read and 0 for b"
+                "$ctl" metrics | grep -qx "memqos_notices_total{unit=\"/$top/a\",kind=\"group\"} $told" ||
+                        fail "metrics: no memqos_notices_total of $told for a: $("$ctl" metrics | grep notices)"
+                echo "notice: $told notices sent to a's clients, 0 to b's, in memqosctl list and the metrics"
+        fi
         echo "notice: ok"
         ;;
 abuse)

@@ -111,7 +111,7 @@ static const UnitRow rows[] = {
         { .name = "offline.slice", .kind = "unit", .cgroup = "/offline.slice", .active = "active",
           .backend = "emulated", .priority = 2, .usage = 100, .limit = 1000, .wmark_high = 800, .wmark_low = 790,
           .reclaimed_bytes = 4096, .reclaim_passes = 3, .priority_kills = 1, .oom_kills = 2,
-          .threshold_crossings = 5, .last_event = "reclaim", .last_event_usec = 1 },
+          .threshold_crossings = 5, .notices_sent = 6, .last_event = "reclaim", .last_event_usec = 1 },
         { .name = "/pods/\"odd\"\\name", .kind = "group", .cgroup = "/pods", .active = "active", .backend = "none",
           .priority = UINT32_MAX, .usage = UINT64_MAX, .limit = UINT64_MAX, .wmark_high = UINT64_MAX,
           .wmark_low = UINT64_MAX, .last_event = "" },
@@ -140,6 +140,8 @@ static void test_metrics_follow_prometheus_naming(void **state) {
         assert_non_null(strstr(text, "memqos_kills_total{unit=\"offline.slice\",kind=\"unit\",reason=\"priority\"} 1\n"));
         assert_non_null(strstr(text, "memqos_kills_total{unit=\"offline.slice\",kind=\"unit\",reason=\"oom\"} 2\n"));
         assert_non_null(strstr(text, "memqos_threshold_crossings_total{unit=\"offline.slice\",kind=\"unit\"} 5\n"));
+        assert_non_null(strstr(text, "# TYPE memqos_notices_total counter\n"
+                                     "memqos_notices_total{unit=\"offline.slice\",kind=\"unit\"} 6\n"));
         /* Label values escaped; no sample for what is unlimited or unset. */
         assert_non_null(strstr(text, "{unit=\"/pods/\\\"odd\\\"\\\\name\",kind=\"group\"}"));
         assert_null(strstr(text, "memqos_limit_bytes{unit=\"/pods"));
