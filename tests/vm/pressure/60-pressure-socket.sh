@@ -6,20 +6,27 @@
 # /run/memqos/pressure.sock through $MEMORY_PRESSURE_WATCH; when one's usage
 # crosses its NoticeThresholds=, its processes hear of it and the other's
 # do not. On systemd 254 and later also which $MEMORY_PRESSURE_WATCH wins,
-# systemd's own or Environment=. Not among CI's scenarios (its guest time is
-# spent); run with (and --release trixie --install deb for systemd 257)
+# systemd's own or Environment=; and, where sd-pressure-client is copied in
+# (Debian 13), a service built on libsystemd's own
+# sd_event_add_memory_pressure() hears its crossing through the drop-in alone.
+# Not among CI's scenarios (its guest time is spent); run with (and
+# --release trixie --install deb for systemd 257)
 #   tests/vm/run --layout v2 --scenarios tests/vm/pressure/60-pressure-socket.sh \
-#       --copy build-vm/tests/host/pressure-client:/usr/local/bin/memqos-pressure-client
+#       --copy build-vm/tests/host/pressure-client:/usr/local/bin/memqos-pressure-client \
+#       [--copy SD_CLIENT:/usr/local/bin/sd-pressure-client]
+# (SD_CLIENT: tests/vm/pressure/sd-pressure-client.c built against libsystemd
+# 254+, e.g. in tests/deb/build's Debian 13 chroot; tests/vm/README.md.)
 . "$MEMQOS_VM_LIB"
 . "$MEMQOS_VM_DIR/core.sh"
 
 MSG_NOTIFIED=a2e5df67d2264412b1308f5422de46ce
 CLIENT=/usr/local/bin/memqos-pressure-client
+SD_CLIENT=/usr/local/bin/sd-pressure-client
 SOCKET=/run/memqos/pressure.sock
 
 cleanup() {
-        systemctl stop pressure-a.service pressure-b.service pressure-c.service 2>/dev/null || true
-        rm -rf /etc/systemd/system/pressure-[abc].service*
+        systemctl stop pressure-a.service pressure-b.service pressure-c.service pressure-sd.service 2>/dev/null || true
+        rm -rf /etc/systemd/system/pressure-[abc].service* /etc/systemd/system/pressure-sd.service*
         systemctl daemon-reload
 }
 trap cleanup EXIT
@@ -83,4 +90,26 @@ UNIT
         echo "systemd $systemd_version, MemoryPressureWatch=on and Environment=: the service sees $(cat /run/pressure-c.env)"
         # Seen on 257 (Debian 13): Environment= wins.
         assert_eq /run/memqos/pressure.sock "$(cat /run/pressure-c.env)" "the \$MEMORY_PRESSURE_WATCH the service sees"
+fi
+
+if [[ -x $SD_CLIENT ]] && ((systemd_version >= 254)); then
+        step "systemd $systemd_version: a service on libsystemd's sd_event_add_memory_pressure() hears its crossing"
+        cat >/etc/systemd/system/pressure-sd.service <<UNIT
+[Service]
+MemoryMax=64M
+ExecStart=/bin/sh -c 'exec $SD_CLIENT >/run/pressure-sd.out 2>&1'
+UNIT
+        install_dropin pressure-sd.service 60-memqos-pressure.conf </usr/share/memqos/dropins/memqos-pressure.conf
+        systemctl daemon-reload
+        systemctl start pressure-sd.service
+        wait_until 10 grep -q ready /run/pressure-sd.out
+        wait_state pressure-sd.service LIMIT_BYTES 67108864
+        sleep 1.5 # memqosd identifies the client at its notice; its watch is armed
+        cg=$(memcg_dir /system.slice/pressure-sd.service)
+        # memqos's own client allocates 56M in the service's cgroup (over 80%
+        # of 64M) and waits for its own notice: then the service had its turn.
+        out=$(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" $CLIENT $SOCKET crossings 1 $((56 << 20)))
+        assert_match "^[0-9]+$" "$(tail -n 1 <<<"$out")" "the allocating client heard"
+        wait_until 10 grep -q "^pressure 1$" /run/pressure-sd.out
+        assert_journal -u pressure-sd.service MESSAGE_ID=$MSG_NOTIFIED MEMQOS_CLIENTS=2 MEMQOS_THRESHOLD_BYTES=53687091
 fi
