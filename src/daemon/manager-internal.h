@@ -30,6 +30,13 @@ bool unit_watermarks(Manager *m, Unit *u, int dirfd, uint64_t *high, uint64_t *l
  * otherwise (the kernel's default); userdata is the Manager. What the
  * Emulators' kill walk and the KillOrder dry run weigh. */
 unsigned manager_cgroup_priority(const char *cgroup, void *userdata);
+/* The cgroup went away under one of u's watches: ask systemd again. */
+void unit_watched_cgroup_removed(Unit *u);
+
+/* manager-emulation.c: u's Emulator set up, reconfigured or freed as its
+ * policy and desired state say (its watch, set up before, passes OOMs on). */
+void unit_update_emulation(Manager *m, Unit *u);
+
 /* manager.c: the time from a unit's cgroup seen to its policy in force. */
 void manager_observe_policy_latency(Manager *m, uint64_t usec);
 /* The key of group announcements in m->ratelimit: no unit name or cgroup

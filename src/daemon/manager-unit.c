@@ -315,7 +315,7 @@ static void on_watch_oom(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdat
  * Emulator's); a new one brings new watches. Normally systemd tells us of the
  * stop and the start; but a stop can be missed (while the bus restarts), so
  * ask it now whether the unit runs on in a new cgroup. */
-static void unit_watched_cgroup_removed(Unit *u) {
+void unit_watched_cgroup_removed(Unit *u) {
         if (u->kind == UNIT_KIND_SYSTEMD && systemd_connected(u->manager->systemd))
                 (void) systemd_refresh_unit(u->manager->systemd, u);
 }
@@ -325,56 +325,6 @@ static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *use
         u->watch = memcg_watch_free(u->watch);
         u->n_threshold_bytes = 0;
         unit_watched_cgroup_removed(u);
-}
-
-/* --- what the unit's Emulator reports ------------------------------------------------ */
-
-unsigned manager_cgroup_priority(const char *cgroup, void *userdata) {
-        Manager *m = userdata;
-        Unit *owner = unit_table_deepest_for_cgroup(&m->units, cgroup);
-
-        if (owner && streq_ptr(owner->control_group, cgroup) && policy_has(&owner->policy, POLICY_MEMORY_PRIORITY))
-                return owner->policy.memory_priority;
-        return 0; /* the kernel's default, the lowest */
-}
-
-static unsigned on_emulator_priority_of(const char *cgroup, void *userdata) {
-        Unit *u = userdata;
-        return manager_cgroup_priority(cgroup, u->manager);
-}
-
-static uint64_t on_emulator_reserve_of(const char *cgroup, uint64_t parent_limit, void *userdata) {
-        Unit *u = userdata;
-        Unit *owner = unit_table_deepest_for_cgroup(&u->manager->units, cgroup);
-
-        if (owner && streq_ptr(owner->control_group, cgroup) && policy_has(&owner->policy, POLICY_MEMORY_RESERVE))
-                return policy_reserve_bytes(&owner->policy.memory_reserve, parent_limit);
-        return 0;
-}
-
-static bool on_emulator_reclaimed(const EmulatorReclaim *ev, void *userdata) {
-        Unit *u = userdata;
-        /* Every pass counts, said on its own or folded. */
-        u->stats.reclaim_passes++;
-        if (ev->usage_before > ev->usage_after)
-                u->stats.reclaimed_bytes += ev->usage_before - ev->usage_after;
-        return event_reclaim(u->manager->ratelimit, u, ev);
-}
-
-static void on_emulator_reclaim_folded(const char *cgroup, uint64_t reclaimed, uint64_t duration_usec,
-                                       uint64_t usage_after, void *userdata) {
-        Unit *u = userdata;
-        event_reclaim_folded(u->manager->ratelimit, u, cgroup, reclaimed, duration_usec, usage_after);
-}
-
-static void on_emulator_killed(const EmulatorKill *ev, void *userdata) {
-        Unit *u = userdata;
-        u->stats.priority_kills++;
-        event_priority_kill(&u->manager->units, u, ev);
-}
-
-static void on_emulator_removed(void *userdata) {
-        unit_watched_cgroup_removed(userdata);
 }
 
 static void unit_drop_watch(Unit *u) {
@@ -510,48 +460,6 @@ static void unit_update_limit_watch(Manager *m, Unit *u, int fd) {
         if (r < 0 && r != -ENOENT)
                 log_unit_warning_errno(unit_object(u), u->control_group, r,
                                        "Cannot watch the memory limit: %m; a change is seen at the next reload.");
-}
-
-/* memqosd's own reclaim (WatermarkRatio= where memqos.conf and the kernel
- * leave it to us) and pre-emptive kill (use_priority_oom in force). */
-static void unit_update_emulation(Manager *m, Unit *u) {
-        const ApplyContext ctx = {
-                .config = &m->config,
-                .reclaim_mode = m->reclaim_mode,
-                .oom_mode = m->oom_mode,
-                .page_size = m->page_size,
-        };
-        EmulatorSettings s;
-        static const EmulatorCallbacks callbacks = {
-                .priority_of = on_emulator_priority_of,
-                .reserve_of = on_emulator_reserve_of,
-                .reclaimed = on_emulator_reclaimed,
-                .reclaim_folded = on_emulator_reclaim_folded,
-                .killed = on_emulator_killed,
-                .removed = on_emulator_removed,
-        };
-        int r;
-
-        /* The unit's watch (set up just before) passes its OOMs on. */
-        apply_emulator_settings(&ctx, &u->policy, &u->desired, u->watch && memcg_watch_oom_enabled(u->watch), &s);
-        s.squeeze_fd = m->squeeze_fd;
-        s.squeeze_dir = m->squeeze_dir;
-
-        if (!m->memcg_root || isempty_str(u->control_group) || !apply_wants_emulator(&s)) {
-                u->emulator = emulator_free(u->emulator);
-                return;
-        }
-        if (!u->emulator) {
-                r = emulator_new(m->event, unit_object(u), &callbacks, u, &u->emulator);
-                if (r < 0) {
-                        log_oom();
-                        return;
-                }
-        }
-        r = emulator_configure(u->emulator, m->memcg_root, u->control_group, &s);
-        if (r < 0 && r != -ENOENT)
-                log_unit_warning_errno(unit_object(u), u->control_group, r,
-                                       "Cannot watch the memory cgroup for reclaim and kill: %m");
 }
 
 /* Every file:line whose value is in force for the unit, for the state file:
