@@ -85,3 +85,16 @@ CONF
         export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/bus
         wait_for 10 test -S "$dir/bus"
 }
+
+# A file of MB MiB that is in nobody's page cache (written with O_DIRECT and
+# dropped again), so that the first read charges its pages to the reader.
+make_file() {
+        dd if=/dev/zero of="$1" bs=1M count="$2" oflag=direct status=none || fail "cannot write $1"
+        dd if="$1" iflag=nocache count=0 status=none
+}
+
+# read_in DIR FILE: FILE's pages go into DIR's page cache (clean).
+read_in() {
+        dd if="$2" iflag=nocache count=0 status=none
+        run_in "$1" cat "$2" >/dev/null || fail "cannot read $2 in $1"
+}

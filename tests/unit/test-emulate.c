@@ -21,24 +21,12 @@
 #include "conf/config.h"
 #include "conf/policy.h"
 #include "emulate/plan.h"
+#include "emu-tree-fixture.h"
 #include "emulate/squeeze.h"
 
-#define M (UINT64_C(1024) * 1024)
 #define PAGE_4K UINT64_C(4096)
 #define PAGE_64K UINT64_C(65536)
 
-/* parent (usage 300M)
- *   online   priority 10, 60M cache
- *   offline  priority 1, 120M cache
- *     batch-a  priority 2, 70M cache
- *     batch-b  priority 1, 50M cache */
-static void tree(EmuNode n[5]) {
-        n[0] = (EmuNode) { .cgroup = "/p", .parent = EMU_NO_PARENT, .usage = 300 * M, .file = 180 * M, .anon = 120 * M };
-        n[1] = (EmuNode) { .cgroup = "/p/online", .parent = 0, .priority = 10, .usage = 100 * M, .file = 60 * M, .anon = 40 * M };
-        n[2] = (EmuNode) { .cgroup = "/p/offline", .parent = 0, .priority = 1, .usage = 200 * M, .file = 120 * M, .anon = 80 * M };
-        n[3] = (EmuNode) { .cgroup = "/p/offline/a", .parent = 2, .priority = 2, .usage = 110 * M, .file = 70 * M, .anon = 40 * M };
-        n[4] = (EmuNode) { .cgroup = "/p/offline/b", .parent = 2, .priority = 1, .usage = 90 * M, .file = 50 * M, .anon = 40 * M };
-}
 
 static void test_plan_lowest_priority_first(void **state) {
         EmuNode n[5];
