@@ -58,6 +58,15 @@ void config_init_defaults(Config *c) {
                  * well inside memqosd.service's LimitNOFILE= and 23 MiB. */
                 .notify_clients_max = 4096,
                 .notify_clients_per_unit_max = 128,
+                /* Reclaim starts at wmark_high, with the gap up to the limit
+                 * still free: there is time for a GC cycle or a cache drop
+                 * (tens of ms in common runtimes), 10 pressure intervals. */
+                .notify_reclaim_grace_usec = 200 * USEC_PER_MSEC,
+                /* The kill watermark leaves 5% of the limit: an allocator at
+                 * 1 GB/s fills that of a 4 GB limit in 200 ms. A quarter of it
+                 * is enough to free a cache (munmap is ~1 ms per 100 MB), not
+                 * to wait for a slow GC while online charges on. */
+                .notify_kill_grace_usec = 50 * USEC_PER_MSEC,
         };
 }
 
@@ -203,6 +212,10 @@ static const ConfigItem config_items[] = {
              "a number 0..65536; 0 turns the pressure socket's clients away"),
         ITEM("Notify", "ClientsPerUnitMax", CONFIG_UNSIGNED, notify_clients_per_unit_max, 1, 65536,
              "a number 1..65536"),
+        ITEM("Notify", "ReclaimGraceSec", CONFIG_TIMESPAN, notify_reclaim_grace_usec, 0, 10 * USEC_PER_SEC,
+             "a time span up to 10s, such as 200ms; 0 reclaims without telling"),
+        ITEM("Notify", "KillGraceSec", CONFIG_TIMESPAN, notify_kill_grace_usec, 0, 10 * USEC_PER_SEC,
+             "a time span up to 10s, such as 50ms; 0 kills without telling"),
 };
 
 /* Parses value into the field of item in c; 0, -EINVAL or -ERANGE. */

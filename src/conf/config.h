@@ -47,6 +47,8 @@ typedef struct Config {
         /* [Notify]: the pressure socket (memqos-pressure(7)) */
         unsigned notify_clients_max;          /* ClientsMax= */
         unsigned notify_clients_per_unit_max; /* ClientsPerUnitMax= */
+        uint64_t notify_reclaim_grace_usec;   /* ReclaimGraceSec=: before memqosd's reclaim (0: no notice) */
+        uint64_t notify_kill_grace_usec;      /* KillGraceSec=: before its priority kill (0: no notice) */
 } Config;
 
 void config_init_defaults(Config *c);

@@ -119,5 +119,7 @@ void apply_emulator_settings(const ApplyContext *ctx, const Policy *policy, cons
                 .watch_oom = c->watch_oom && !unit_watch_hears_oom,
                 .summary_interval_usec = c->ratelimit_interval_usec,
                 .squeeze_fd = -1,
+                .reclaim_grace_usec = c->notify_reclaim_grace_usec,
+                .kill_grace_usec = c->notify_kill_grace_usec,
         };
 }

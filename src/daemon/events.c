@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <time.h>
 
 #include "basic/cgroup-path.h"
@@ -39,6 +40,7 @@ static const struct {
         { MEMQOS_MESSAGE_RECLAIM_FOLDED, "reclaim-folded" },
         { MEMQOS_MESSAGE_RELOADED, "reloaded" },
         { MEMQOS_MESSAGE_NOTIFIED, "notified" },
+        { MEMQOS_MESSAGE_GRACE_ENDED, "grace-ended" },
 };
 
 const char *event_kind(const char *message_id) {
@@ -100,34 +102,92 @@ void event_threshold(RateLimit *rl, const Unit *u, const MemcgWatchEvent *ev) {
                  folded > 0 ? " (more crossings were folded, see MEMQOS_FOLDED)" : "");
 }
 
-void event_notified(RateLimit *rl, const Unit *u, const MemcgWatchEvent *ev, const char *level, size_t told,
-                    uint64_t want) {
+/* What the notice's line is about, for the message. */
+static void notice_describe(char *buf, size_t size, const NoticeEvent *n) {
+        char b1[FORMAT_SIZE_MAX], b2[FORMAT_SHARE_MAX];
+
+        if (streq(n->level, "reclaim"))
+                snprintf(buf, size, "memqosd's reclaim is about to take from %s (usage %s)", n->cgroup,
+                         format_share(b2, n->usage, n->limit));
+        else if (streq(n->level, "kill"))
+                snprintf(buf, size, "%s is next for memqosd's priority kill (usage %s, kill watermark %s)", n->cgroup,
+                         format_share(b2, n->usage, n->limit), format_size(b1, n->threshold));
+        else
+                snprintf(buf, size, "Usage went up across %s (%s)", format_size(b1, n->threshold),
+                         format_share(b2, n->usage, n->limit));
+}
+
+void event_notified(RateLimit *rl, const Unit *u, const NoticeEvent *n) {
         assert(u);
-        assert(ev);
-        assert(level);
+        assert(n);
+        assert(n->cgroup);
+        assert(n->level);
 
         _cleanup_(fields_done) Fields f = {};
-        char what[64], b1[FORMAT_SIZE_MAX], b2[FORMAT_SHARE_MAX], b3[FORMAT_SIZE_MAX];
+        char what[96], about[PATH_MAX + 128], grace[64] = "", b[FORMAT_SIZE_MAX];
         unsigned folded;
 
-        snprintf(what, sizeof(what), "notified-%" PRIu64, ev->threshold);
+        snprintf(what, sizeof(what), "notified-%s-%" PRIu64, n->level, n->threshold);
         if (!event_pass(rl, u->name, what, &folded))
                 return;
 
-        (void) fields_add(&f, "MEMQOS_NOTICE_LEVEL", "%s", level);
-        (void) fields_add(&f, "MEMQOS_CLIENTS", "%zu", told);
-        fields_add_bytes(&f, "MEMQOS_WANT_BYTES", want);
-        fields_add_bytes(&f, "MEMQOS_USAGE_BYTES", ev->usage);
-        fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", ev->limit);
-        fields_add_bytes(&f, "MEMQOS_THRESHOLD_BYTES", ev->threshold);
+        (void) fields_add(&f, "MEMQOS_NOTICE_LEVEL", "%s", n->level);
+        (void) fields_add(&f, "MEMQOS_CLIENTS", "%zu", n->told);
+        fields_add_bytes(&f, "MEMQOS_WANT_BYTES", n->want);
+        fields_add_bytes(&f, "MEMQOS_USAGE_BYTES", n->usage);
+        fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", n->limit);
+        fields_add_bytes(&f, "MEMQOS_THRESHOLD_BYTES", n->threshold);
+        (void) fields_add(&f, "MEMQOS_GRACE_USEC", "%" PRIu64, n->grace_usec);
         (void) fields_add(&f, "MEMQOS_FOLDED", "%u", folded);
         add_priority(&f, u);
 
-        log_full(LOG_INFO, 0, unit_object(u), ev->cgroup, MEMQOS_MESSAGE_NOTIFIED, f.v,
-                 "Usage went up across %s (%s): told %zu %s on the pressure socket, asking %s back.%s",
-                 format_size(b1, ev->threshold), format_share(b2, ev->usage, ev->limit), told,
-                 plural(told, "client", "clients"), format_size(b3, want),
+        notice_describe(about, sizeof(about), n);
+        if (n->grace_usec > 0)
+                snprintf(grace, sizeof(grace), " within %" PRIu64 " ms", n->grace_usec / 1000);
+        log_full(LOG_INFO, 0, unit_object(u), n->cgroup, MEMQOS_MESSAGE_NOTIFIED, f.v,
+                 "%s: told %zu %s on the pressure socket, asking %s back%s.%s", about, n->told,
+                 plural(n->told, "client", "clients"), format_size(b, n->want), grace,
                  folded > 0 ? " (more notices were folded, see MEMQOS_FOLDED)" : "");
+}
+
+void event_grace_ended(const Unit *u, const EmulatorGraceEnd *ev) {
+        assert(u);
+        assert(ev);
+
+        _cleanup_(fields_done) Fields f = {};
+        char b1[FORMAT_SIZE_MAX], b2[FORMAT_SIZE_MAX], b3[FORMAT_SHARE_MAX];
+        const char *next;
+
+        (void) fields_add(&f, "MEMQOS_NOTICE_LEVEL", "%s", ladder_level_to_string(ev->level));
+        (void) fields_add(&f, "MEMQOS_CLIENTS", "%zu", ev->told);
+        fields_add_bytes(&f, "MEMQOS_WANT_BYTES", ev->want);
+        fields_add_bytes(&f, "MEMQOS_GIVEN_BACK_BYTES", ev->given_back);
+        fields_add_bytes(&f, "MEMQOS_USAGE_BEFORE_BYTES", ev->usage_before);
+        fields_add_bytes(&f, "MEMQOS_USAGE_BYTES", ev->usage_after);
+        fields_add_bytes(&f, "MEMQOS_LIMIT_BYTES", ev->limit);
+        (void) fields_add(&f, "MEMQOS_GRACE_USEC", "%" PRIu64, ev->grace_usec);
+        (void) fields_add(&f, "MEMQOS_NEXT", "%s", ladder_next_to_string(ev->next));
+        add_priority(&f, u);
+
+        switch (ev->next) {
+        case LADDER_NEXT_RECLAIM_REST:
+                next = "reclaim takes what is still needed";
+                break;
+        case LADDER_NEXT_NOTHING_LEFT:
+                next = "usage is below wmark_low, nothing to reclaim";
+                break;
+        case LADDER_NEXT_KILL:
+                next = "the kill is still needed and goes ahead";
+                break;
+        default:
+                next = "the kill is no longer needed: nobody is killed";
+        }
+        log_full(ev->level == LADDER_KILL ? LOG_NOTICE : LOG_INFO, 0, unit_object(u), ev->cgroup,
+                 MEMQOS_MESSAGE_GRACE_ENDED, f.v,
+                 "After %" PRIu64 " ms of grace the %zu %s told (%s) gave back %s of %s asked; usage %s: %s.",
+                 ev->grace_usec / 1000, ev->told, plural(ev->told, "client", "clients"),
+                 ladder_level_to_string(ev->level), format_size(b1, ev->given_back), format_size(b2, ev->want),
+                 format_share(b3, ev->usage_after, ev->limit), next);
 }
 
 void event_oom(RateLimit *rl, const Unit *u, const MemcgWatchEvent *ev) {

@@ -22,6 +22,7 @@
 #define MEMQOS_MESSAGE_RECLAIM_FOLDED   "1513b272178a419bab43da197d86af0d"
 #define MEMQOS_MESSAGE_RELOADED         "77e349bead4a4968acbd3b1d5bc20e3e"
 #define MEMQOS_MESSAGE_NOTIFIED         "a2e5df67d2264412b1308f5422de46ce"
+#define MEMQOS_MESSAGE_GRACE_ENDED      "30ba89597ba74eae93006a848fc00484"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -67,10 +68,20 @@ void event_feature_missing(MemcgKnob k, const char *units, const char *state_dir
 
 /* ---- the pressure socket ---- */
 
-/* The clients of u were told of the upward crossing ev (NOTIFIED): told of
- * them got the notice line, asked to give back want bytes. */
-void event_notified(RateLimit *rl, const Unit *u, const MemcgWatchEvent *ev, const char *level, size_t told,
-                    uint64_t want);
+/* One notice on the pressure socket (memqos-pressure(7)), as said. */
+typedef struct NoticeEvent {
+        const char *cgroup;     /* whose clients (its processes and below) were told */
+        const char *level;      /* "threshold", "reclaim", "kill" */
+        size_t told;            /* clients that got the line */
+        uint64_t want;          /* bytes asked back of cgroup */
+        uint64_t usage, limit;  /* of the unit the line speaks of */
+        uint64_t threshold;     /* crossed (threshold), wmark_high (reclaim), kill watermark (kill) */
+        uint64_t grace_usec;    /* before memqosd acts; 0 for the threshold level */
+} NoticeEvent;
+
+/* Clients of u were told (NOTIFIED). Rate limited per unit, level and
+ * threshold. */
+void event_notified(RateLimit *rl, const Unit *u, const NoticeEvent *n);
 
 /* ---- memqosd itself ---- */
 
@@ -112,6 +123,11 @@ bool event_reclaim(RateLimit *rl, const Unit *u, const EmulatorReclaim *ev);
  * left usage. */
 void event_reclaim_folded(RateLimit *rl, const Unit *u, const char *cgroup, uint64_t reclaimed,
                           uint64_t duration_usec, uint64_t usage_after);
+
+/* The grace after notices of the ladder ended (GRACE_ENDED): what the
+ * cgroups told gave back, and what memqosd does now. Not rate limited: at
+ * most one per reclaim episode and kill decision. */
+void event_grace_ended(const Unit *u, const EmulatorGraceEnd *ev);
 
 /* memqosd's pre-emptive priority kill: to the pressured unit and the victim's
  * (the deepest of units containing the victim's cgroup). */

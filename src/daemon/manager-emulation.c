@@ -57,6 +57,46 @@ static void on_emulator_killed(const EmulatorKill *ev, void *userdata) {
         event_priority_kill(&u->manager->units, u, ev);
 }
 
+/* The ladder's notices (emulate/ladder.h): each cgroup's clients get the
+ * line, in the order given (the lowest priority first), a client below two
+ * of them once. The event goes to the followed unit that owns the cgroup
+ * told (so that `journalctl -u` of it shows it), else to u. */
+static size_t on_emulator_notify(const EmulatorNoticeBatch *b, LadderNotice *notices, size_t n, void *userdata) {
+        Unit *u = userdata;
+        Manager *m = u->manager;
+        uint64_t round = pressure_server_new_round(m->pressure);
+        NoticeLevel level = notice_level_from_ladder(b->level);
+        size_t all = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                char line[NOTICE_LINE_MAX];
+                size_t len = notice_format_line(line, sizeof(line), level, b->usage, b->limit, b->threshold,
+                                                notices[i].want);
+                notices[i].told = pressure_server_tell(m->pressure, notices[i].cgroup, round, line, len);
+                if (notices[i].told == 0)
+                        continue;
+                Unit *owner = unit_table_deepest_for_cgroup(&m->units, notices[i].cgroup) ?: u;
+                owner->stats.notices_sent += notices[i].told;
+                event_notified(m->ratelimit, owner,
+                               &(NoticeEvent) {
+                                       .cgroup = notices[i].cgroup,
+                                       .level = notice_level_to_string(level),
+                                       .told = notices[i].told,
+                                       .want = notices[i].want,
+                                       .usage = b->usage,
+                                       .limit = b->limit,
+                                       .threshold = b->threshold,
+                                       .grace_usec = b->grace_usec,
+                               });
+                all += notices[i].told;
+        }
+        return all;
+}
+
+static void on_emulator_grace_ended(const EmulatorGraceEnd *ev, void *userdata) {
+        event_grace_ended(userdata, ev);
+}
+
 static void on_emulator_removed(void *userdata) {
         unit_watched_cgroup_removed(userdata);
 }
@@ -77,6 +117,8 @@ void unit_update_emulation(Manager *m, Unit *u) {
                 .reclaimed = on_emulator_reclaimed,
                 .reclaim_folded = on_emulator_reclaim_folded,
                 .killed = on_emulator_killed,
+                .notify = on_emulator_notify,
+                .grace_ended = on_emulator_grace_ended,
                 .removed = on_emulator_removed,
         };
         int r;

@@ -299,8 +299,16 @@ static void on_watch_threshold(MemcgWatch *w, const MemcgWatchEvent *ev, void *u
         size_t told = pressure_server_notify(m->pressure, u, ev, notice, n_notice);
         u->stats.notices_sent += told;
         if (told > 0 || thresholds_have(notice, n_notice, ev->threshold))
-                event_notified(m->ratelimit, u, ev, notice_level_to_string(NOTICE_LEVEL_THRESHOLD), told,
-                               notice_wanted_bytes(ev->usage, ev->threshold));
+                event_notified(m->ratelimit, u,
+                               &(NoticeEvent) {
+                                       .cgroup = ev->cgroup,
+                                       .level = notice_level_to_string(NOTICE_LEVEL_THRESHOLD),
+                                       .told = told,
+                                       .want = notice_wanted_bytes(ev->usage, ev->threshold),
+                                       .usage = ev->usage,
+                                       .limit = ev->limit,
+                                       .threshold = ev->threshold,
+                               });
 }
 
 static void on_watch_oom(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {

@@ -7,7 +7,19 @@
 #include "daemon/notice.h"
 
 const char *notice_level_to_string(NoticeLevel l) {
-        return l == NOTICE_LEVEL_THRESHOLD ? "threshold" : "unknown";
+        switch (l) {
+        case NOTICE_LEVEL_THRESHOLD:
+                return "threshold";
+        case NOTICE_LEVEL_RECLAIM:
+                return "reclaim";
+        case NOTICE_LEVEL_KILL:
+                return "kill";
+        }
+        return "unknown";
+}
+
+NoticeLevel notice_level_from_ladder(LadderLevel l) {
+        return l == LADDER_KILL ? NOTICE_LEVEL_KILL : NOTICE_LEVEL_RECLAIM;
 }
 
 static bool contains(const uint64_t *v, size_t n, uint64_t x) {

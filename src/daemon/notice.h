@@ -10,14 +10,18 @@
 #include <stdint.h>
 
 #include "cgroup/threshold.h"
+#include "emulate/ladder.h"
 
-/* The kinds of notice, in the order a unit meets them. Only the first is
- * sent today; the reclaim and kill levels are to come. */
+/* The kinds of notice, in the order a unit meets them. */
 typedef enum NoticeLevel {
         NOTICE_LEVEL_THRESHOLD = 1, /* usage crossed an application threshold upward */
+        NOTICE_LEVEL_RECLAIM,       /* memqosd's reclaim is about to take from the cgroup */
+        NOTICE_LEVEL_KILL,          /* the cgroup is next for memqosd's priority kill */
 } NoticeLevel;
 
-const char *notice_level_to_string(NoticeLevel l); /* "threshold" */
+const char *notice_level_to_string(NoticeLevel l); /* "threshold", "reclaim", "kill" */
+/* The level of a notice of the ladder (emulate/ladder.h). */
+NoticeLevel notice_level_from_ladder(LadderLevel l);
 
 /* Pure. Whether a client of the unit whose usage crossed `crossed` in
  * `direction` is told: only upward, and only when crossed is one of the
@@ -36,8 +40,11 @@ uint64_t notice_wanted_bytes(uint64_t usage, uint64_t threshold);
 #define NOTICE_LINE_MAX 160
 
 /* Pure. The notice line, newline-terminated, into buf (NOTICE_LINE_MAX):
- *   "memqos level=threshold usage=N limit=N|max threshold=N want=N\n"
- * (bytes as decimal numbers; limit "max" when there is none). Returns its
- * length. */
+ *   "memqos level=LEVEL usage=N limit=N|max threshold=N want=N\n"
+ * (bytes as decimal numbers; limit "max" when there is none). For the
+ * threshold level usage and limit are the client's unit's and threshold the
+ * one crossed; for reclaim and kill they are the unit under pressure's and
+ * threshold its wmark_high or kill watermark, want what is asked of the
+ * cgroup the client is in. Returns its length. */
 size_t notice_format_line(char *buf, size_t size, NoticeLevel level, uint64_t usage, uint64_t limit,
                           uint64_t threshold, uint64_t want);

@@ -61,6 +61,7 @@ struct PressureClient {
         size_t in_size;
         NoticeRequest request;
         OutBuf out;
+        uint64_t round;      /* the last round of notices it was told in */
 };
 
 struct PressureServer {
@@ -78,6 +79,7 @@ struct PressureServer {
         size_t n_clients;
         PressureServerStats stats;
         uint64_t warned_usec[_WARN_MAX];
+        uint64_t round;      /* the last round of notices begun */
 };
 
 /* A warning now and then, the rest at debug level: a misbehaving client
@@ -515,6 +517,24 @@ static size_t client_thresholds(const PressureClient *c, uint64_t limit, uint64_
         return n;
 }
 
+/* Queues line for c and sends what it can. false when c is gone (freed). */
+static bool client_tell(PressureServer *s, PressureClient *c, Unit *u, const char *line, size_t len, size_t *told) {
+        if (!outbuf_push(&c->out, line, len)) {
+                s->stats.dropped++;
+                warn_about(s, WARN_DROPPED, u, u ? NULL : c->cgroup,
+                           "process %d does not read its notices; dropped one (%" PRIu64 " for it so far, %" PRIu64
+                           " in all).",
+                           (int) c->pid, c->out.dropped, s->stats.dropped);
+                return true;
+        }
+        (*told)++;
+        s->stats.notices++;
+        if (client_flush(c))
+                return true;
+        client_free(c);
+        return false;
+}
+
 size_t pressure_server_notify(PressureServer *s, Unit *u, const MemcgWatchEvent *ev, const uint64_t *unit_notice,
                               size_t n_unit_notice) {
         assert(u);
@@ -538,18 +558,33 @@ size_t pressure_server_notify(PressureServer *s, Unit *u, const MemcgWatchEvent 
                 if (len == 0)
                         len = notice_format_line(line, sizeof(line), NOTICE_LEVEL_THRESHOLD, ev->usage, ev->limit,
                                                  ev->threshold, notice_wanted_bytes(ev->usage, ev->threshold));
-                if (!outbuf_push(&c->out, line, len)) {
-                        s->stats.dropped++;
-                        warn_about(s, WARN_DROPPED, u, NULL,
-                                   "process %d does not read its notices; dropped one (%" PRIu64
-                                   " for it so far, %" PRIu64 " in all).",
-                                   (int) c->pid, c->out.dropped, s->stats.dropped);
+                (void) client_tell(s, c, u, line, len, &told);
+        }
+        return told;
+}
+
+uint64_t pressure_server_new_round(PressureServer *s) {
+        if (!s)
+                return 0;
+        if (++s->round == 0)
+                s->round = 1;
+        return s->round;
+}
+
+size_t pressure_server_tell(PressureServer *s, const char *cgroup, uint64_t round, const char *line, size_t len) {
+        assert(cgroup);
+        assert(line);
+
+        size_t told = 0;
+
+        if (!s)
+                return 0;
+        for (PressureClient *c = s->clients, *next; c; c = next) {
+                next = c->next;
+                if (!cgroup_contains(cgroup, c->cgroup) || (round != 0 && c->round == round))
                         continue;
-                }
-                told++;
-                s->stats.notices++;
-                if (!client_flush(c))
-                        client_free(c);
+                c->round = round;
+                (void) client_tell(s, c, client_owner(c), line, len, &told);
         }
         return told;
 }

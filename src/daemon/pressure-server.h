@@ -69,6 +69,15 @@ void pressure_server_set_limits(PressureServer *s, unsigned clients_max, unsigne
 size_t pressure_server_notify(PressureServer *s, Unit *u, const MemcgWatchEvent *ev, const uint64_t *unit_notice,
                               size_t n_unit_notice);
 
+/* A new round of notices (a step of the ladder, emulate/ladder.h): a
+ * client is told at most once in a round. Never 0. */
+uint64_t pressure_server_new_round(PressureServer *s);
+
+/* Queues line[0..len) for every client whose cgroup is cgroup or below it,
+ * except those told in round already (0: none is). Returns how many got it
+ * (a line dropped for a full queue is counted in the stats, not here). */
+size_t pressure_server_tell(PressureServer *s, const char *cgroup, uint64_t round, const char *line, size_t len);
+
 /* Appends to ret[*n..max) the thresholds that u's clients registered,
  * resolved against limit; *n grows. */
 void pressure_server_thresholds(PressureServer *s, Unit *u, uint64_t limit, uint64_t *ret, size_t *n, size_t max);

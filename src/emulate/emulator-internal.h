@@ -11,6 +11,7 @@
 
 #include "cgroup/memcg-watch.h"
 #include "emulate/emulator.h"
+#include "emulate/ladder.h"
 #include "emulate/plan.h"
 
 #define RECLAIM_STEPS_MAX 64
@@ -44,6 +45,17 @@ typedef struct EmuBoundChild {
         bool seen;           /* found at this look */
 } EmuBoundChild;
 
+/* One grace of the ladder (ladder.h): while its timer runs, no action of
+ * its level (reclaim pass, kill) is started for this unit. */
+typedef struct EmuGrace {
+        sd_event_source *timer;  /* runs during the grace */
+        bool given;              /* given for this episode (reclaim) or decision (kill) */
+        char *cgroups[LADDER_NOTICES_MAX]; /* those whose clients were told */
+        uint64_t usage_told[LADDER_NOTICES_MAX];
+        size_t n_cgroups, told;
+        uint64_t want, usage_before, start_usec;
+} EmuGrace;
+
 struct Emulator {
         sd_event *event;
         char *unit_object;       /* OBJECT_SYSTEMD_UNIT= of its log messages, NULL for groups */
@@ -74,6 +86,8 @@ struct Emulator {
         EmuBoundChild *bounds;          /* the children looked at, held or not */
         size_t n_bounds;
 
+        EmuGrace reclaim_grace, kill_grace;
+
         unsigned n_passes, n_kills;
         bool nothing_killable_said;
         bool too_large_said;     /* a decision needed more of the subtree than EMU_TREE_NODES_MAX */
@@ -85,12 +99,29 @@ typedef struct TreeReader {
 } TreeReader;
 
 /* emulator.c */
+/* Reads the unit and acts as the pressure zone says (reclaim, kill, bounds). */
+void emulator_check(Emulator *e);
 int emulator_dirfd(const Emulator *e);
 unsigned emulator_priority_of(const Emulator *e, const char *cgroup);
 uint64_t emulator_reserve_of(const Emulator *e, const char *cgroup, uint64_t parent_limit);
 int emulator_tree_open(Emulator *e, TreeReader *tr, EmuTree **ret);
 void emulator_say_too_large(Emulator *e, const char *what, const EmuTree *t);
 bool emulator_have_swap(void);
+
+/* A grace of level, for the cgroups of notices that were told: 0 when
+ * armed (the action waits), negative when not (the action goes on now). */
+int emulator_grace_start(Emulator *e, LadderLevel level, const LadderNotice *notices, size_t n, uint64_t usage,
+                         uint64_t grace_usec);
+/* Before a reclaim pass of plan[0..n) over t: tells the clients of the
+ * cgroups it takes from, when a notice is due; true when somebody was told
+ * and the pass waits for the grace. */
+bool emulator_reclaim_announce(Emulator *e, const EmuTree *t, const EmuReclaimStep *plan, size_t n,
+                               uint64_t usage, uint64_t limit, uint64_t high);
+/* Ends a grace without a word (the cgroup changed or went away). */
+void emulator_grace_clear(EmuGrace *g);
+/* Tells the clients of notices[0..n) what level brings; returns how many were told. */
+size_t emulator_notify(Emulator *e, LadderLevel level, LadderNotice *notices, size_t n, uint64_t usage,
+                       uint64_t limit, uint64_t threshold, uint64_t grace_usec);
 
 /* emulator-kill.c */
 void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, uint64_t limit, uint64_t kill_wm);

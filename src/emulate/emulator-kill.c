@@ -173,9 +173,31 @@ static int kill_in_leaf(Emulator *e, int fd, const char *leaf_path, uint64_t tot
  * when a victim there was killed, 0 when nothing was killable after all. */
 typedef struct KillContext {
         Emulator *e;
+        bool announce; /* the leaf's clients are told first (ladder.h) */
         uint64_t usage, unreclaimable, limit, kill_wm, start;
         uint64_t decide_start; /* when the walk began to look for this leaf */
 } KillContext;
+
+/* Whether the leaf at fd has something the kill would take. */
+static bool leaf_killable(Emulator *e, int fd, uint64_t total) {
+        _cleanup_free_ EmuProc *procs = NULL;
+        size_t n = 0;
+
+        if (memcg_oom_group(e->root, fd))
+                return true;
+        return leaf_read_procs(fd, &procs, &n) >= 0 && emu_kill_pick_process(procs, n, total, getpid()) >= 0;
+}
+
+/* Before the kill in the chosen leaf: its clients are told that they are
+ * next. True when somebody was told and the kill waits for the grace. */
+static bool kill_announce(KillContext *k, const EmuTree *t, size_t leaf) {
+        Emulator *e = k->e;
+        LadderNotice notice = ladder_kill_notice(t, leaf, k->unreclaimable, k->kill_wm, e->s.page_size);
+        size_t told = emulator_notify(e, LADDER_KILL, &notice, 1, k->usage, k->limit, k->kill_wm,
+                                      e->s.kill_grace_usec);
+        return emulator_grace_start(e, LADDER_KILL, &notice, 1, k->usage,
+                                    ladder_grace_usec(told, e->s.kill_grace_usec)) >= 0;
+}
 
 static int kill_visit(EmuTree *t, size_t leaf, void *userdata) {
         KillContext *k = userdata;
@@ -187,6 +209,8 @@ static int kill_visit(EmuTree *t, size_t leaf, void *userdata) {
         log_unit_debug(e->unit_object, e->cgroup, "Kill decision: %s after %zu cgroups read, in %" PRIu64 " us.",
                        leaf_path, emu_tree_size(t), clock_usec(CLOCK_MONOTONIC) - k->decide_start);
         _cleanup_(closep) int fd = memcg_open(e->root, leaf_path);
+        if (k->announce && fd >= 0 && leaf_killable(e, fd, k->limit) && kill_announce(k, t, leaf))
+                return 1; /* the grace's end decides */
         if (fd < 0 || kill_in_leaf(e, fd, leaf_path, k->limit, &ev, &pidfd) < 0) {
                 k->decide_start = clock_usec(CLOCK_MONOTONIC);
                 return 0; /* nothing killable after all: the walk goes on */
@@ -207,6 +231,7 @@ static int kill_visit(EmuTree *t, size_t leaf, void *userdata) {
         ev.duration_usec = clock_usec(CLOCK_MONOTONIC) - k->start;
         e->n_kills++;
         e->nothing_killable_said = false;
+        e->kill_grace.given = false; /* the next victim's clients are told again */
         e->victim_killed_usec = clock_usec(CLOCK_MONOTONIC);
         if (pidfd >= 0) {
                 e->victim_pidfd = pidfd;
@@ -235,6 +260,8 @@ void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, uint64_t
 
         KillContext k = {
                 .e = e,
+                .announce = ladder_notice_due(e->s.kill_grace_usec, e->kill_grace.given, e->kill_grace.timer) &&
+                            e->callbacks.notify,
                 .usage = usage,
                 .unreclaimable = unreclaimable,
                 .limit = limit,

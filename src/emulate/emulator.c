@@ -248,7 +248,8 @@ static void emulator_arm_summary(Emulator *e) {
                 (void) sd_event_source_set_description(e->summary_timer, "emulator-folded-summary");
 }
 
-static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, uint64_t low, bool swap) {
+static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t limit, uint64_t high, uint64_t low,
+                                  bool swap) {
         _cleanup_(emu_tree_freep) EmuTree *t = NULL;
         TreeReader tr = { .e = e, .for_kill = false };
         EmuReclaimStep plan[RECLAIM_STEPS_MAX];
@@ -278,6 +279,10 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
                 emulator_backoff(e, true);
                 return;
         }
+        /* The clients of what the pass takes from are told first; with one
+         * told, the pass waits for the grace, then takes what is left. */
+        if (emulator_reclaim_announce(e, t, plan, (size_t) n, usage, limit, high))
+                return;
 
         for (int i = 0; i < n && after >= low; i++) {
                 uint64_t left = plan[i].bytes, got_here = 0;
@@ -335,7 +340,7 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t high, ui
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata);
 
-static void emulator_check(Emulator *e) {
+void emulator_check(Emulator *e) {
         const MemcgRoot *root = e->root;
         uint64_t usage, limit, high, low, kill_wm, entry;
         int dirfd = emulator_dirfd(e);
@@ -378,15 +383,21 @@ static void emulator_check(Emulator *e) {
                          (e->s.reclaim && high != MEMCG_UNLIMITED && usage >= low);
         bool swap = pressured && emulator_have_swap();
 
-        if (kill_wm != MEMCG_UNLIMITED && usage >= kill_wm) {
+        /* During a grace (ladder.h) its action waits: the grace's end
+         * decides, on fresh readings. */
+        bool kill_needed = false;
+        if (kill_wm != MEMCG_UNLIMITED && usage >= kill_wm && !e->kill_grace.timer) {
                 MemcgStat st;
                 if (memcg_read_stat(root, dirfd, &st) >= 0 &&
                     emu_kill_needed(usage, st.file, st.anon, swap, kill_wm)) {
                         uint64_t reclaimable = st.file + (swap ? st.anon : 0);
+                        kill_needed = true;
                         emulator_kill(e, usage, usage > reclaimable ? usage - reclaimable : 0, limit, kill_wm);
                         (void) memcg_read_usage(root, dirfd, &usage);
                 }
         }
+        if (!kill_needed && !e->kill_grace.timer)
+                e->kill_grace.given = false; /* the next kill decision is told again */
 
         /* Hysteresis, as the kernel's work: reclaim starts at wmark_high and
          * goes on, pass after pass (each is cut short after
@@ -395,8 +406,10 @@ static void emulator_check(Emulator *e) {
                 e->reclaiming = false;
         else if (usage >= high)
                 e->reclaiming = true;
-        if (e->reclaiming && clock_usec(CLOCK_MONOTONIC) >= e->backoff_until) {
-                emulator_reclaim_pass(e, usage, high, low, swap);
+        if (!e->reclaiming && !e->reclaim_grace.timer)
+                e->reclaim_grace.given = false; /* the episode ended: the next one is told again */
+        if (e->reclaiming && !e->reclaim_grace.timer && clock_usec(CLOCK_MONOTONIC) >= e->backoff_until) {
+                emulator_reclaim_pass(e, usage, limit, high, low, swap);
                 (void) memcg_read_usage(root, dirfd, &usage);
                 if (usage < low)
                         e->reclaiming = false;
@@ -443,6 +456,8 @@ static void on_watch_removed(MemcgWatch *w, const MemcgWatchEvent *ev, void *use
         e->tick = sd_event_source_disable_unref(e->tick);
         e->bound_timer = sd_event_source_disable_unref(e->bound_timer);
         emulator_bounds_clear(e, false); /* gone with the cgroup */
+        emulator_grace_clear(&e->reclaim_grace);
+        emulator_grace_clear(&e->kill_grace);
         /* When this was the unit's only watch, nothing else learns of the
          * removal: the owner must look again, or a cgroup recreated at the
          * same path would go without reclaim and kill. Last: may free e. */
@@ -481,6 +496,8 @@ Emulator *emulator_free(Emulator *e) {
         sd_event_source_disable_unref(e->tick);
         sd_event_source_disable_unref(e->victim_source);
         safe_close(e->victim_pidfd);
+        emulator_grace_clear(&e->reclaim_grace);
+        emulator_grace_clear(&e->kill_grace);
         free(e->cgroup);
         free(e->unit_object);
         free(e);
@@ -512,6 +529,8 @@ int emulator_configure(Emulator *e, const MemcgRoot *root, const char *cgroup, c
                 e->tick = sd_event_source_disable_unref(e->tick);
                 e->bound_timer = sd_event_source_disable_unref(e->bound_timer);
                 emulator_bounds_clear(e, true);
+                emulator_grace_clear(&e->reclaim_grace);
+                emulator_grace_clear(&e->kill_grace);
                 free(e->cgroup);
                 e->cgroup = strdup(cgroup);
                 if (!e->cgroup)

@@ -26,6 +26,7 @@
 #include <systemd/sd-event.h>
 
 #include "cgroup/memcg.h"
+#include "emulate/ladder.h"
 
 typedef struct Emulator Emulator;
 
@@ -47,6 +48,9 @@ typedef struct EmulatorSettings {
         uint64_t summary_interval_usec; /* folded reclaim passes are said at most this late */
         int squeeze_fd;              /* v1: the directory of squeeze records (squeeze.h), -1 for none */
         const char *squeeze_dir;     /* its path, for messages; the owner's, outlives the Emulator */
+        /* The ladder (ladder.h): how long the clients told have before a
+         * reclaim pass and before a kill; 0: they are not told. */
+        uint64_t reclaim_grace_usec, kill_grace_usec;
 } EmulatorSettings;
 
 /* The watermarks memqosd reclaims at for a limit (plan.h's arithmetic over
@@ -90,6 +94,30 @@ typedef struct EmulatorKill {
         const char *method;        /* "SIGKILL" or "cgroup.kill" */
 } EmulatorKill;
 
+/* What the notices of one step of the ladder (ladder.h) are about: the
+ * unit under pressure, as the notice line says it. */
+typedef struct EmulatorNoticeBatch {
+        const char *cgroup;  /* the unit under pressure */
+        LadderLevel level;
+        uint64_t usage, limit;
+        uint64_t threshold;  /* wmark_high (reclaim) or the kill watermark (kill) */
+        uint64_t grace_usec; /* how long the clients told have */
+} EmulatorNoticeBatch;
+
+/* A grace ended (ladder.h): what the cgroups told gave back, what follows. */
+typedef struct EmulatorGraceEnd {
+        const char *cgroup;   /* the unit under pressure */
+        LadderLevel level;
+        size_t told;          /* clients told */
+        size_t n_cgroups;     /* cgroups whose clients were told */
+        uint64_t want;        /* asked of them, in sum */
+        uint64_t given_back;  /* how far their usage fell within the grace, in sum */
+        uint64_t usage_before, usage_after; /* of the unit under pressure */
+        uint64_t limit;
+        uint64_t grace_usec;  /* from the notices to now */
+        LadderNext next;
+} EmulatorGraceEnd;
+
 /* How an Emulator reports to its owner; userdata is the owner's. Any may be NULL. */
 typedef struct EmulatorCallbacks {
         /* MemoryPriority= of the cgroup when it is a followed unit's own; 0
@@ -108,6 +136,14 @@ typedef struct EmulatorCallbacks {
                                void *userdata);
         /* A victim was killed. */
         void (*killed)(const EmulatorKill *ev, void *userdata);
+        /* Tells the clients of notices[i].cgroup (its processes and those
+         * below it), in the array's order (the lowest priority first), what
+         * b says is coming; sets notices[i].told. Returns how many clients
+         * were told in all: with none the action does not wait. A client
+         * below two of the cgroups is told once. */
+        size_t (*notify)(const EmulatorNoticeBatch *b, LadderNotice *notices, size_t n, void *userdata);
+        /* The grace after a notice ended; the action follows at once. */
+        void (*grace_ended)(const EmulatorGraceEnd *ev, void *userdata);
         /* The cgroup was removed under the Emulator's watch: a stop may have
          * been missed, and the Emulator is idle until configured again.
          * Called last: the owner may free the Emulator in it. */

@@ -8,12 +8,16 @@
  *   pressure-client SOCKET flood N              hold N connections; "held N" (how many stayed
  *                                               open after a moment)
  *   pressure-client SOCKET big BYTES            write BYTES; "closed after N" or "open after N"
+ *   pressure-client SOCKET hold BYTES free|keep hold BYTES of anonymous memory (touched), then
+ *                                               print each line received; with "free", the
+ *                                               first reclaim or kill notice frees them ("freed"
+ *                                               after the line); "ready" once held
  *   pressure-client SOCKET crossings N BYTES    allocate BYTES in this process N times, each
  *                                               time wait for the notice, free it again; print
  *                                               the latency from the allocation done to the
  *                                               notice read, in microseconds, one per line
  *
- * listen, noread and flood run until killed. */
+ * listen, noread, hold and flood run until killed. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -165,6 +169,36 @@ static int do_big(int fd, long bytes) {
         return 0;
 }
 
+/* An application that holds memory it can do without (a cache) and gives
+ * it back when memqosd says its reclaim or kill is coming. */
+static int do_hold(int fd, size_t bytes, int frees) {
+        char buf[512];
+        char *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+        if (mem == MAP_FAILED)
+                return 1;
+        for (size_t o = 0; o < bytes; o += 4096)
+                mem[o] = 1;
+        printf("ready\n");
+        fflush(stdout);
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+                if (n <= 0) {
+                        printf("closed\n");
+                        return 0;
+                }
+                buf[n] = 0;
+                fputs(buf, stdout);
+                if (frees && mem && (strstr(buf, "level=reclaim") || strstr(buf, "level=kill"))) {
+                        munmap(mem, bytes);
+                        mem = NULL;
+                        printf("freed\n");
+                }
+                fflush(stdout);
+        }
+}
+
 static int do_crossings(int fd, int n, size_t bytes) {
         char buf[512];
 
@@ -202,7 +236,7 @@ int main(int argc, char *argv[]) {
         int fd;
 
         if (argc < 3) {
-                fprintf(stderr, "usage: %s SOCKET listen|noread|flood|big|crossings ...\n", argv[0]);
+                fprintf(stderr, "usage: %s SOCKET listen|noread|flood|big|hold|crossings ...\n", argv[0]);
                 return 2;
         }
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -220,6 +254,9 @@ int main(int argc, char *argv[]) {
                 return do_listen(fd, argc > 3 ? argv[3] : NULL, 0);
         if (strcmp(argv[2], "big") == 0)
                 return do_big(fd, argc > 3 ? atol(argv[3]) : 1 << 20);
+        if (strcmp(argv[2], "hold") == 0)
+                return do_hold(fd, argc > 3 ? (size_t) atol(argv[3]) : (size_t) 64 << 20,
+                               argc > 4 && strcmp(argv[4], "free") == 0);
         if (strcmp(argv[2], "crossings") == 0)
                 return do_crossings(fd, argc > 3 ? atoi(argv[3]) : 10,
                                     argc > 4 ? (size_t) atol(argv[4]) : (size_t) 32 << 20);

@@ -15,6 +15,16 @@
 #                  never reads; memqosd serves the others all along
 #         restart  a socket left by a killed memqosd does not stop the next; a clean stop
 #                  removes it
+#   The ladder (memqos-pressure(7), levels reclaim and kill), on a parent with a low- and a
+#   high-priority child, a client holding anonymous memory in the low one:
+#         ladder-reclaim-free  memqosd's reclaim tells the low child's client first; it frees
+#                              its memory within the grace, and memqosd reclaims nothing
+#         ladder-reclaim-keep  the client does not free: reclaim takes from the low child after
+#                              the grace
+#         ladder-kill-free     the priority kill tells the chosen leaf's client that it is next;
+#                              it frees its memory within the grace, and nobody is killed
+#         ladder-kill-keep     the client does not free: it is killed after the grace
+#   In each the high-priority child's client is told nothing.
 #
 # Exit 0 pass, 1 fail, 77 skip (no root / no v1 memory hierarchy).
 set -uo pipefail
@@ -40,11 +50,19 @@ bus_pid=
 clients=()
 
 MSG_NOTIFIED=a2e5df67d2264412b1308f5422de46ce
+MSG_GRACE_ENDED=30ba89597ba74eae93006a848fc00484
+MSG_RECLAIM=f99e65c964d04a11858d91ab2dda1358
+MSG_PRIORITY_KILL=e237dcbd89ba4291bc83c314199d80eb
 MiB=1048576
+
+# Page cache must be on a disk file system (tmpfs pages are not reclaimable
+# without swap): the ladder cases' files go to /var/tmp.
+data=
 
 cleanup() {
         local pid
         for pid in "${clients[@]}"; do kill "$pid" 2>/dev/null; done
+        [[ -n $data ]] && rm -rf "$data"
         [[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
         [[ -n $bus_pid ]] && kill "$bus_pid" 2>/dev/null
         remove_tree "$root"
@@ -52,7 +70,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Other work on this machine may drop every clean page cache: a ladder
+# case that saw that happen proves nothing either way and runs again, at
+# most 3 times in all.
+drops_at_start=$(sed -n 's/^drop_pagecache //p' /proc/vmstat)
+attempt=${MEMQOS_TEST_ATTEMPT:-1}
+
 fail() {
+        if [[ $case_name == ladder-* && $(sed -n 's/^drop_pagecache //p' /proc/vmstat) != "$drops_at_start" ]] &&
+                ((attempt < 3)); then
+                echo "void: page cache was dropped by someone else during the run ($*); again"
+                cleanup
+                trap - EXIT
+                MEMQOS_TEST_ATTEMPT=$((attempt + 1)) exec bash "$0" "$memqosd" "$client" "$case_name" "$ctl" "$srcdir"
+        fi
         for f in "$work"/client-*.out; do
                 [[ -f $f ]] && { echo "--- $f:"; tail -n 5 "$f"; }
         done
@@ -87,6 +118,40 @@ start_client() {
 lines() { # NAME PATTERN: how many lines of client NAME match
         grep -c -- "$2" "$work/client-$1.out"
 }
+
+events() { grep "MESSAGE_ID=$1" "$log"; }
+
+# field LINE KEY: the value of KEY=... in a stderr line (up to the next blank).
+field() {
+        local rest=${1#* "$2"=}
+        [[ $rest != "$1" ]] || return 0
+        echo "${rest%% *}"
+}
+
+# line_of MESSAGE_ID: the line number in the log of its first event (0: none).
+line_of() { grep -n "MESSAGE_ID=$1" "$log" | head -n 1 | cut -d: -f1 | grep . || echo 0; }
+
+# The ladder's set-up: parent $top (limit $1) with children low (priority 1)
+# and high (priority 10), memqos.conf with the extra lines of $2.
+ladder_setup() {
+        mkdir -p "$root/low" "$root/high"
+        echo "$1" >"$root/memory.limit_in_bytes"
+        cat >"$work/memqos.conf" <<CONF
+[Events]
+EventRateLimitBurst=0
+[Reclaim]
+StandingBounds=no
+[Group /$top/low]
+MemoryPriority=1
+[Group /$top/high]
+MemoryPriority=10
+$2
+CONF
+        start_daemon
+        start_client high "$root/high" listen
+}
+
+cache_of() { sed -n 's/^total_cache //p' "$1/memory.stat"; }
 
 # Usage of cgroup DIR up by BYTES for a moment, by stress-ng in it.
 fill() {
@@ -233,6 +298,105 @@ CONF
         daemon=
         test -e "$sock" && fail "a clean stop left the socket"
         echo "restart: ok"
+        ;;
+ladder-reclaim-free|ladder-reclaim-keep)
+        # 256M, watermarks 80% with the widest gap: high 204.8M, low 179.2M.
+        # high reads 100M of page cache, low's client holds 60M of anonymous
+        # memory and low reads 60M: 220M, past wmark_high, short of the limit.
+        # What reclaim must take (~41M down to wmark_low) low's cache has: only
+        # low is told, high never.
+        data=$(mktemp -d /var/tmp/memqos-test-ladder.XXXXXX)
+        make_file "$data/high.data" 100
+        make_file "$data/low.data" 60
+        ladder_setup $((256 * MiB)) "[Group /$top]
+WatermarkRatio=80
+WatermarkScaleFactor=1000
+[Notify]
+ReclaimGraceSec=1s"
+        LOW=$((256 * MiB * 80 / 100 - 256 * MiB * 1000 / 10000))
+        how=keep
+        [[ $case_name == ladder-reclaim-free ]] && how=free
+        start_client low "$root/low" hold $((60 * MiB)) $how
+        read_in "$root/high" "$data/high.data"
+        read_in "$root/low" "$data/low.data"
+        wait_for 20 grep -q "^memqos level=reclaim " "$work/client-low.out" || fail "low's client was not told of the reclaim"
+        wait_for 20 grep -q "MESSAGE_ID=$MSG_GRACE_ENDED" "$log" || fail "no GRACE_ENDED event"
+        sleep 1 # any pass after the grace
+        grep -Eq "^memqos level=reclaim usage=[0-9]+ limit=$((256 * MiB)) threshold=[0-9]+ want=[1-9][0-9]*$" \
+                "$work/client-low.out" || fail "reclaim notice line not as documented: $(grep level= "$work/client-low.out")"
+        notified=$(events "$MSG_NOTIFIED" | grep "MEMQOS_NOTICE_LEVEL=reclaim" | head -n 1)
+        [[ $(field "$notified" MEMQOS_CGROUP) == "/$top/low" && $(field "$notified" MEMQOS_CLIENTS) == 1 ]] ||
+                fail "no NOTIFIED event of level reclaim for low's 1 client: $notified"
+        [[ $(lines high "level=") -eq 0 ]] || fail "high's client was told: $(grep level= "$work/client-high.out")"
+        grace=$(events "$MSG_GRACE_ENDED" | head -n 1)
+        given=$(field "$grace" MEMQOS_GIVEN_BACK_BYTES)
+        reclaimed=0
+        while read -r l; do
+                [[ -n $l ]] && reclaimed=$((reclaimed + $(field "$l" MEMQOS_RECLAIMED_BYTES)))
+        done <<<"$(events "$MSG_RECLAIM")"
+        if [[ $how == free ]]; then
+                grep -q "^freed" "$work/client-low.out" || fail "the client did not free"
+                [[ $(field "$grace" MEMQOS_NEXT) == nothing-left ]] || fail "not nothing-left after the grace: $grace"
+                # all it was asked for (its 60M less what low's reader charged meanwhile)
+                ((given >= $(field "$grace" MEMQOS_WANT_BYTES))) || fail "given back $given, less than asked: $grace"
+                [[ $(line_of "$MSG_RECLAIM") -eq 0 ]] || fail "memqosd reclaimed although the client gave enough back"
+                (($(cache_of "$root/low") >= 55 * MiB)) || fail "low's page cache was taken: $(cache_of "$root/low")"
+        else
+                [[ $(field "$grace" MEMQOS_NEXT) == reclaim-rest ]] || fail "not reclaim-rest after the grace: $grace"
+                [[ $(line_of "$MSG_RECLAIM") -gt $(line_of "$MSG_GRACE_ENDED") ]] ||
+                        fail "no reclaim pass after the grace (or one before it)"
+                ((reclaimed > 0)) || fail "nothing reclaimed"
+                events "$MSG_RECLAIM" | grep -q "/$top/high:" && fail "reclaim took from high"
+        fi
+        (($(cat "$root/memory.usage_in_bytes") < LOW)) || fail "usage $(cat "$root/memory.usage_in_bytes") not below wmark_low $LOW"
+        echo "$case_name: low's client read: $(grep '^memqos level=' "$work/client-low.out" | head -n 1)"
+        echo "$case_name: told 1 client in low ($(field "$notified" MEMQOS_WANT_BYTES) bytes wanted), given back $given" \
+             "within $(field "$grace" MEMQOS_GRACE_USEC) us, then reclaimed $reclaimed bytes"
+        echo "$case_name: ok"
+        ;;
+ladder-kill-free|ladder-kill-keep)
+        # 512M with the priority kill at 80%: 409.6M. low's client holds 200M,
+        # high takes 250M: 450M of anonymous memory, past the kill watermark,
+        # short of the limit. low's client is the one the kill would take.
+        ladder_setup $((512 * MiB)) "[Group /$top]
+UsePriorityOOM=yes
+[OOM]
+KillWatermarkRatio=80
+[Notify]
+KillGraceSec=1s"
+        how=keep
+        [[ $case_name == ladder-kill-free ]] && how=free
+        start_client low "$root/low" hold $((200 * MiB)) $how
+        low_pid=${clients[-1]}
+        run_in "$root/high" stress-ng --vm 1 --vm-bytes 250M --vm-keep --timeout 20s --quiet &
+        clients+=($!)
+        wait_for 30 grep -q "^memqos level=kill " "$work/client-low.out" || fail "low's client was not told it is next"
+        wait_for 20 grep -q "MESSAGE_ID=$MSG_GRACE_ENDED" "$log" || fail "no GRACE_ENDED event"
+        sleep 1 # the kill, if any, after the grace
+        grace=$(events "$MSG_GRACE_ENDED" | head -n 1)
+        given=$(field "$grace" MEMQOS_GIVEN_BACK_BYTES)
+        notified=$(events "$MSG_NOTIFIED" | grep "MEMQOS_NOTICE_LEVEL=kill" | head -n 1)
+        [[ $(field "$notified" MEMQOS_CGROUP) == "/$top/low" && $(field "$notified" MEMQOS_CLIENTS) == 1 ]] ||
+                fail "no NOTIFIED event of level kill for low's 1 client: $notified"
+        [[ $(lines high "level=") -eq 0 ]] || fail "high's client was told: $(grep level= "$work/client-high.out")"
+        if [[ $how == free ]]; then
+                grep -q "^freed" "$work/client-low.out" || fail "the client did not free"
+                [[ $(field "$grace" MEMQOS_NEXT) == no-kill ]] || fail "not no-kill after the grace: $grace"
+                ((given >= 150 * MiB)) || fail "given back $given, not the client's 200M: $grace"
+                [[ $(line_of "$MSG_PRIORITY_KILL") -eq 0 ]] || fail "somebody was killed: $(events "$MSG_PRIORITY_KILL")"
+                kill -0 "$low_pid" || fail "low's client is gone"
+        else
+                [[ $(field "$grace" MEMQOS_NEXT) == kill ]] || fail "not kill after the grace: $grace"
+                wait_for 10 grep -q "MESSAGE_ID=$MSG_PRIORITY_KILL" "$log" || fail "nobody killed after the grace"
+                [[ $(line_of "$MSG_PRIORITY_KILL") -gt $(line_of "$MSG_GRACE_ENDED") ]] || fail "killed before the grace ended"
+                events "$MSG_PRIORITY_KILL" | head -n 1 | grep -q "MEMQOS_VICTIM_PID=$low_pid" ||
+                        fail "the victim is not low's client: $(events "$MSG_PRIORITY_KILL" | head -n 1)"
+        fi
+        [[ $(sed -n 's/^oom_kill //p' "$root/memory.oom_control") -eq 0 ]] || fail "the kernel's OOM killer had to act"
+        echo "$case_name: low's client read: $(grep '^memqos level=' "$work/client-low.out" | head -n 1)"
+        echo "$case_name: told low's client it is next ($(field "$notified" MEMQOS_WANT_BYTES) bytes wanted), given back" \
+             "$given within $(field "$grace" MEMQOS_GRACE_USEC) us: $(field "$grace" MEMQOS_NEXT)"
+        echo "$case_name: ok"
         ;;
 *)
         echo "unknown case $case_name"

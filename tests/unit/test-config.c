@@ -146,7 +146,7 @@ static void test_installed_file_documents_every_key_with_its_default(void **stat
                 line += l + (line[l] == '\n');
         }
 
-        assert_int_equal(keys, 16);
+        assert_int_equal(keys, 18);
         assert_int_equal(conf_parse(c, uncommented), 0);
         assert_int_equal(c->diags.n, 0);
         assert_config_is_default(&c->config);
@@ -163,9 +163,11 @@ static void test_every_key_is_read(void **state) {
                                     "[Reclaim]\nBackend=emulate\nAheadOfKernel=no\nStandingBounds=no\nStepSize=4M\n"
                                     "PressureIntervalSec=5ms\n"
                                     "[OOM]\nBackend=kernel\nKillWatermarkRatio=90\n"
-                                    "[Notify]\nClientsMax=10\nClientsPerUnitMax=2\n"),
+                                    "[Notify]\nClientsMax=10\nClientsPerUnitMax=2\nReclaimGraceSec=1s\nKillGraceSec=0\n"),
                          0);
         assert_int_equal(c->diags.n, 0);
+        assert_int_equal(c->config.notify_reclaim_grace_usec, USEC_PER_SEC);
+        assert_int_equal(c->config.notify_kill_grace_usec, 0);
         assert_int_equal(c->config.notify_clients_max, 10);
         assert_int_equal(c->config.notify_clients_per_unit_max, 2);
         assert_int_equal(c->config.reclaim_backend, BACKEND_EMULATE);
@@ -182,6 +184,19 @@ static void test_every_key_is_read(void **state) {
         assert_int_equal(c->config.sample_interval_usec, 500000);
         assert_int_equal(c->config.ratelimit_interval_usec, 120 * USEC_PER_SEC);
         assert_int_equal(c->config.ratelimit_burst, 20);
+}
+
+/* A grace longer than 10 s is refused: the default stays. */
+static void test_grace_keys_bounds(void **state) {
+        Conf *c = *state;
+
+        assert_int_equal(conf_parse(c, "[Notify]\nReclaimGraceSec=11s\nKillGraceSec=banana\n"), 0);
+        assert_int_equal(c->diags.n, 2);
+        assert_int_equal(c->diags.items[0].line, 2);
+        assert_string_equal(c->diags.items[0].key, "ReclaimGraceSec");
+        assert_int_equal(c->diags.items[1].line, 3);
+        assert_int_equal(c->config.notify_reclaim_grace_usec, 200 * USEC_PER_SEC / 1000);
+        assert_int_equal(c->config.notify_kill_grace_usec, 50 * USEC_PER_SEC / 1000);
 }
 
 /* The new keys refuse what they cannot use, and an empty feature Backend=
@@ -546,6 +561,7 @@ int main(void) {
                 cmocka_unit_test(test_installed_file_parses_clean),
                 CONF_TEST(test_installed_file_documents_every_key_with_its_default),
                 CONF_TEST(test_every_key_is_read),
+                CONF_TEST(test_grace_keys_bounds),
                 CONF_TEST(test_bad_value_keeps_default_and_names_file_line_key),
                 CONF_TEST(test_emulation_keys_bounds),
                 CONF_TEST(test_log_levels),

@@ -133,6 +133,23 @@ static void test_notice_line_format(void **state) {
         assert_int_equal(buf[n - 1], '\n');
 }
 
+static void test_ladder_lines_name_their_level_and_fit(void **state) {
+        char buf[NOTICE_LINE_MAX];
+        size_t n;
+
+        assert_int_equal(notice_level_from_ladder(LADDER_RECLAIM), NOTICE_LEVEL_RECLAIM);
+        assert_int_equal(notice_level_from_ladder(LADDER_KILL), NOTICE_LEVEL_KILL);
+        n = notice_format_line(buf, sizeof(buf), notice_level_from_ladder(LADDER_RECLAIM), 220000000, 268435456,
+                               214748364, 41943040);
+        assert_string_equal(buf, "memqos level=reclaim usage=220000000 limit=268435456 threshold=214748364 want=41943040\n");
+        assert_int_equal(n, strlen(buf));
+        n = notice_format_line(buf, sizeof(buf), notice_level_from_ladder(LADDER_KILL), UINT64_MAX - 1, UINT64_MAX - 1,
+                               UINT64_MAX - 1, UINT64_MAX - 1);
+        assert_true(n < NOTICE_LINE_MAX);
+        assert_int_equal(strncmp(buf, "memqos level=kill usage=", 24), 0);
+        assert_int_equal(buf[n - 1], '\n');
+}
+
 /* ---- the queue of a client ---- */
 
 static void test_queue_drops_whole_messages_when_full_and_counts(void **state) {
@@ -198,6 +215,7 @@ int main(void) {
                 cmocka_unit_test(test_only_upward_crossings_of_a_notice_threshold_are_told),
                 cmocka_unit_test(test_wanted_bytes_are_those_above_the_threshold),
                 cmocka_unit_test(test_notice_line_format),
+                cmocka_unit_test(test_ladder_lines_name_their_level_and_fit),
                 cmocka_unit_test(test_queue_drops_whole_messages_when_full_and_counts),
                 cmocka_unit_test(test_proc_cgroup_v1_memory_line_and_v2_unified_line),
         };
