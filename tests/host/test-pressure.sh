@@ -21,6 +21,7 @@
 #                              its memory within the grace, and memqosd reclaims nothing
 #         ladder-reclaim-keep  the client does not free: reclaim takes from the low child after
 #                              the grace
+#         ladder-reclaim-nobody  no client in the low child: reclaim neither tells nor waits
 #         ladder-kill-free     the priority kill tells the chosen leaf's client that it is next;
 #                              it frees its memory within the grace, and nobody is killed
 #         ladder-kill-keep     the client does not free: it is killed after the grace
@@ -299,7 +300,7 @@ CONF
         test -e "$sock" && fail "a clean stop left the socket"
         echo "restart: ok"
         ;;
-ladder-reclaim-free|ladder-reclaim-keep)
+ladder-reclaim-free|ladder-reclaim-keep|ladder-reclaim-nobody)
         # 256M, watermarks 80% with the widest gap: high 204.8M, low 179.2M.
         # high reads 100M of page cache, low's client holds 60M of anonymous
         # memory and low reads 60M: 220M, past wmark_high, short of the limit.
@@ -316,6 +317,24 @@ ReclaimGraceSec=1s"
         LOW=$((256 * MiB * 80 / 100 - 256 * MiB * 1000 / 10000))
         how=keep
         [[ $case_name == ladder-reclaim-free ]] && how=free
+        if [[ $case_name == ladder-reclaim-nobody ]]; then
+                # Nobody listens in low: reclaim does not wait, and says no grace.
+                run_in "$root/low" stress-ng --vm 1 --vm-bytes 60M --vm-keep --timeout 30s --quiet &
+                clients+=($!)
+                wait_for 10 bash -c "(( \$(cat '$root/low/memory.usage_in_bytes') >= 55 * $MiB ))" ||
+                        fail "low's stress-ng did not take its 60M"
+                read_in "$root/high" "$data/high.data"
+                read_in "$root/low" "$data/low.data"
+                wait_for 20 grep -q "MESSAGE_ID=$MSG_RECLAIM" "$log" || fail "no reclaim"
+                sleep 1.5 # a grace of 1 s would have ended
+                [[ $(line_of "$MSG_NOTIFIED") -eq 0 ]] || fail "a notice with nobody to tell: $(events "$MSG_NOTIFIED")"
+                [[ $(line_of "$MSG_GRACE_ENDED") -eq 0 ]] || fail "a grace with nobody told: $(events "$MSG_GRACE_ENDED")"
+                [[ $(lines high "level=") -eq 0 ]] || fail "high's client was told: $(grep level= "$work/client-high.out")"
+                events "$MSG_RECLAIM" | grep -q "/$top/high:" && fail "reclaim took from high"
+                echo "$case_name: reclaimed $(field "$(events "$MSG_RECLAIM" | head -n 1)" MEMQOS_RECLAIMED_BYTES) bytes without a notice or a grace"
+                echo "$case_name: ok"
+                exit 0
+        fi
         start_client low "$root/low" hold $((60 * MiB)) $how
         read_in "$root/high" "$data/high.data"
         read_in "$root/low" "$data/low.data"

@@ -61,6 +61,7 @@ static void test_reclaim_tells_lower_priorities_first_each_with_its_part(void **
         assert_int_equal(l[0].want, 50 * M);
         assert_string_equal(l[1].cgroup, "/p/offline/a");
         assert_int_equal(l[1].want, 70 * M);
+        assert_int_equal(l[1].priority, 1); /* offline's, not a's own 2: siblings compare */
         assert_string_equal(l[2].cgroup, "/p/online");
         assert_int_equal(l[2].want, 30 * M);
         assert_int_equal(l[2].priority, 10);
