@@ -22,6 +22,8 @@
 #         ladder-reclaim-keep  the client does not free: reclaim takes from the low child after
 #                              the grace
 #         ladder-reclaim-nobody  no client in the low child: reclaim neither tells nor waits
+#         ladder-reclaim-order   low has too little page cache: high is told too, after low,
+#                                asked only for the rest
 #         ladder-kill-free     the priority kill tells the chosen leaf's client that it is next;
 #                              it frees its memory within the grace, and nobody is killed
 #         ladder-kill-keep     the client does not free: it is killed after the grace
@@ -300,7 +302,7 @@ CONF
         test -e "$sock" && fail "a clean stop left the socket"
         echo "restart: ok"
         ;;
-ladder-reclaim-free|ladder-reclaim-keep|ladder-reclaim-nobody)
+ladder-reclaim-free|ladder-reclaim-keep|ladder-reclaim-nobody|ladder-reclaim-order)
         # 256M, watermarks 80% with the widest gap: high 204.8M, low 179.2M.
         # high reads 100M of page cache, low's client holds 60M of anonymous
         # memory and low reads 60M: 220M, past wmark_high, short of the limit.
@@ -332,6 +334,30 @@ ReclaimGraceSec=1s"
                 [[ $(lines high "level=") -eq 0 ]] || fail "high's client was told: $(grep level= "$work/client-high.out")"
                 events "$MSG_RECLAIM" | grep -q "/$top/high:" && fail "reclaim took from high"
                 echo "$case_name: reclaimed $(field "$(events "$MSG_RECLAIM" | head -n 1)" MEMQOS_RECLAIMED_BYTES) bytes without a notice or a grace"
+                echo "$case_name: ok"
+                exit 0
+        fi
+        if [[ $case_name == ladder-reclaim-order ]]; then
+                # low: its client's 60M (kept) and 10M of cache; high: 150M of
+                # cache. Of the ~41M reclaim needs, low can give 10M: high is
+                # told too, after low, for the rest.
+                make_file "$data/low-small.data" 10
+                make_file "$data/high-big.data" 150
+                start_client low "$root/low" hold $((60 * MiB)) keep
+                read_in "$root/low" "$data/low-small.data"
+                read_in "$root/high" "$data/high-big.data"
+                wait_for 20 grep -q "^memqos level=reclaim " "$work/client-high.out" || fail "high's client was not told"
+                grep -q "^memqos level=reclaim " "$work/client-low.out" || fail "low's client was not told"
+                wait_for 20 grep -q "MESSAGE_ID=$MSG_RECLAIM" "$log" || fail "no reclaim after the grace"
+                low_n=$(events "$MSG_NOTIFIED" | grep -n "MEMQOS_CGROUP=/$top/low " | head -n 1)
+                high_n=$(events "$MSG_NOTIFIED" | grep -n "MEMQOS_CGROUP=/$top/high " | head -n 1)
+                [[ -n $low_n && -n $high_n && ${low_n%%:*} -lt ${high_n%%:*} ]] ||
+                        fail "NOTIFIED not low first, then high: $(events "$MSG_NOTIFIED")"
+                low_want=$(field "$low_n" MEMQOS_WANT_BYTES) high_want=$(field "$high_n" MEMQOS_WANT_BYTES)
+                ((low_want <= 11 * MiB)) || fail "low asked $low_want, more than its 10M of cache"
+                grace=$(events "$MSG_GRACE_ENDED" | head -n 1)
+                ((high_want < $(field "$grace" MEMQOS_WANT_BYTES))) || fail "high asked all that is wanted: $high_want"
+                echo "$case_name: low asked $low_want, then high $high_want; $(field "$grace" MEMQOS_CLIENTS) clients told"
                 echo "$case_name: ok"
                 exit 0
         fi
