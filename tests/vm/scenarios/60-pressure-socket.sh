@@ -6,16 +6,15 @@
 # /run/memqos/pressure.sock through $MEMORY_PRESSURE_WATCH; when one's usage
 # crosses its NoticeThresholds=, its processes hear of it and the other's
 # do not. On systemd 254 and later also which $MEMORY_PRESSURE_WATCH wins,
-# systemd's own or Environment=; and, where sd-pressure-client is copied in
-# (Debian 13), a service built on libsystemd's own
-# sd_event_add_memory_pressure() hears its crossing through the drop-in alone.
-# Not among CI's scenarios (its guest time is spent); run with (and
-# --release trixie --install deb for systemd 257)
-#   tests/vm/run --layout v2 --scenarios tests/vm/pressure/60-pressure-socket.sh \
-#       --copy build-vm/tests/host/pressure-client:/usr/local/bin/memqos-pressure-client \
-#       [--copy SD_CLIENT:/usr/local/bin/sd-pressure-client]
-# (SD_CLIENT: tests/vm/pressure/sd-pressure-client.c built against libsystemd
-# 254+, e.g. in tests/deb/build's Debian 13 chroot; tests/vm/README.md.)
+# systemd's own or Environment=; systemd's own systemd-journald, pointed at
+# memqos by the shipped drop-in, connects (memqosd says so), is told when its
+# unit crosses a NoticeThresholds= and flushes its caches (it says so); and
+# on Debian 13 a service built on libsystemd's own
+# sd_event_add_memory_pressure() hears its crossing through the drop-in
+# alone. The clients, tests/host/pressure-client as memqos-pressure-client
+# and on trixie tests/vm/pressure/sd-pressure-client.c (built against
+# libsystemd 257 in tests/deb/build's Debian 13 chroot), are put into the
+# guest by tests/vm/run.
 . "$MEMQOS_VM_LIB"
 . "$MEMQOS_VM_DIR/core.sh"
 
@@ -24,14 +23,30 @@ CLIENT=/usr/local/bin/memqos-pressure-client
 SD_CLIENT=/usr/local/bin/sd-pressure-client
 SOCKET=/run/memqos/pressure.sock
 
+JOURNALD_DROPINS=/etc/systemd/system/systemd-journald.service.d
+MEMQOSD_DEBUG=/etc/memqos/memqos.conf.d/60-pressure-debug.conf
+SHM_FILE=/dev/shm/memqos-60-journald
+
 cleanup() {
         systemctl stop pressure-a.service pressure-b.service pressure-c.service pressure-sd.service 2>/dev/null || true
         rm -rf /etc/systemd/system/pressure-[abc].service* /etc/systemd/system/pressure-sd.service*
+        rm -f "$SHM_FILE"
+        if [[ -e $JOURNALD_DROPINS/60-memqos-pressure.conf ]]; then
+                rm -f "$JOURNALD_DROPINS"/6[01]-memqos-*.conf
+                systemctl daemon-reload
+                systemctl restart systemd-journald.service
+        fi
         systemctl daemon-reload
+        if [[ -e $MEMQOSD_DEBUG ]]; then
+                rm -f "$MEMQOSD_DEBUG"
+                systemctl reload memqosd.service || true
+        fi
 }
 trap cleanup EXIT
 
-[[ -x $CLIENT ]] || fail "no $CLIENT: run with --copy build-vm/tests/host/pressure-client:$CLIENT"
+[[ -x $CLIENT ]] || fail "no $CLIENT (tests/vm/run puts tests/host/pressure-client there)"
+[[ $MEMQOS_VM_RELEASE != trixie || -x $SD_CLIENT ]] ||
+        fail "no $SD_CLIENT (tests/vm/run builds it in tests/deb/build's Debian 13 chroot: bash tests/deb/build DIR --release trixie)"
 for s in a b; do
         cat >/etc/systemd/system/pressure-$s.service <<UNIT
 [Service]
@@ -90,6 +105,54 @@ UNIT
         echo "systemd $systemd_version, MemoryPressureWatch=on and Environment=: the service sees $(cat /run/pressure-c.env)"
         # Seen on 257 (Debian 13): Environment= wins.
         assert_eq /run/memqos/pressure.sock "$(cat /run/pressure-c.env)" "the \$MEMORY_PRESSURE_WATCH the service sees"
+fi
+
+# One of systemd's own daemons, pointed at memqos: journald takes each notice
+# as memory pressure (sd_event_add_memory_pressure() since 254), flushes its
+# caches and logs so at info level.
+if ((systemd_version >= 254)); then
+        step "systemd $systemd_version: systemd-journald with the shipped drop-in connects, is told of its crossing, flushes its caches"
+        # memqosd says who connected at debug level
+        mkdir -p "${MEMQOSD_DEBUG%/*}"
+        printf '[Daemon]\nLogLevel=debug\n' >"$MEMQOSD_DEBUG"
+        systemctl reload memqosd.service
+        cursor=$(journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p')
+        install_dropin systemd-journald.service 60-memqos-pressure.conf </usr/share/memqos/dropins/memqos-pressure.conf
+        systemctl daemon-reload
+        systemctl restart systemd-journald.service
+        pid=$(systemctl show -P MainPID systemd-journald.service)
+        assert_eq "MEMORY_PRESSURE_WATCH=$SOCKET" "$(tr '\0' '\n' </proc/"$pid"/environ | grep '^MEMORY_PRESSURE_WATCH=')" \
+                "systemd-journald's \$MEMORY_PRESSURE_WATCH"
+        connected="process $pid of cgroup /system.slice/systemd-journald.service connected"
+        wait_until 10 bash -c "journalctl -b -q -u memqosd.service --after-cursor='$cursor' -o cat | grep -qF '$connected'"
+        journalctl -b -q -u memqosd.service --after-cursor="$cursor" -o cat | grep -F "$connected"
+
+        # A NoticeThresholds= 16M above journald's usage now (its unit has no
+        # limit for the drop-in's 80%), and 32M of tmpfs charged to its cgroup.
+        cg=$(memcg_dir /system.slice/systemd-journald.service)
+        usage=$(cat "$cg/memory.current" 2>/dev/null || cat "$cg/memory.usage_in_bytes")
+        threshold=$(((usage >> 20) + 16))
+        install_dropin systemd-journald.service 61-memqos-notice.conf <<UNIT
+[X-MemQoS]
+NoticeThresholds=
+NoticeThresholds=${threshold}M
+UNIT
+        cursor=$(journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p')
+        systemctl daemon-reload
+        wait_until 10 bash -c "journalctl -b -q -u systemd-journald.service --after-cursor='$cursor' MESSAGE_ID=$MSG_POLICY -o cat |
+                grep -qF 'NoticeThresholds=${threshold}M'"
+        sleep 1.5 # v2: the watch's first sample puts usage below the threshold
+        sh -c 'echo $$ >"$0/cgroup.procs" && exec dd if=/dev/zero of="$1" bs=1M count=32 status=none' "$cg" "$SHM_FILE"
+        wait_until 10 journal_has -u systemd-journald.service --after-cursor="$cursor" MESSAGE_ID=$MSG_NOTIFIED
+        told=$(journalctl -b -q --after-cursor="$cursor" MESSAGE_ID=$MSG_NOTIFIED \
+                OBJECT_SYSTEMD_UNIT=systemd-journald.service -o export | sed -n 's/^MEMQOS_CLIENTS=//p' | sort -n | tail -n 1)
+        echo "NOTIFIED for systemd-journald.service at ${threshold}M: told ${told:-none}"
+        [[ ${told:-0} -ge 1 ]] || fail "NOTIFIED for systemd-journald.service told no client" \
+                "$(journalctl -b -q --after-cursor="$cursor" MESSAGE_ID=$MSG_NOTIFIED -o cat)"
+        wait_until 10 bash -c "journalctl -b -q --after-cursor='$cursor' -o cat | grep -q 'Under memory pressure, flushing caches'"
+        journalctl -b -q --after-cursor="$cursor" -o short-monotonic | grep 'Under memory pressure, flushing caches' | head -n 1
+        rm -f "$SHM_FILE" "$MEMQOSD_DEBUG"
+        systemctl reload memqosd.service
 fi
 
 if [[ -x $SD_CLIENT ]] && ((systemd_version >= 254)); then
