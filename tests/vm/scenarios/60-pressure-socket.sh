@@ -31,12 +31,14 @@ cleanup() {
         systemctl stop pressure-a.service pressure-b.service pressure-c.service pressure-sd.service 2>/dev/null || true
         rm -rf /etc/systemd/system/pressure-[abc].service* /etc/systemd/system/pressure-sd.service*
         rm -f "$SHM_FILE"
+        local journald=
         if [[ -e $JOURNALD_DROPINS/60-memqos-pressure.conf ]]; then
                 rm -f "$JOURNALD_DROPINS"/6[01]-memqos-*.conf
-                systemctl daemon-reload
-                systemctl restart systemd-journald.service
+                journald=pointed
         fi
         systemctl daemon-reload
+        # journald as it was, for the scenarios after this one
+        [[ -z $journald ]] || systemctl restart systemd-journald.service
         if [[ -e $MEMQOSD_DEBUG ]]; then
                 rm -f "$MEMQOSD_DEBUG"
                 systemctl reload memqosd.service || true
@@ -116,8 +118,19 @@ if ((systemd_version >= 254)); then
         mkdir -p "${MEMQOSD_DEBUG%/*}"
         printf '[Daemon]\nLogLevel=debug\n' >"$MEMQOSD_DEBUG"
         systemctl reload memqosd.service
-        cursor=$(journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p')
+        # With the shipped drop-in a NoticeThresholds= 16M above journald's
+        # usage now (its unit has no limit for the drop-in's 80%): one
+        # daemon-reload and one restart for both (each costs seconds in TCG).
+        cg=$(memcg_dir /system.slice/systemd-journald.service)
+        usage=$(cat "$cg/memory.current" 2>/dev/null || cat "$cg/memory.usage_in_bytes")
+        threshold=$(((usage >> 20) + 16))
         install_dropin systemd-journald.service 60-memqos-pressure.conf </usr/share/memqos/dropins/memqos-pressure.conf
+        install_dropin systemd-journald.service 61-memqos-notice.conf <<UNIT
+[X-MemQoS]
+NoticeThresholds=
+NoticeThresholds=${threshold}M
+UNIT
+        cursor=$(journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p')
         systemctl daemon-reload
         systemctl restart systemd-journald.service
         pid=$(systemctl show -P MainPID systemd-journald.service)
@@ -127,22 +140,14 @@ if ((systemd_version >= 254)); then
         wait_until 10 bash -c "journalctl -b -q -u memqosd.service --after-cursor='$cursor' -o cat | grep -qF '$connected'"
         journalctl -b -q -u memqosd.service --after-cursor="$cursor" -o cat | grep -F "$connected"
 
-        # A NoticeThresholds= 16M above journald's usage now (its unit has no
-        # limit for the drop-in's 80%), and 32M of tmpfs charged to its cgroup.
-        cg=$(memcg_dir /system.slice/systemd-journald.service)
-        usage=$(cat "$cg/memory.current" 2>/dev/null || cat "$cg/memory.usage_in_bytes")
-        threshold=$(((usage >> 20) + 16))
-        install_dropin systemd-journald.service 61-memqos-notice.conf <<UNIT
-[X-MemQoS]
-NoticeThresholds=
-NoticeThresholds=${threshold}M
-UNIT
-        cursor=$(journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p')
-        systemctl daemon-reload
+        # The new journald's cgroup goes 16M over the threshold: tmpfs charged to it.
         wait_until 10 bash -c "journalctl -b -q -u systemd-journald.service --after-cursor='$cursor' MESSAGE_ID=$MSG_POLICY -o cat |
                 grep -qF 'NoticeThresholds=${threshold}M'"
+        usage=$(cat "$cg/memory.current" 2>/dev/null || cat "$cg/memory.usage_in_bytes")
+        ((usage < threshold << 20)) || fail "systemd-journald's usage is over the threshold already" "usage $usage, threshold ${threshold}M"
         sleep 1.5 # v2: the watch's first sample puts usage below the threshold
-        sh -c 'echo $$ >"$0/cgroup.procs" && exec dd if=/dev/zero of="$1" bs=1M count=32 status=none' "$cg" "$SHM_FILE"
+        sh -c 'echo $$ >"$0/cgroup.procs" && exec dd if=/dev/zero of="$1" bs=1M count="$2" status=none' \
+                "$cg" "$SHM_FILE" $((threshold + 16 - (usage >> 20)))
         wait_until 10 journal_has -u systemd-journald.service --after-cursor="$cursor" MESSAGE_ID=$MSG_NOTIFIED
         told=$(journalctl -b -q --after-cursor="$cursor" MESSAGE_ID=$MSG_NOTIFIED \
                 OBJECT_SYSTEMD_UNIT=systemd-journald.service -o export | sed -n 's/^MEMQOS_CLIENTS=//p' | sort -n | tail -n 1)
