@@ -30,9 +30,19 @@
  *       (the slowest round: its number, from 1, and the working set kept
  *       after it, which tells whether it was the round that met the limit)
  *
- *   memqos-alloc --hold MB
+ *   memqos-alloc --hold MB [--cache MB [--notify SOCKET] [--refill-ms MS]]
  *       "offline" anonymous hog: mmap and touch MB, print "ready" (flushed),
  *       then sleep until killed.
+ *       --cache: an offline application with a droppable cache: CACHE MB
+ *       more, mapped and touched apart from the MB it needs. --notify: it
+ *       connects to memqosd's pressure socket (memqos-pressure(7)) and, on a
+ *       notice of level reclaim or kill while it holds its cache, unmaps the
+ *       cache and prints "dropped level=L bytes=N total=N" (total: all it
+ *       dropped so far); other lines are read and ignored. --refill-ms: the
+ *       cache is rebuilt MS ms after a drop ("refilled bytes=N"), as a cache
+ *       that warms up again; without it, it stays dropped. A socket that
+ *       closes prints "closed" and the application holds on. Without
+ *       --notify the cache is held like the rest (nobody tells it anything).
  *
  * p50 and p95 are nearest-rank percentiles (with 10 samples p95 is the
  * maximum).
@@ -42,12 +52,15 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -206,19 +219,99 @@ static int do_loop(size_t bytes, unsigned long size_mb, double duration_s, unsig
         return 0;
 }
 
-static int do_hold(size_t bytes) {
-        char *p;
+/* Maps and touches bytes of anonymous memory; NULL when mmap failed. */
+static char *map_touched(size_t bytes, int byte) {
+        char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-        p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
                 perror("memqos-alloc: mmap");
-                return 1;
+                return NULL;
         }
-        memset(p, 0xa5, bytes);
+        memset(p, byte, bytes);
+        return p;
+}
+
+static int connect_unix(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd;
+
+        if (strlen(path) >= sizeof(sa.sun_path)) {
+                fprintf(stderr, "memqos-alloc: socket path too long: %s\n", path);
+                return -1;
+        }
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                fprintf(stderr, "memqos-alloc: connect %s: %s\n", path, strerror(errno));
+                if (fd >= 0)
+                        close(fd);
+                return -1;
+        }
+        return fd;
+}
+
+/* Whether what was read holds a notice the application acts on: memqosd's
+ * reclaim is coming, or it is next to be killed. (A notice never spans two
+ * reads of 4 KiB in practice: a line is under 120 bytes; one cut in two is
+ * missed, and the next notice is heard.) */
+static bool notice_wants_memory(const char *buf) {
+        return strstr(buf, "level=reclaim") || strstr(buf, "level=kill");
+}
+
+static int do_hold(size_t bytes, size_t cache_bytes, const char *socket_path, unsigned long refill_ms) {
+        unsigned long long total = 0;
+        double refill_at = -1;
+        char *cache = NULL;
+        int fd = -1;
+
+        if (!map_touched(bytes, 0xa5))
+                return 1;
+        if (cache_bytes && !(cache = map_touched(cache_bytes, 0xc4)))
+                return 1;
+        if (socket_path && (fd = connect_unix(socket_path)) < 0)
+                return 1;
         printf("ready\n");
         fflush(stdout);
-        for (;;)
-                pause();
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                int timeout = -1;
+                char buf[4096];
+                ssize_t n;
+
+                if (refill_at >= 0)
+                        timeout = refill_at > now_ms() ? (int) (refill_at - now_ms()) + 1 : 0;
+                if (poll(&p, fd >= 0 ? 1 : 0, timeout) < 0 && errno != EINTR)
+                        return 1;
+                if (refill_at >= 0 && now_ms() >= refill_at) {
+                        cache = map_touched(cache_bytes, 0xc4);
+                        if (!cache)
+                                return 1;
+                        refill_at = -1;
+                        printf("refilled bytes=%zu\n", cache_bytes);
+                        fflush(stdout);
+                }
+                if (fd < 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR)))
+                        continue;
+                n = read(fd, buf, sizeof(buf) - 1);
+                if (n <= 0) {
+                        printf("closed\n");
+                        fflush(stdout);
+                        close(fd);
+                        fd = -1;
+                        continue;
+                }
+                buf[n] = '\0';
+                if (cache && notice_wants_memory(buf)) {
+                        munmap(cache, cache_bytes);
+                        cache = NULL;
+                        total += cache_bytes;
+                        printf("dropped level=%s bytes=%zu total=%llu\n",
+                               strstr(buf, "level=kill") ? "kill" : "reclaim", cache_bytes, total);
+                        fflush(stdout);
+                        if (refill_ms)
+                                refill_at = now_ms() + (double) refill_ms;
+                }
+        }
 }
 
 static void usage(FILE *f) {
@@ -226,11 +319,11 @@ static void usage(FILE *f) {
                 "usage: memqos-alloc --size MB --repeat N [--interval-ms MS] [--each]\n"
                 "       memqos-alloc --loop --size MB --duration SEC [--interval-ms MS]\n"
                 "                    [--grow MB --grow-max MB]\n"
-                "       memqos-alloc --hold MB\n");
+                "       memqos-alloc --hold MB [--cache MB [--notify SOCKET] [--refill-ms MS]]\n");
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_INTERVAL = 0x100, ARG_EACH, ARG_GROW, ARG_GROW_MAX };
+        enum { ARG_INTERVAL = 0x100, ARG_EACH, ARG_GROW, ARG_GROW_MAX, ARG_CACHE, ARG_NOTIFY, ARG_REFILL };
         static const struct option options[] = {
                 { "size", required_argument, NULL, 's' },
                 { "repeat", required_argument, NULL, 'r' },
@@ -241,10 +334,15 @@ int main(int argc, char **argv) {
                 { "each", no_argument, NULL, ARG_EACH },
                 { "grow", required_argument, NULL, ARG_GROW },
                 { "grow-max", required_argument, NULL, ARG_GROW_MAX },
+                { "cache", required_argument, NULL, ARG_CACHE },
+                { "notify", required_argument, NULL, ARG_NOTIFY },
+                { "refill-ms", required_argument, NULL, ARG_REFILL },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         unsigned long size_mb = 0, repeat = 0, hold_mb = 0, interval_ms = 0, grow_mb = 0, grow_max_mb = 0, v;
+        unsigned long cache_mb = 0, refill_ms = 0;
+        const char *socket_path = NULL;
         double duration = 0;
         bool loop = false, each = false;
         int c;
@@ -286,6 +384,17 @@ int main(int argc, char **argv) {
                         if (!parse_ulong(optarg, &grow_max_mb) || grow_max_mb == 0)
                                 goto bad;
                         break;
+                case ARG_CACHE:
+                        if (!parse_ulong(optarg, &cache_mb) || cache_mb == 0)
+                                goto bad;
+                        break;
+                case ARG_NOTIFY:
+                        socket_path = optarg;
+                        break;
+                case ARG_REFILL:
+                        if (!parse_ulong(optarg, &refill_ms) || refill_ms == 0 || refill_ms > 3600000)
+                                goto bad;
+                        break;
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -298,8 +407,10 @@ int main(int argc, char **argv) {
 
         if (!!grow_mb != !!grow_max_mb || (grow_mb && !loop))
                 goto bad;
+        if ((cache_mb || socket_path || refill_ms) && (!hold_mb || !cache_mb))
+                goto bad;
         if (hold_mb && !size_mb && !repeat && !loop)
-                return do_hold(hold_mb * MIB);
+                return do_hold(hold_mb * MIB, cache_mb * MIB, socket_path, refill_ms);
         if (loop && size_mb && duration > 0 && !repeat && !hold_mb)
                 return do_loop(size_mb * MIB, size_mb, duration, (unsigned) interval_ms,
                                grow_mb, grow_max_mb);
