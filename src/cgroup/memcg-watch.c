@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 
+#include "basic/event-timer.h"
 #include "cgroup/inotify-hub.h"
 #include "cgroup/memcg-watch.h"
 
@@ -246,10 +247,9 @@ static int on_sample(sd_event_source *s, uint64_t usec, void *userdata) {
         if (!watch_check_thresholds(w, NULL))
                 return 0;
         /* Only while there are thresholds (the timer goes with them). */
-        if (w->sample_timer) {
-                (void) sd_event_source_set_time_relative(w->sample_timer, interval);
-                (void) sd_event_source_set_enabled(w->sample_timer, SD_EVENT_ONESHOT);
-        }
+        if (w->sample_timer)
+                (void) event_timer_arm(w->event, &w->sample_timer, interval, event_timer_accuracy_usec(interval),
+                                       on_sample, w, "memcg-watch-sample");
         return 0;
 }
 
@@ -385,12 +385,8 @@ static int watch_set_sampling(MemcgWatch *w, bool on) {
         r = watch_ensure_inotify(w);
         if (r < 0)
                 return r;
-        r = sd_event_add_time_relative(w->event, &w->sample_timer, CLOCK_MONOTONIC, w->sample_usec,
-                                       w->sample_usec / 10, on_sample, w);
-        if (r < 0)
-                return r;
-        (void) sd_event_source_set_description(w->sample_timer, "memcg-watch-sample");
-        return r;
+        return event_timer_arm(w->event, &w->sample_timer, w->sample_usec, event_timer_accuracy_usec(w->sample_usec),
+                               on_sample, w, "memcg-watch-sample");
 }
 
 static int watch_schedule_resync(MemcgWatch *w) {
@@ -543,11 +539,13 @@ static int on_oom_eventfd(sd_event_source *s, int fd, uint32_t revents, void *us
 
         if (w->oom_settle)
                 return 0;
-        r = sd_event_add_time_relative(w->event, &w->oom_settle, CLOCK_MONOTONIC, WATCH_OOM_SETTLE_USEC,
-                                       0, on_oom_settled, w);
+        /* A tenth late at most: the emulator's check after an OOM waits on
+         * it (at sd-event's default it could wait 300 ms, not 50). */
+        r = event_timer_arm(w->event, &w->oom_settle, WATCH_OOM_SETTLE_USEC,
+                            event_timer_accuracy_usec(WATCH_OOM_SETTLE_USEC), on_oom_settled, w,
+                            "memcg-watch-oom-settle");
         if (r < 0) /* report without waiting rather than not at all */
                 return on_oom_settled(NULL, 0, w);
-        (void) sd_event_source_set_description(w->oom_settle, "memcg-watch-oom-settle");
         return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "basic/cgroup-path.h"
+#include "basic/event-timer.h"
 #include "basic/log.h"
 #include "basic/state-dir.h"
 #include "cgroup/memcg-watch.h"
@@ -182,9 +183,10 @@ static void note_missing_feature(Manager *m, MemcgKnob k) {
                 return;
         m->feature_missing_said[k] = true;
         m->feature_missing_pending[k] = true;
+        /* Coarse: a report, gathered over seconds. */
         if (!m->feature_report_source &&
             sd_event_add_time_relative(m->event, &m->feature_report_source, CLOCK_MONOTONIC,
-                                       FEATURE_REPORT_DELAY_USEC, 0, on_feature_report, m) >= 0)
+                                       FEATURE_REPORT_DELAY_USEC, EVENT_TIMER_COARSE_USEC, on_feature_report, m) >= 0)
                 (void) sd_event_source_set_description(m->feature_report_source, "memqosd-feature-report");
 }
 
@@ -238,8 +240,10 @@ static bool manager_group_announce_passes(Manager *m) {
         }
 
         if (!m->groups_folded_source) {
+                /* Coarse: a sum said a quarter second late costs nothing. */
                 r = sd_event_add_time(m->event, &m->groups_folded_source, CLOCK_MONOTONIC,
-                                      now + m->config.ratelimit_interval_usec, 0, on_groups_folded, m);
+                                      now + m->config.ratelimit_interval_usec, EVENT_TIMER_COARSE_USEC,
+                                      on_groups_folded, m);
                 if (r >= 0)
                         (void) sd_event_source_set_description(m->groups_folded_source, "memqos-groups-folded");
         } else {
@@ -537,7 +541,9 @@ static void unit_retry_cgroup_later(Manager *m, Unit *u) {
         }
         log_unit_debug(unit_object(u), u->control_group, "The memory cgroup is not there; looking again in %" PRIu64 " ms.",
                        delay / 1000);
-        r = sd_event_add_time_relative(m->event, &u->cgroup_retry, CLOCK_MONOTONIC, delay, 0, on_cgroup_retry, u);
+        /* Coarse: a back-off of seconds. */
+        r = sd_event_add_time_relative(m->event, &u->cgroup_retry, CLOCK_MONOTONIC, delay, EVENT_TIMER_COARSE_USEC,
+                                       on_cgroup_retry, u);
         if (r < 0) {
                 log_unit_warning_errno(unit_object(u), u->control_group, r,
                                        "Cannot arm the timer to look for the memory cgroup again: %m");

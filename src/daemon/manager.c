@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "basic/cgroup-path.h"
+#include "basic/event-timer.h"
 #include "basic/log.h"
 #include "basic/state-dir.h"
 #include "cgroup/memcg-watch.h"
@@ -52,7 +53,8 @@ static Unit *unit_free(Unit *u) {
 }
 
 /* STATUS= follows the number of units and groups, said at most once a
- * second: a start with thousands of units is one message, not thousands. */
+ * second: a start with thousands of units is one message, not thousands;
+ * a quarter second later costs nothing (EVENT_TIMER_COARSE_USEC). */
 #define STATUS_DELAY_USEC (1000 * 1000ULL)
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -70,8 +72,8 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 void manager_status_later(Manager *m) {
         if (!m->status_source && m->event &&
-            sd_event_add_time_relative(m->event, &m->status_source, CLOCK_MONOTONIC, STATUS_DELAY_USEC, 0,
-                                       on_status_timer, m) >= 0)
+            sd_event_add_time_relative(m->event, &m->status_source, CLOCK_MONOTONIC, STATUS_DELAY_USEC,
+                                       EVENT_TIMER_COARSE_USEC, on_status_timer, m) >= 0)
                 (void) sd_event_source_set_description(m->status_source, "memqosd-status");
 }
 

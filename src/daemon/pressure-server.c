@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "basic/cgroup-path.h"
+#include "basic/event-timer.h"
 #include "basic/log.h"
 #include "basic/outbuf.h"
 #include "basic/util.h"
@@ -121,7 +122,8 @@ static int on_thresholds_settled(sd_event_source *source, uint64_t usec, void *u
 }
 
 /* The clients' thresholds of owner changed: its watch follows within
- * THRESHOLDS_SETTLE_USEC, once for all the changes until then. */
+ * THRESHOLDS_SETTLE_USEC (and at most EVENT_TIMER_COARSE_USEC more), once
+ * for all the changes until then. */
 static void thresholds_changed_later(PressureServer *s, Unit *owner) {
         size_t n = strv_length(s->settle_units);
         char **l;
@@ -140,16 +142,11 @@ static void thresholds_changed_later(PressureServer *s, Unit *owner) {
         if (!l[n])
                 return;
 
-        if (!s->settle_source) {
-                if (sd_event_add_time_relative(s->event, &s->settle_source, CLOCK_MONOTONIC, THRESHOLDS_SETTLE_USEC, 0,
-                                               on_thresholds_settled, s) >= 0)
-                        (void) sd_event_source_set_description(s->settle_source, "memqosd-pressure-thresholds");
-                return;
-        }
-        if (n == 0) {
-                (void) sd_event_source_set_time_relative(s->settle_source, THRESHOLDS_SETTLE_USEC);
-                (void) sd_event_source_set_enabled(s->settle_source, SD_EVENT_ONESHOT);
-        }
+        /* Coarse: the thresholds are settled to merge a burst of clients'
+         * changes; a quarter second more merges more. */
+        if (!s->settle_source || n == 0)
+                (void) event_timer_arm(s->event, &s->settle_source, THRESHOLDS_SETTLE_USEC, EVENT_TIMER_COARSE_USEC,
+                                       on_thresholds_settled, s, "memqosd-pressure-thresholds");
 }
 
 static Unit *client_owner(PressureClient *c) {
@@ -410,15 +407,10 @@ static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *us
                         log_full(warn_level(s, WARN_ACCEPT), -errno, NULL, NULL, NULL, NULL,
                                  "Pressure socket: cannot accept connections now: %m");
                         (void) sd_event_source_set_enabled(s->source, SD_EVENT_OFF);
-                        if (!s->retry_source) {
-                                if (sd_event_add_time_relative(s->event, &s->retry_source, CLOCK_MONOTONIC,
-                                                               ACCEPT_RETRY_USEC, 0, on_accept_retry, s) >= 0)
-                                        (void) sd_event_source_set_description(s->retry_source,
-                                                                               "memqosd-pressure-accept-retry");
-                        } else {
-                                (void) sd_event_source_set_time_relative(s->retry_source, ACCEPT_RETRY_USEC);
-                                (void) sd_event_source_set_enabled(s->retry_source, SD_EVENT_ONESHOT);
-                        }
+                        /* Coarse: fds come back as clients or units go, at no
+                         * pace a sharper retry would catch. */
+                        (void) event_timer_arm(s->event, &s->retry_source, ACCEPT_RETRY_USEC, EVENT_TIMER_COARSE_USEC,
+                                               on_accept_retry, s, "memqosd-pressure-accept-retry");
                 }
                 break; /* EAGAIN: all taken */
         }

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <stddef.h>
 
+#include "basic/event-timer.h"
 #include "basic/log.h"
 #include "basic/util.h"
 #include "daemon/bustrust.h"
@@ -171,8 +172,9 @@ static void unit_refresh_later(SystemdClient *c, Unit *u) {
         log_full(c->refresh_queue.failures == 1 ? LOG_WARNING : LOG_DEBUG, 0, NULL, NULL, NULL, NULL,
                  "systemd did not answer questions about units (see above); asking again in %" PRIu64 " s.",
                  (uint64_t) (usec / (1000 * 1000ULL)));
-        r = sd_event_add_time_relative(c->event, &c->refresh_retry_source, CLOCK_MONOTONIC, usec, 0,
-                                       on_refresh_retry, c);
+        /* Coarse: a back-off of seconds. */
+        r = sd_event_add_time_relative(c->event, &c->refresh_retry_source, CLOCK_MONOTONIC, usec,
+                                       EVENT_TIMER_COARSE_USEC, on_refresh_retry, c);
         if (r < 0) {
                 log_warning_errno(r, "Cannot schedule asking systemd again: %m");
                 return;
@@ -570,8 +572,9 @@ static void schedule_reconnect(SystemdClient *c) {
         c->reconnect_attempts++;
 
         c->reconnect_source = sd_event_source_unref(c->reconnect_source);
-        if (sd_event_add_time_relative(c->event, &c->reconnect_source, CLOCK_MONOTONIC, delay, 0,
-                                       on_reconnect_timer, c) >= 0)
+        /* Coarse: a back-off; the bus comes back at its own pace. */
+        if (sd_event_add_time_relative(c->event, &c->reconnect_source, CLOCK_MONOTONIC, delay,
+                                       EVENT_TIMER_COARSE_USEC, on_reconnect_timer, c) >= 0)
                 (void) sd_event_source_set_description(c->reconnect_source, "memqosd-bus-reconnect");
 }
 

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+#include "basic/event-timer.h"
 #include "basic/log.h"
 #include "basic/util.h"
 #include "emulate/bound.h"
@@ -248,9 +249,9 @@ static int on_bound_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 emulator_bounds_clear(e, true);
                 return 0;
         }
-        (void) sd_event_source_set_time_relative(s, next == BOUND_BUSY ? EMU_BOUND_INTERVAL_USEC
-                                                                        : EMU_BOUND_IDLE_INTERVAL_USEC);
-        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        uint64_t interval = next == BOUND_BUSY ? EMU_BOUND_INTERVAL_USEC : EMU_BOUND_IDLE_INTERVAL_USEC;
+        (void) event_timer_arm(e->event, &e->bound_timer, interval, event_timer_accuracy_usec(interval),
+                               on_bound_timer, e, "emulator-bounds");
         return 0;
 }
 
@@ -266,17 +267,14 @@ void emulator_arm_bounds(Emulator *e, uint64_t usage) {
         if (e->bound_timer) {
                 uint64_t due;
                 if (usage >= e->bound_start && sd_event_source_get_time(e->bound_timer, &due) >= 0 &&
-                    due > clock_usec(CLOCK_MONOTONIC) + EMU_BOUND_INTERVAL_USEC) {
-                        (void) sd_event_source_set_time_relative(e->bound_timer, 0);
-                        (void) sd_event_source_set_enabled(e->bound_timer, SD_EVENT_ONESHOT);
-                }
+                    due > clock_usec(CLOCK_MONOTONIC) + EMU_BOUND_INTERVAL_USEC)
+                        (void) event_timer_arm(e->event, &e->bound_timer, 0, EMU_BOUND_ACCURACY_USEC, on_bound_timer,
+                                               e, "emulator-bounds");
                 return;
         }
-        int r = sd_event_add_time_relative(e->event, &e->bound_timer, CLOCK_MONOTONIC, 0, 0, on_bound_timer, e);
-        if (r < 0) {
+        int r = event_timer_arm(e->event, &e->bound_timer, 0, EMU_BOUND_ACCURACY_USEC, on_bound_timer, e,
+                                "emulator-bounds");
+        if (r < 0)
                 log_unit_warning_errno(e->unit_object, e->cgroup, r, "Cannot arm the standing bounds' timer: %m");
-                return;
-        }
-        (void) sd_event_source_set_description(e->bound_timer, "emulator-bounds");
 }
 

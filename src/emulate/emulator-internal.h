@@ -30,6 +30,9 @@
  * wmark_high), and is brought down by at most this many steps a look. */
 #define EMU_BOUND_INTERVAL_USEC (100 * 1000ULL)
 #define EMU_BOUND_IDLE_INTERVAL_USEC (5 * 1000 * 1000ULL)
+/* How late a look "at once" may come (usage reached bound_start): as late
+ * as a busy look may, a tenth of its interval. */
+#define EMU_BOUND_ACCURACY_USEC (EMU_BOUND_INTERVAL_USEC / 10)
 #define EMU_BOUND_HALF_LIFE_USEC (120 * 1000 * 1000ULL)
 #define EMU_BOUND_MARGIN_STEPS 4
 #define EMU_BOUND_MAX_DOWN_STEPS 4
@@ -103,6 +106,9 @@ typedef struct TreeReader {
 /* emulator.c */
 /* Reads the unit and acts as the pressure zone says (reclaim, kill, bounds). */
 void emulator_check(Emulator *e);
+/* Arms the pressure tick (the next check, one PressureIntervalSec= from now),
+ * or moves it there: the pace of reclaim passes and kill checks in the zone. */
+int emulator_arm_tick(Emulator *e);
 int emulator_dirfd(const Emulator *e);
 unsigned emulator_priority_of(const Emulator *e, const char *cgroup);
 uint64_t emulator_reserve_of(const Emulator *e, const char *cgroup, uint64_t parent_limit);

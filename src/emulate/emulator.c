@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+#include "basic/event-timer.h"
 #include "basic/log.h"
 #include "basic/util.h"
 #include "cgroup/memcg-watch.h"
@@ -241,11 +242,10 @@ static int on_summary_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static void emulator_arm_summary(Emulator *e) {
         if (e->summary_timer)
                 return;
-        if (sd_event_add_time_relative(e->event, &e->summary_timer, CLOCK_MONOTONIC,
-                                       e->s.summary_interval_usec, 0, on_summary_timer, e) < 0)
+        /* Coarse: a sum said a quarter second late costs nothing. */
+        if (event_timer_arm(e->event, &e->summary_timer, e->s.summary_interval_usec, EVENT_TIMER_COARSE_USEC,
+                            on_summary_timer, e, "emulator-folded-summary") < 0)
                 emulator_say_folded(e); /* no timer: say it now rather than never */
-        else
-                (void) sd_event_source_set_description(e->summary_timer, "emulator-folded-summary");
 }
 
 static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t limit, uint64_t high, uint64_t low,
@@ -416,20 +416,20 @@ void emulator_check(Emulator *e) {
         }
 
         if ((entry != MEMCG_UNLIMITED && usage >= entry) || e->reclaiming) {
-                if (!e->tick) {
-                        r = sd_event_add_time_relative(e->event, &e->tick, CLOCK_MONOTONIC,
-                                                       e->s.interval_usec, 0, on_tick, e);
-                        if (r < 0)
-                                log_unit_warning_errno(e->unit_object, e->cgroup, r,
-                                                       "Cannot arm the pressure timer: %m");
-                        else
-                                (void) sd_event_source_set_description(e->tick, "emulator-tick");
-                } else {
-                        (void) sd_event_source_set_time_relative(e->tick, e->s.interval_usec);
-                        (void) sd_event_source_set_enabled(e->tick, SD_EVENT_ONESHOT);
-                }
+                r = emulator_arm_tick(e);
+                if (r < 0)
+                        log_unit_warning_errno(e->unit_object, e->cgroup, r, "Cannot arm the pressure timer: %m");
         } else
                 e->tick = sd_event_source_disable_unref(e->tick);
+}
+
+/* At most a tenth of the interval late: the tick paces the reclaim passes
+ * and kill checks, and at sd-event's default 250 ms a 20 ms tick came up to
+ * 270 ms late, time for a writer to fill the headroom (issue 13). */
+int emulator_arm_tick(Emulator *e) {
+        assert(e);
+        return event_timer_arm(e->event, &e->tick, e->s.interval_usec, event_timer_accuracy_usec(e->s.interval_usec),
+                               on_tick, e, "emulator-tick");
 }
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
