@@ -45,6 +45,22 @@ wait_for() {
         done
 }
 
+# started_lines LOG: how many "started:" lines memqosd has written to LOG.
+started_lines() {
+        local n
+        n=$(grep -c "started:" "$1" 2>/dev/null)
+        echo "${n:-0}"
+}
+
+# wait_started LOG BEFORE: a memqosd started after LOG had BEFORE
+# "started:" lines has written its own (a restart appends to the same log:
+# the first run's line must not pass for the second's, or a client may
+# connect to the old socket before the new daemon listens).
+wait_started() {
+        wait_for 10 started_since "$1" "$2"
+}
+started_since() { (($(started_lines "$1") > $2)); }
+
 # Runs ARGS in cgroup DIR (its own shell moves itself there first).
 run_in() {
         local dir=$1

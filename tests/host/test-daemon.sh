@@ -46,6 +46,9 @@ fail() {
 }
 
 start_daemon() {
+        # emptied here, not by the launch's redirection, which may come after
+        # wait_for's first look (a restart would find the last run's line)
+        : >"$log"
         "$memqosd" --no-systemd --log-target=stderr --config="$work/memqos.conf" \
                 --state-dir="$work/state" 2>"$log" &
         daemon=$!
@@ -372,6 +375,7 @@ startup)
 
         # A missing --cgroup-root is said once.
         printf '[Daemon]\nLogLevel=info\n' >"$work/memqos.conf"
+        : >"$log"
         "$memqosd" --no-systemd --log-target=stderr --config="$work/memqos.conf" \
                 --cgroup-root="$work/no-such-root" --state-dir="$work/state" 2>"$log" &
         daemon=$!
@@ -486,6 +490,7 @@ fds)
         # their limits before the rule matches them (SIGHUP), so that each
         # has a reclaim zone to watch from the start.
         : >"$work/memqos.conf"
+        : >"$log"
         (ulimit -S -n 1024 && exec "$memqosd" --no-systemd --log-target=stderr --config="$work/memqos.conf" \
                 --state-dir="$work/state" 2>"$log") &
         daemon=$!

@@ -84,12 +84,14 @@ show_tree() {
 }
 
 start_daemon() {
+        local before
+        before=$(started_lines "$log")
         touch "$log"
         # shellcheck disable=SC2086 # MEMQOSD_ARGS: extra words, e.g. --log-level=debug
         "$memqosd" --no-systemd --log-target=stderr --config="$work/memqos.conf" \
                 --state-dir="$work/state" ${MEMQOSD_ARGS:-} "$@" 2>>"$log" &
         daemon=$!
-        wait_for 10 grep -q "started:" "$log" || fail "memqosd did not start"
+        wait_started "$log" "$before" || fail "memqosd did not start"
 }
 
 state_file() { # cgroup path below the v1 root -> state file

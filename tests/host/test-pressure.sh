@@ -94,10 +94,12 @@ fail() {
 }
 
 start_daemon() {
+        local before
+        before=$(started_lines "$log")
         "$memqosd" --no-systemd --log-target=stderr --config="$work/memqos.conf" \
                 --state-dir="$work/state" 2>>"$log" &
         daemon=$!
-        wait_for 10 grep -q "started:" "$log" || fail "memqosd did not start"
+        wait_started "$log" "$before" || fail "memqosd did not start"
         test -S "$sock" || fail "no socket at $sock"
 }
 
