@@ -15,8 +15,6 @@
 #include "emulate/plan.h"
 
 #define RECLAIM_STEPS_MAX 64
-/* How late a grace (ladder.h) may end: the graces are tens of ms. */
-#define EMU_GRACE_ACCURACY_USEC (1000ULL)
 #define KILL_PICK_ROUNDS 4
 #define KILL_LEAVES_MAX 16 /* leaves tried per kill */
 #define EMU_BACKOFF_MAX_USEC (5 * 1000 * 1000ULL)

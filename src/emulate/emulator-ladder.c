@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "basic/event-timer.h"
 #include "basic/log.h"
 #include "basic/util.h"
 #include "emulate/emulator-internal.h"
@@ -152,11 +153,12 @@ int emulator_grace_start(Emulator *e, LadderLevel level, const LadderNotice *not
         /* Counted from now, when the clients have just been told (grace_usec
          * is at most 10 s: no overflow); a relative timer counts from the
          * loop's last wake-up, and a pass that took 150 ms under load before
-         * telling left 47 ms of a 200 ms grace. Accuracy 1 ms: with 0,
-         * sd-event's default of 250 ms, a 50 ms grace would end anywhere up
-         * to 300 ms (seen: a 1 s grace took 1.09-1.24 s). */
+         * telling left 47 ms of a 200 ms grace. Accuracy 1 ms, the finest:
+         * the graces are tens of ms, and with 0, sd-event's default of
+         * 250 ms, a 50 ms grace would end anywhere up to 300 ms (seen: a 1 s
+         * grace took 1.09-1.24 s). */
         r = sd_event_add_time(e->event, &g->timer, CLOCK_MONOTONIC, g->start_usec + grace_usec,
-                              EMU_GRACE_ACCURACY_USEC, level == LADDER_KILL ? on_kill_grace_end : on_reclaim_grace_end,
+                              EVENT_TIMER_FINE_USEC, level == LADDER_KILL ? on_kill_grace_end : on_reclaim_grace_end,
                               e);
         if (r < 0) {
                 log_unit_warning_errno(e->unit_object, e->cgroup, r, "Cannot arm the grace timer, acting now: %m");
