@@ -253,26 +253,6 @@ static int on_sample(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* v1: "<eventfd> <fd of file> [args]" into cgroup.event_control. The file's
- * fd is needed only for the write; the kernel keeps the eventfd. */
-static int register_v1_event(MemcgWatch *w, int efd, const char *file, const char *args) {
-        _cleanup_close_ int control = -1, target = -1;
-        char line[128];
-        int n;
-
-        target = openat(w->dirfd, file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (target < 0)
-                return -errno;
-        control = openat(w->dirfd, "cgroup.event_control", O_WRONLY | O_CLOEXEC | O_NOCTTY);
-        if (control < 0)
-                return -errno;
-
-        n = snprintf(line, sizeof(line), "%d %d%s%s", efd, target, args ? " " : "", args ?: "");
-        if (write(control, line, (size_t) n) < 0)
-                return -errno;
-        return 0;
-}
-
 static int registration_new(MemcgWatch *w, const char *file, const char *const *args, size_t n_args,
                             sd_event_io_handler_t handler, WatchRegistration *ret) {
         WatchRegistration reg = { .efd = -1 };
@@ -284,7 +264,7 @@ static int registration_new(MemcgWatch *w, const char *file, const char *const *
 
         /* The kernel signals the same eventfd for each registration on it. */
         for (size_t i = 0; r >= 0 && i < (n_args ?: 1); i++)
-                r = register_v1_event(w, reg.efd, file, n_args > 0 ? args[i] : NULL);
+                r = memcg_register_event(w->dirfd, reg.efd, file, n_args > 0 ? args[i] : NULL);
         if (r >= 0)
                 r = sd_event_add_io(w->event, &reg.source, reg.efd, EPOLLIN, handler, w);
         if (r >= 0)

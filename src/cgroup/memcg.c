@@ -4,6 +4,7 @@
  * shared/docs/kernel-abi.md. Everything that decides (path validation, what to
  * write, the watermark arithmetic) is pure and lives at the bottom. */
 
+#include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -144,6 +145,65 @@ int memcg_read_u64(int dirfd, const char *file, uint64_t *ret) {
         if (r < 0)
                 return r;
         return memcg_parse_u64(buf, ret);
+}
+
+int memcg_parse_oom_control(const char *text, bool *ret_kill_disabled, bool *ret_under_oom) {
+        bool kill_disabled = false, under_oom = false;
+
+        assert(text);
+        for (const char *line = text; *line;) {
+                const char *eol = strchrnul(line, '\n');
+                const char *value = memchr(line, ' ', (size_t) (eol - line));
+                if (value) {
+                        size_t key_len = (size_t) (value - line);
+                        value++;
+                        if (value == eol || *value < '0' || *value > '9')
+                                return -EBADMSG;
+                        bool set = *value != '0';
+                        if (key_len == strlen("oom_kill_disable") && strncmp(line, "oom_kill_disable", key_len) == 0)
+                                kill_disabled = set;
+                        else if (key_len == strlen("under_oom") && strncmp(line, "under_oom", key_len) == 0)
+                                under_oom = set;
+                }
+                line = *eol ? eol + 1 : eol;
+        }
+        if (ret_kill_disabled)
+                *ret_kill_disabled = kill_disabled;
+        if (ret_under_oom)
+                *ret_under_oom = under_oom;
+        return 0;
+}
+
+int memcg_read_oom_control(int dirfd, bool *ret_kill_disabled, bool *ret_under_oom) {
+        char buf[256];
+        int r = memcg_read_small_file(dirfd, "memory.oom_control", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        return memcg_parse_oom_control(buf, ret_kill_disabled, ret_under_oom);
+}
+
+int memcg_set_oom_kill_disabled(int dirfd, bool disabled) {
+        return memcg_write_u64(dirfd, "memory.oom_control", disabled ? 1 : 0);
+}
+
+int memcg_register_event(int dirfd, int efd, const char *file, const char *args) {
+        _cleanup_(closep) int control = -1, target = -1;
+        char line[128];
+        int n;
+
+        assert(file);
+        target = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (target < 0)
+                return -errno;
+        control = openat(dirfd, "cgroup.event_control", O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (control < 0)
+                return -errno;
+        n = snprintf(line, sizeof(line), "%d %d%s%s", efd, target, args ? " " : "", args ?: "");
+        if (n < 0 || (size_t) n >= sizeof(line))
+                return -EINVAL;
+        if (write(control, line, (size_t) n) < 0)
+                return -errno;
+        return 0;
 }
 
 /* Which word the kernel wants for "no limit": v2 "max", v1 "-1". Decided by

@@ -89,6 +89,23 @@ int memcg_read_small_file(int dirfd, const char *file, char *buf, size_t size);
 
 int memcg_read_usage(const MemcgRoot *r, int dirfd, uint64_t *ret);
 
+/* v1 memory.oom_control. Pure: its "oom_kill_disable" and "under_oom"
+ * lines (missing ones read as 0); -EBADMSG when a value is not a number. */
+int memcg_parse_oom_control(const char *text, bool *ret_kill_disabled, bool *ret_under_oom);
+/* The same, read from the cgroup open at dirfd. */
+int memcg_read_oom_control(int dirfd, bool *ret_kill_disabled, bool *ret_under_oom);
+/* v1: disables (true) or enables the kernel's OOM kill in the cgroup. With
+ * it disabled, a task that meets the limit with nothing left to reclaim
+ * waits (at the end of its page fault) until the limit is raised or memory
+ * is freed; enabling it again wakes such tasks. */
+int memcg_set_oom_kill_disabled(int dirfd, bool disabled);
+/* v1: registers the eventfd efd for the cgroup's notifications on `file`
+ * (memory.usage_in_bytes with args a threshold, memory.oom_control without)
+ * through cgroup.event_control. The kernel keeps the registration until
+ * efd is closed or the cgroup removed; each one costs the caller an RCU
+ * grace period in the kernel. */
+int memcg_register_event(int dirfd, int efd, const char *file, const char *args);
+
 /* Desired and applied state of one cgroup's knobs. */
 typedef struct MemcgDesired {
         bool want[_MEMCG_KNOB_MAX];

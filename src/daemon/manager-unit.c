@@ -315,8 +315,24 @@ static void on_watch_threshold(MemcgWatch *w, const MemcgWatchEvent *ev, void *u
                                });
 }
 
+/* v1: an OOM without a kill in a child memqosd holds at a standing bound
+ * with the kernel's kill disabled (squeeze.h) is a task waiting at the
+ * bound, which the bound's look raises at once and logs: not an OOM for
+ * the journal or the counters. */
+static bool unit_waited_at_bound(Manager *m, const MemcgWatchEvent *ev) {
+        _cleanup_(squeeze_record_done) SqueezeRecord rec = {};
+        return m->memcg_root && m->memcg_root->layout == MEMCG_LAYOUT_V1 && ev->oom_delta.oom_kill == 0 &&
+               m->squeeze_fd >= 0 && squeeze_record_load(m->squeeze_fd, ev->cgroup, &rec) >= 0 &&
+               rec.oom_kill_disabled;
+}
+
 static void on_watch_oom(MemcgWatch *w, const MemcgWatchEvent *ev, void *userdata) {
         Unit *u = userdata;
+        if (unit_waited_at_bound(u->manager, ev)) {
+                log_unit_debug(unit_object(u), ev->cgroup, "A task waited at the standing bound on %s (no OOM kill).",
+                               ev->cgroup);
+                return;
+        }
         u->stats.ooms += ev->oom_delta.oom;
         u->stats.oom_kills += ev->oom_delta.oom_kill;
         event_oom(u->manager->ratelimit, u, ev);

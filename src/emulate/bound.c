@@ -85,3 +85,15 @@ uint64_t bound_peak_update(uint64_t peak, uint64_t usage, uint64_t seen, uint64_
         }
         return max_u64(usage + excess, floor);
 }
+
+bool bound_child_waits(bool under_oom, uint64_t usage, uint64_t held) {
+        return under_oom && held != 0 && held != NONE && usage + BOUND_WAIT_SLACK >= held;
+}
+
+uint64_t bound_raise_waiting(uint64_t step, uint64_t usage, uint64_t margin, uint64_t page_size) {
+        if (page_size == 0)
+                return step;
+        uint64_t want = add_sat(usage, margin);
+        want = want > NONE - page_size ? NONE : (want + page_size - 1) / page_size * page_size;
+        return step != NONE && step > want ? step : want;
+}

@@ -66,3 +66,18 @@ uint64_t bound_next_step(uint64_t target, uint64_t usage, uint64_t stuck, uint64
  * highest usage since the last look). Never below usage or seen. */
 uint64_t bound_peak_update(uint64_t peak, uint64_t usage, uint64_t seen, uint64_t elapsed_usec,
                            uint64_t half_life_usec);
+
+/* v1: whether a held child waits at its bound: memory.oom_control says
+ * under_oom (with the kernel's OOM kill disabled, squeeze.h) and its usage
+ * is within BOUND_WAIT_SLACK of the bound. under_oom alone is not enough:
+ * the kernel marks every cgroup below one that is out of memory, so a
+ * parent at its own limit makes its children read under_oom too. */
+#define BOUND_WAIT_SLACK (4ULL * 1024 * 1024)
+bool bound_child_waits(bool under_oom, uint64_t usage, uint64_t held);
+
+/* The bound of a child that waits at it: nothing is left to reclaim below
+ * it, and the kernel kills no one, so it goes to usage + margin at least
+ * (whole pages; `step` when that is higher): the waiting allocation and
+ * the next ones get through. The room it takes from the higher priorities
+ * is the priority kill's to give back, by the priority rules. */
+uint64_t bound_raise_waiting(uint64_t step, uint64_t usage, uint64_t margin, uint64_t page_size);

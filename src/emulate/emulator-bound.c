@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
 
@@ -29,7 +30,20 @@ static const char *bound_file(const Emulator *e) {
         return e->root->layout == MEMCG_LAYOUT_V1 ? SQUEEZE_FILE_V1_LIMIT : SQUEEZE_FILE_V2_HIGH;
 }
 
+static void bound_wait_watch_stop(EmuBoundChild *b) {
+        b->wait_source = sd_event_source_disable_unref(b->wait_source);
+        b->wait_efd = safe_close(b->wait_efd);
+}
+
+static void bound_child_forget(EmuBoundChild *b) {
+        bound_wait_watch_stop(b);
+        safe_close(b->peak_fd);
+        free(b->cgroup);
+}
+
 static void bound_release(Emulator *e, EmuBoundChild *b) {
+        bound_wait_watch_stop(b);
+        b->raises = 0;
         if (b->held == 0)
                 return;
         _cleanup_(closep) int fd = memcg_open(e->root, b->cgroup);
@@ -49,8 +63,7 @@ void emulator_bounds_clear(Emulator *e, bool release) {
         for (size_t i = 0; i < e->n_bounds; i++) {
                 if (release)
                         bound_release(e, &e->bounds[i]);
-                safe_close(e->bounds[i].peak_fd);
-                free(e->bounds[i].cgroup);
+                bound_child_forget(&e->bounds[i]);
         }
         e->bounds = mfree(e->bounds);
         e->n_bounds = 0;
@@ -69,7 +82,7 @@ static EmuBoundChild *bound_child(Emulator *e, const char *cgroup) {
         char *copy = strdup(cgroup);
         if (!copy)
                 return NULL;
-        e->bounds[e->n_bounds] = (EmuBoundChild) { .cgroup = copy, .peak = UINT64_MAX, .peak_fd = -1 };
+        e->bounds[e->n_bounds] = (EmuBoundChild) { .cgroup = copy, .peak = UINT64_MAX, .peak_fd = -1, .wait_efd = -1 };
         return &e->bounds[e->n_bounds++];
 }
 
@@ -106,6 +119,33 @@ static uint64_t bound_read_seen(Emulator *e, EmuBoundChild *b, int fd, uint64_t 
         return last != 0 && seen > last && seen > usage ? seen : usage;
 }
 
+static int on_bound_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* A task waits at a bound: look at once (which raises it). */
+static int on_bound_wait(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Emulator *e = userdata;
+        uint64_t count;
+        (void) !read(fd, &count, sizeof(count)); /* non-blocking; the kernel adds one per OOM */
+        return on_bound_timer(NULL, 0, e);
+}
+
+/* v1: an eventfd on the held child's memory.oom_control. Without it a wait
+ * still ends at the next look (EMU_BOUND_INTERVAL_USEC). */
+static void bound_wait_watch_start(Emulator *e, EmuBoundChild *b, int cgroup_fd) {
+        _cleanup_(closep) int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        int r = efd < 0 ? -errno : memcg_register_event(cgroup_fd, efd, "memory.oom_control", NULL);
+        if (r >= 0)
+                r = sd_event_add_io(e->event, &b->wait_source, efd, EPOLLIN, on_bound_wait, e);
+        if (r < 0) {
+                log_unit_warning_errno(e->unit_object, b->cgroup, r,
+                                     "No OOM notification for %s: a task waiting at its standing bound waits for the next look: %m",
+                                     b->cgroup);
+                return;
+        }
+        (void) sd_event_source_set_description(b->wait_source, "emulator-bound-wait");
+        b->wait_efd = TAKE_FD(efd);
+}
+
 /* One look: every child's usage, peak and what it cannot give; then each
  * lower-priority child held at its bound (bound.h), the others let go. */
 /* What the look says about the next: */
@@ -120,6 +160,7 @@ static BoundNext emulator_bound_look(Emulator *e) {
         BoundChild in[EMU_BOUND_CHILDREN_MAX];
         size_t st[EMU_BOUND_CHILDREN_MAX]; /* indexes into e->bounds, which moves as it grows */
         uint64_t stuck[EMU_BOUND_CHILDREN_MAX]; /* what each cannot give now: its dirty pages too */
+        bool waits[EMU_BOUND_CHILDREN_MAX];     /* v1: a task of it waits at its bound */
         uint64_t limit, high, low, now = clock_usec(CLOCK_MONOTONIC);
         int dirfd = emulator_dirfd(e);
         size_t n = 0;
@@ -166,6 +207,10 @@ static BoundNext emulator_bound_look(Emulator *e) {
                         .unreclaimable = swap ? 0 : usage > stat.file ? usage - stat.file : 0,
                 };
                 stuck[n - 1] = bound_stuck_now(usage, stat.file, stat.dirty, swap);
+                bool under_oom = false;
+                if (e->root->layout == MEMCG_LAYOUT_V1 && b->held != 0)
+                        (void) memcg_read_oom_control(fd, NULL, &under_oom);
+                waits[n - 1] = bound_child_waits(under_oom, usage, b->held);
         }
 
         /* What the parent holds beyond the children looked at (pages of
@@ -192,9 +237,12 @@ static BoundNext emulator_bound_look(Emulator *e) {
                         bound_release(e, b);
                         continue;
                 }
+                if (waits[i])
+                        step = bound_raise_waiting(step, in[i].usage, margin, e->s.page_size);
                 /* Not a write for every page the bound moves: a move up of
-                 * less than a step waits (a move down never does). */
-                if (b->held != 0 && step >= b->held && step - b->held < e->s.step_size)
+                 * less than a step waits (a move down never does), unless a
+                 * task waits at the bound. */
+                else if (b->held != 0 && step >= b->held && step - b->held < e->s.step_size)
                         continue;
                 if (step == b->held)
                         continue;
@@ -210,6 +258,15 @@ static BoundNext emulator_bound_look(Emulator *e) {
                         continue;
                 }
                 bool held = step < put_back / e->s.page_size * e->s.page_size;
+                if (waits[i] && b->raises++ == 0)
+                        log_unit_info(e->unit_object, e->cgroup,
+                                      "%s waited at its standing bound with nothing left to reclaim (the kernel "
+                                      "kills nobody there while memqosd holds it): raised to %s%" PRIu64 " MiB. "
+                                      "Further raises in this hold are logged at debug level.",
+                                      b->cgroup, held ? "" : "its own limit, ", step >> 20);
+                else if (waits[i])
+                        log_unit_debug(e->unit_object, e->cgroup, "%s waited at its standing bound: raised to %" PRIu64 " MiB.",
+                                       b->cgroup, step >> 20);
                 if (held && b->held == 0)
                         log_unit_info(e->unit_object, e->cgroup,
                                       "Holding %s (priority %u) at %" PRIu64 " MiB, so that the higher priorities "
@@ -219,6 +276,10 @@ static BoundNext emulator_bound_look(Emulator *e) {
                         log_unit_info(e->unit_object, e->cgroup, "Let go of the standing bound on %s.", b->cgroup);
                 b->held = held ? step : 0;
                 b->put_back = put_back;
+                if (!held)
+                        bound_release(e, b);
+                else if (e->root->layout == MEMCG_LAYOUT_V1 && !b->wait_source)
+                        bound_wait_watch_start(e, b, fd);
         }
 
         /* Children gone since the last look: nothing to put back. */
@@ -226,10 +287,8 @@ static BoundNext emulator_bound_look(Emulator *e) {
         for (size_t i = 0; i < e->n_bounds; i++) {
                 if (e->bounds[i].seen)
                         e->bounds[kept++] = e->bounds[i];
-                else {
-                        safe_close(e->bounds[i].peak_fd);
-                        free(e->bounds[i].cgroup);
-                }
+                else
+                        bound_child_forget(&e->bounds[i]);
         }
         e->n_bounds = kept;
 

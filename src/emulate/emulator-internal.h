@@ -46,6 +46,12 @@ typedef struct EmuBoundChild {
         uint64_t lifetime_peak; /* v2 without the reset: memory.peak at the last look */
         uint64_t put_back;   /* the limit from before the hold */
         bool seen;           /* found at this look */
+        /* v1, while held: an eventfd on its memory.oom_control, so that a
+         * task waiting at the bound (the kernel's OOM kill is off, squeeze.h)
+         * brings the next look at once, not up to a look's interval later. */
+        int wait_efd;
+        sd_event_source *wait_source;
+        unsigned raises;     /* raised for a wait during this hold */
 } EmuBoundChild;
 
 /* One grace of the ladder (ladder.h): while its timer runs, no action of

@@ -28,12 +28,13 @@ void squeeze_record_done(SqueezeRecord *r) {
 int squeeze_record_format(const SqueezeRecord *r, char **ret) {
         char a[FORMAT_SIZE_MAX], b[FORMAT_SIZE_MAX], c[FORMAT_SIZE_MAX];
         char previous[FORMAT_SIZE_MAX + 16] = "", file[64] = "";
+        const char *kill = r->oom_kill_disabled ? "OOM_KILL_DISABLED=1\n" : "";
         if (r->previous > 0)
                 snprintf(previous, sizeof(previous), "PREVIOUS=%s\n", format_u64_or_max(c, r->previous));
         if (r->file && !streq(r->file, LIMIT_FILE))
                 snprintf(file, sizeof(file), "FILE=%s\n", r->file);
-        if (asprintf(ret, "CGROUP=%s\nLIMIT=%s\nSQUEEZED=%s\n%s%s", r->cgroup, format_u64_or_max(a, r->limit),
-                     format_u64_or_max(b, r->squeezed), previous, file) < 0)
+        if (asprintf(ret, "CGROUP=%s\nLIMIT=%s\nSQUEEZED=%s\n%s%s%s", r->cgroup, format_u64_or_max(a, r->limit),
+                     format_u64_or_max(b, r->squeezed), previous, file, kill) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -59,6 +60,7 @@ int squeeze_record_parse(const char *text, SqueezeRecord *ret) {
         bool have_limit = false, have_squeezed = false;
         uint64_t limit = 0, squeezed = 0, previous = 0;
         const char *file = NULL;
+        bool oom_kill_disabled = false;
         char *save = NULL;
 
         if (!copy)
@@ -96,12 +98,16 @@ int squeeze_record_parse(const char *text, SqueezeRecord *ret) {
                                 file = SQUEEZE_FILE_V2_HIGH;
                         else
                                 return -EINVAL;
+                } else if (streq(line, "OOM_KILL_DISABLED")) {
+                        if (!streq(value, "0") && !streq(value, "1"))
+                                return -EINVAL;
+                        oom_kill_disabled = streq(value, "1");
                 }
         }
         if (!cgroup || !have_limit || !have_squeezed)
                 return -EINVAL;
         *ret = (SqueezeRecord) { .cgroup = TAKE_PTR(cgroup), .limit = limit, .squeezed = squeezed, .previous = previous,
-                                .file = file };
+                                .file = file, .oom_kill_disabled = oom_kill_disabled };
         return 0;
 }
 
@@ -119,7 +125,8 @@ bool squeeze_record_plausible(const SqueezeRecord *r) {
         assert(r);
         return r->squeezed > 0 && r->squeezed != MEMCG_UNLIMITED && r->squeezed % PAGE_MIN == 0 &&
                r->squeezed < r->limit &&
-               (r->previous == 0 || (r->previous % PAGE_MIN == 0 && r->previous < r->limit));
+               (r->previous == 0 || (r->previous % PAGE_MIN == 0 && r->previous < r->limit)) &&
+               (!r->oom_kill_disabled || !r->file || streq(r->file, LIMIT_FILE));
 }
 
 static uint64_t page_round_down(uint64_t v, uint64_t page_size) {
@@ -184,6 +191,19 @@ static void record_remove(int records_fd, const char *cgroup) {
                 (void) unlinkat(records_fd, name, 0);
 }
 
+/* The end of a hold whose limit is put back already: the kernel's OOM kill
+ * enabled again where the hold disabled it, then the record goes. The
+ * record stays when the kill could not be enabled: the next start tries. */
+static int hold_end(int records_fd, int cgroup_fd, const SqueezeRecord *rec) {
+        if (rec->oom_kill_disabled) {
+                int r = memcg_set_oom_kill_disabled(cgroup_fd, false);
+                if (r < 0 && r != -ENOENT && r != -ENODEV)
+                        return r;
+        }
+        record_remove(records_fd, rec->cgroup);
+        return 0;
+}
+
 int squeeze_run(int records_fd, int cgroup_fd, const char *cgroup, uint64_t squeezed, uint64_t page_size,
                 uint64_t *ret_old) {
         SqueezeRecord rec = { .cgroup = (char *) cgroup, .squeezed = squeezed };
@@ -211,6 +231,7 @@ int squeeze_run(int records_fd, int cgroup_fd, const char *cgroup, uint64_t sque
         if (held) {
                 rec.limit = hold.limit;
                 rec.previous = put_back;
+                rec.oom_kill_disabled = hold.oom_kill_disabled;
         }
 
         /* No squeeze without a record: a crash between the writes must not
@@ -318,6 +339,7 @@ int squeeze_hold(int records_fd, int cgroup_fd, const char *cgroup, const char *
             squeeze_record_verdict(&old, now, page_size) != SQUEEZE_CHANGED) {
                 /* Ours (held, or a hold that never took): keep the limit from before. */
                 rec.limit = old.limit;
+                rec.oom_kill_disabled = old.oom_kill_disabled;
                 if (now != page_round_down(old.limit, page_size))
                         held = now;
         }
@@ -329,6 +351,15 @@ int squeeze_hold(int records_fd, int cgroup_fd, const char *cgroup, const char *
         if (bound == now)
                 return 0;
 
+        /* v1: the kernel's OOM kill in the child goes off before its limit
+         * first goes down (see squeeze.h); the record says so first. */
+        bool disable_kill = false;
+        if (!rec.file && !rec.oom_kill_disabled) {
+                bool disabled;
+                disable_kill = memcg_read_oom_control(cgroup_fd, &disabled, NULL) >= 0 && !disabled;
+                rec.oom_kill_disabled = disable_kill;
+        }
+
         /* The record first, naming both the value being left and the new
          * one, so that a stop between the two writes still puts back. */
         rec.squeezed = bound;
@@ -336,6 +367,10 @@ int squeeze_hold(int records_fd, int cgroup_fd, const char *cgroup, const char *
         r = record_write(records_fd, &rec);
         if (r < 0)
                 return r;
+        if (disable_kill && memcg_set_oom_kill_disabled(cgroup_fd, true) < 0)
+                /* Not refused by any kernel we know; the hold goes on as
+                 * before, and the record's enabling at the end is harmless. */
+                rec.oom_kill_disabled = false;
         int k = memcg_write_u64(cgroup_fd, record_file(&rec), bound);
         r = memcg_read_u64(cgroup_fd, record_file(&rec), &now);
         if (r == -ENOENT || r == -ENODEV) {
@@ -356,7 +391,7 @@ int squeeze_hold(int records_fd, int cgroup_fd, const char *cgroup, const char *
                 rec.previous = 0;
                 (void) record_write(records_fd, &rec);
         } else if (now == page_round_down(rec.limit, page_size))
-                record_remove(records_fd, cgroup);
+                (void) hold_end(records_fd, cgroup_fd, &rec);
         return k < 0 ? k : -EBUSY;
 }
 
@@ -385,8 +420,7 @@ int squeeze_release(int records_fd, int cgroup_fd, const char *cgroup, uint64_t 
                 if (r < 0)
                         return r; /* the record stays: the next start puts it back */
         }
-        record_remove(records_fd, cgroup);
-        return 0;
+        return hold_end(records_fd, cgroup_fd, &old);
 }
 
 /* One record: its verdict acted on; returns the result of squeeze_restored_t. */
@@ -429,6 +463,15 @@ static int restore_one(const MemcgRoot *root, int records_fd, const char *name, 
         r = squeeze_record_verdict(rec, now, page_size);
         if (r == SQUEEZE_PUT_BACK) {
                 int k = memcg_write_u64(fd, record_file(rec), rec->limit);
+                if (k < 0)
+                        return k;
+        }
+        /* After the limit (squeeze.h); also when somebody else wrote one:
+         * the hold that disabled the kill is over either way. */
+        if (rec->oom_kill_disabled) {
+                int k = memcg_set_oom_kill_disabled(fd, false);
+                if (k == -ENOENT || k == -ENODEV)
+                        return SQUEEZE_GONE;
                 if (k < 0)
                         return k;
         }

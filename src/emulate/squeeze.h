@@ -47,6 +47,9 @@ typedef struct SqueezeRecord {
         /* The file held: NULL for memory.limit_in_bytes (v1; every squeeze),
          * or SQUEEZE_FILE_V2_HIGH (a v2 hold). Points to a constant. */
         const char *file;
+        /* A v1 hold: memqosd disabled the kernel's OOM kill in the cgroup
+         * (it was enabled) and enables it again when the hold ends. */
+        bool oom_kill_disabled;
 } SqueezeRecord;
 
 #define SQUEEZE_FILE_V1_LIMIT "memory.limit_in_bytes"
@@ -55,9 +58,11 @@ typedef struct SqueezeRecord {
 void squeeze_record_done(SqueezeRecord *r);
 
 /* Pure: the record's text ("CGROUP=...\nLIMIT=...\nSQUEEZED=...\n", and
- * "PREVIOUS=...\n" when set, "FILE=memory.high\n" for a v2 hold; limits as
- * numbers or "max") and back; FILE= takes only the two files above. Parsing: -EINVAL when a key is missing or
- * malformed, or the cgroup path is invalid. */
+ * "PREVIOUS=...\n" when set, "FILE=memory.high\n" for a v2 hold,
+ * "OOM_KILL_DISABLED=1\n" for a v1 hold that disabled the kernel's OOM
+ * kill; limits as numbers or "max") and back; FILE= takes only the two
+ * files above. Parsing: -EINVAL when a key is missing or malformed, or the
+ * cgroup path is invalid. */
 int squeeze_record_format(const SqueezeRecord *r, char **ret);
 int squeeze_record_parse(const char *text, SqueezeRecord *ret);
 
@@ -69,7 +74,8 @@ int squeeze_record_name(const char *cgroup, char **ret);
 
 /* Pure: whether memqosd could have written the record: the squeezed limit
  * is whole 4 KiB pages (the smallest page size), above 0 and below the
- * limit to put back (a squeeze only lowers); so is `previous` when set. */
+ * limit to put back (a squeeze only lowers); so is `previous` when set;
+ * OOM_KILL_DISABLED= only on a v1 limit. */
 bool squeeze_record_plausible(const SqueezeRecord *r);
 
 typedef enum SqueezeVerdict {
@@ -102,7 +108,14 @@ int squeeze_run(int records_fd, int cgroup_fd, const char *cgroup, uint64_t sque
 
 /* The standing bound of #13: a squeeze that stays. Holds the limit of the
  * child open at cgroup_fd at `bound` (rounded down to a page) with its
- * record, until squeeze_release() or the next start. The limit to put back
+ * record, until squeeze_release() or the next start. On v1 (a limit, where
+ * the kernel OOM-kills in the child when it cannot reclaim below it) the
+ * kernel's OOM kill in the child is disabled before the first hold, its
+ * record saying so, and enabled again when the hold ends: an allocation at
+ * the bound with nothing left to reclaim waits for the caller to raise the
+ * bound (memory.oom_control's under_oom says one does), or for the
+ * priority kill, instead of being killed by the kernel. A child whose kill
+ * was disabled already (by its owner) is left as it is. The limit to put back
  * is the one found before the first hold; a limit somebody else wrote
  * while the hold was in force becomes the one to put back (and the hold
  * goes on below it). A bound at or above that limit releases the hold.
@@ -116,7 +129,10 @@ int squeeze_hold(int records_fd, int cgroup_fd, const char *cgroup, const char *
                  uint64_t page_size, uint64_t *ret_limit);
 
 /* Ends a hold: the limit to put back is written (unless somebody else
- * wrote one meanwhile) and the record removed. 0 also when there was none. */
+ * wrote one meanwhile), then the kernel's OOM kill enabled again where the
+ * hold disabled it (after the limit: a task waiting at the bound must find
+ * the old limit when it wakes), and the record removed. 0 also when there
+ * was none. */
 int squeeze_release(int records_fd, int cgroup_fd, const char *cgroup, uint64_t page_size);
 
 /* The record of cgroup in records_fd: 0 and *ret filled, -ENOENT for none,

@@ -141,6 +141,28 @@ static void test_peak_decays_towards_usage(void **state) {
         assert_int_equal(bound_peak_update(50 * M, 80 * M, 80 * M, 1, hl), 80 * M);
 }
 
+/* v1: a held child waits at its bound when the kernel marks it under_oom
+ * and its usage is at the bound; a parent at its own limit marks its
+ * children under_oom too, far below their bounds: that is no wait here. */
+static void test_child_waits_only_at_its_bound(void **state) {
+        assert_true(bound_child_waits(true, 100 * M, 100 * M));
+        assert_true(bound_child_waits(true, 97 * M, 100 * M));
+        assert_false(bound_child_waits(true, 40 * M, 100 * M)); /* the parent's OOM */
+        assert_false(bound_child_waits(false, 100 * M, 100 * M));
+        assert_false(bound_child_waits(true, 100 * M, 0));    /* not held */
+        assert_false(bound_child_waits(true, 100 * M, NONE));
+}
+
+/* A waiting child gets room above its usage at once (the kernel kills no
+ * one there and nothing is left to reclaim), more when its bound says so. */
+static void test_waiting_child_is_raised_above_its_usage(void **state) {
+        assert_int_equal(bound_raise_waiting(56 * M, 56 * M, 25 * M, PAGE), 81 * M);
+        assert_int_equal(bound_raise_waiting(200 * M, 56 * M, 25 * M, PAGE), 200 * M);
+        assert_int_equal(bound_raise_waiting(56 * M, 56 * M + 1, 0, PAGE), 56 * M + PAGE);
+        assert_true(bound_raise_waiting(NONE, 56 * M, 25 * M, PAGE) == 81 * M);
+        assert_true(bound_raise_waiting(56 * M, NONE - 10, 25 * M, PAGE) == NONE);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_lower_priority_leaves_room_for_the_higher),
@@ -152,6 +174,8 @@ int main(void) {
                 cmocka_unit_test(test_next_step_leaves_what_cannot_be_given_now),
                 cmocka_unit_test(test_stuck_now),
                 cmocka_unit_test(test_peak_decays_towards_usage),
+                cmocka_unit_test(test_child_waits_only_at_its_bound),
+                cmocka_unit_test(test_waiting_child_is_raised_above_its_usage),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

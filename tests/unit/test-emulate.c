@@ -480,6 +480,26 @@ static void test_squeeze_record(void **state) {
         squeeze_record_done(&back);
         assert_int_equal(squeeze_record_parse("CGROUP=/p\nLIMIT=max\nSQUEEZED=4096\nFILE=cgroup.procs\n", &back), -EINVAL);
         assert_int_equal(squeeze_record_parse("CGROUP=/p\nLIMIT=max\nSQUEEZED=4096\nFILE=../x\n", &back), -EINVAL);
+
+        /* A v1 hold that disabled the kernel's OOM kill says so, to enable
+         * it again after a crash; only 0 and 1, and never on a v2 hold. */
+        _cleanup_free_ char *kill = NULL;
+        r = (SqueezeRecord) { .cgroup = (char *) "/p/offline", .limit = UINT64_MAX, .squeezed = 84 * M,
+                              .oom_kill_disabled = true };
+        assert_int_equal(squeeze_record_format(&r, &kill), 0);
+        assert_string_equal(kill, "CGROUP=/p/offline\nLIMIT=max\nSQUEEZED=88080384\nOOM_KILL_DISABLED=1\n");
+        assert_int_equal(squeeze_record_parse(kill, &back), 0);
+        assert_true(back.oom_kill_disabled);
+        assert_true(squeeze_record_plausible(&back));
+        squeeze_record_done(&back);
+        assert_int_equal(squeeze_record_parse("CGROUP=/p\nLIMIT=max\nSQUEEZED=4096\nOOM_KILL_DISABLED=2\n", &back), -EINVAL);
+        assert_int_equal(squeeze_record_parse("CGROUP=/p\nLIMIT=max\nSQUEEZED=4096\nOOM_KILL_DISABLED=0\n", &back), 0);
+        assert_false(back.oom_kill_disabled);
+        squeeze_record_done(&back);
+        assert_int_equal(squeeze_record_parse("CGROUP=/p\nLIMIT=max\nSQUEEZED=4096\nFILE=memory.high\nOOM_KILL_DISABLED=1\n",
+                                              &back), 0);
+        assert_false(squeeze_record_plausible(&back));
+        squeeze_record_done(&back);
 }
 
 static void test_squeeze_record_plausible_only_when_it_lowers(void **state) {

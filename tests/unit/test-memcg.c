@@ -381,6 +381,26 @@ static void test_read_u64_refuses_symlinks(void **state) {
         assert_string_equal(get_file(f->fd, "target"), "7\n");
 }
 
+/* v1 memory.oom_control as the kernel prints it. */
+static void test_parse_oom_control(void **state) {
+        bool disabled = true, under = true;
+        assert_int_equal(memcg_parse_oom_control("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n", &disabled, &under), 0);
+        assert_false(disabled);
+        assert_false(under);
+        assert_int_equal(memcg_parse_oom_control("oom_kill_disable 1\nunder_oom 1\noom_kill 0\n", &disabled, &under), 0);
+        assert_true(disabled);
+        assert_true(under);
+        assert_int_equal(memcg_parse_oom_control("", &disabled, &under), 0); /* missing lines read as 0 */
+        assert_false(disabled);
+        assert_false(under);
+        assert_int_equal(memcg_parse_oom_control("oom_kill_disable x\n", &disabled, NULL), -EBADMSG);
+        assert_int_equal(memcg_parse_oom_control("under_oom \n", NULL, &under), -EBADMSG);
+        /* a key that only starts like ours is not ours */
+        assert_int_equal(memcg_parse_oom_control("under_oom_x 1\noom_kill_disabled 1\n", &disabled, &under), 0);
+        assert_false(disabled);
+        assert_false(under);
+}
+
 static void test_write_u64_writes_decimal_and_max(void **state) {
         Fixture *f = *state;
         uint64_t v;
@@ -672,6 +692,7 @@ static void test_open_walk_fallback_stays_below_root(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_path_validate_accepts_systemd_cgroup_paths),
+                cmocka_unit_test(test_parse_oom_control),
                 cmocka_unit_test(test_path_validate_rejects_hostile_paths),
                 cmocka_unit_test(test_path_validate_length_limit_is_path_max),
                 cmocka_unit_test(test_knob_files_and_kernel_defaults),
