@@ -509,10 +509,20 @@ standing-bound-anon)
         # 110M at memcpy speed, a MiB at a time (alloc's page-by-page touch
         # is slow enough for the looks to keep ahead of it; one "x" x 110M
         # holds it twice): the job must meet the bound.
-        sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$root/offline" perl -e \
-                'my $s; $s .= "x" x (1 << 20) for 1 .. 110; open(my $f, ">", "$ARGV[0].tmp") or die; print $f "110\n"; close $f;
-                 rename("$ARGV[0].tmp", $ARGV[0]); sleep' "$work/job.done" &
-        job_pid=$!
+        # It writes how long it took, in ms, to its done file.
+        job() {
+                sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$1" perl -MTime::HiRes=time -e \
+                        'my $t = time; my $s; $s .= "x" x (1 << 20) for 1 .. 110; $t = int((time - $t) * 1000);
+                         open(my $f, ">", "$ARGV[0].tmp") or die; print $f "$t\n"; close $f;
+                         rename("$ARGV[0].tmp", $ARGV[0]); sleep' "$2" &
+                job_pid=$!
+        }
+        # The same job alone, unbounded, for the time it takes.
+        mkdir -p "$outside"
+        job "$outside" "$work/alone.done"
+        wait_for 20 test -e "$work/alone.done" || fail "the job alone did not finish"
+        kill "$job_pid" && wait "$job_pid" 2>/dev/null
+        job "$root/offline" "$work/job.done"
         wait_for 20 test -e "$work/job.done" ||
                 fail "the offline job did not get its 110M (held at $(mib "$held")): OOM kills in offline $(oom_kills "$root/offline")"
         kills=$(oom_kills "$root/offline")
@@ -543,7 +553,7 @@ standing-bound-anon)
         [[ $(limit_of "$root/offline") -eq $UNLIMITED ]] || fail "--restore-limits did not put offline's limit back"
         [[ $(oom_control_of "$root/offline" oom_kill_disable) == 0 ]] ||
                 fail "--restore-limits did not enable offline's OOM kill again"
-        echo "standing-bound-anon: offline held at $(mib "$held") by online's peak; its 110M job waited, bound raised to $(mib "$raised"); no OOM kill"
+        echo "standing-bound-anon: offline held at $(mib "$held") by online's peak; its 110M job waited, bound raised to $(mib "$raised"); no OOM kill; the job took $(cat "$work/job.done") ms (alone: $(cat "$work/alone.done") ms)"
         echo "standing-bound-anon: ok"
         ;;
 reclaim-spills-up)
