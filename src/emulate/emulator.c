@@ -50,8 +50,8 @@ uint64_t emulator_zone_entry(const EmulatorSettings *s, uint64_t limit) {
                 entry = high;
         if (s->kill) {
                 uint64_t kw = emu_kill_watermark(limit, s->kill_ratio, s->page_size);
-                if (kw != MEMCG_UNLIMITED && kw / 10 * 9 < entry)
-                        entry = kw / 10 * 9;
+                if (emu_kill_watch_start(kw) < entry)
+                        entry = emu_kill_watch_start(kw);
         }
         return entry;
 }

@@ -58,10 +58,11 @@ size_t ladder_reclaim_notices(const EmuTree *t, const EmuReclaimStep *plan, size
 }
 
 uint64_t ladder_kill_want(uint64_t unreclaimable, uint64_t kill_watermark, uint64_t page_size) {
-        if (unreclaimable < kill_watermark)
+        if (kill_watermark == UINT64_MAX || unreclaimable < kill_watermark)
                 return 0;
-        /* One page below, as emu_kill_needed() kills at the watermark itself. */
-        return unreclaimable - kill_watermark + (page_size ?: 1);
+        uint64_t want = unreclaimable - emu_kill_watch_start(kill_watermark);
+        uint64_t page = page_size ?: 1;
+        return (want + page - 1) / page * page;
 }
 
 LadderNotice ladder_kill_notice(const EmuTree *t, size_t leaf, uint64_t unreclaimable, uint64_t kill_watermark,

@@ -13,7 +13,8 @@
  *   priority only when the plan takes from it too, with what it takes),
  *   each asked for what the plan would take from it.
  * - Kill: the clients of the leaf the kill walk chose are told that they
- *   are next, asked for what must go for the kill not to be needed.
+ *   are next, asked for what brings what reclaim cannot take back to 90%
+ *   of the kill watermark (ladder_kill_want()).
  * - The action waits for the grace only when somebody was told: nobody can
  *   act otherwise. One grace per reclaim episode (until usage is below
  *   wmark_low) and per kill decision; after it the action goes on, on fresh
@@ -54,13 +55,16 @@ typedef struct LadderNotice {
 size_t ladder_reclaim_notices(const EmuTree *t, const EmuReclaimStep *plan, size_t n, LadderNotice *ret,
                               size_t max);
 
-/* The kill notice for leaf of tree t: want is what must go for the kill not
- * to be needed (ladder_kill_want()). */
+/* The kill notice for leaf of tree t: want is ladder_kill_want(). */
 LadderNotice ladder_kill_notice(const EmuTree *t, size_t leaf, uint64_t unreclaimable, uint64_t kill_watermark,
                                 uint64_t page_size);
 
-/* What must go for the kill not to be needed: what reclaim cannot take down
- * to a page below the kill watermark; 0 when it is below already. */
+/* What the kill notice asks back: what reclaim cannot take, down to where
+ * memqosd starts watching for a kill (emu_kill_watch_start(), 90% of the
+ * kill watermark); 0 when it is below the watermark (no kill is due).
+ * Not just what the kill needs (a page below the watermark): an
+ * application that gave that much would be asked again by its next
+ * allocations, each time with the limit a little closer. */
 uint64_t ladder_kill_want(uint64_t unreclaimable, uint64_t kill_watermark, uint64_t page_size);
 
 /* Whether a notice goes out before the action: a grace is configured

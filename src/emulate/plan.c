@@ -405,6 +405,10 @@ uint64_t emu_kill_watermark(uint64_t limit, unsigned ratio, uint64_t page_size) 
         return w / page_size * page_size;
 }
 
+uint64_t emu_kill_watch_start(uint64_t kill_watermark) {
+        return kill_watermark == UNLIMITED ? UNLIMITED : kill_watermark / 10 * 9;
+}
+
 bool emu_kill_needed(uint64_t usage, uint64_t file, uint64_t anon, bool swap, uint64_t kill_watermark) {
         if (kill_watermark == UNLIMITED || usage == UNLIMITED)
                 return false;

@@ -134,6 +134,10 @@ uint64_t emu_squeeze_limit(uint64_t usage, uint64_t bytes, uint64_t floor, uint6
  * MEMCG_UNLIMITED (UINT64_MAX) when the limit is unlimited or ratio is 0 (off). */
 uint64_t emu_kill_watermark(uint64_t limit, unsigned ratio, uint64_t page_size);
 
+/* Where memqosd starts watching a unit closely for a kill: 90% of its kill
+ * watermark (MEMCG_UNLIMITED for none). */
+uint64_t emu_kill_watch_start(uint64_t kill_watermark);
+
 /* True when what reclaim cannot take (usage - file; with swap the anonymous
  * memory counts as reclaimable too) has reached the kill watermark. */
 bool emu_kill_needed(uint64_t usage, uint64_t file, uint64_t anon, bool swap, uint64_t kill_watermark);

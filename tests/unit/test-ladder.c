@@ -126,18 +126,25 @@ static void test_kill_notice_names_the_leaf_and_what_must_go(void **state) {
         assert_int_equal(emu_tree_new_array(n, 5, NULL, 0, &t), 0);
         int leaf = emu_tree_kill_pick(t);
         assert_true(leaf > 0);
-        LadderNotice l = ladder_kill_notice(t, (size_t) leaf, 370 * M, 364 * M, PAGE);
+        LadderNotice l = ladder_kill_notice(t, (size_t) leaf, 370 * M, 360 * M, PAGE);
         assert_string_equal(l.cgroup, "/p/offline/b");
         assert_int_equal(l.priority, 1);
-        assert_int_equal(l.want, 6 * M + PAGE);
+        assert_int_equal(l.want, 46 * M); /* down to 324M, 90% of the kill watermark */
         assert_int_equal(l.usage, 90 * M);
         emu_tree_free(t);
 }
 
-static void test_kill_want_is_what_brings_unreclaimable_below_the_watermark(void **state) {
-        assert_int_equal(ladder_kill_want(370 * M, 364 * M, PAGE), 6 * M + PAGE);
-        assert_int_equal(ladder_kill_want(364 * M, 364 * M, PAGE), PAGE); /* at it: the kill would fire */
-        assert_int_equal(ladder_kill_want(300 * M, 364 * M, PAGE), 0);
+/* The kill notice asks for what brings what reclaim cannot take back to
+ * where memqosd starts watching for a kill (90% of the watermark), not a
+ * page below the watermark: giving that little would have the next
+ * allocations ask again, each time closer to the limit. */
+static void test_kill_want_is_what_brings_unreclaimable_back_below_the_watch(void **state) {
+        assert_int_equal(ladder_kill_want(370 * M, 360 * M, PAGE), 46 * M);
+        assert_int_equal(ladder_kill_want(360 * M, 360 * M, PAGE), 36 * M); /* at it: the kill would fire */
+        assert_int_equal(ladder_kill_want(359 * M, 360 * M, PAGE), 0);     /* below it: no kill due */
+        assert_int_equal(ladder_kill_want(300 * M, 360 * M, PAGE), 0);
+        assert_int_equal(ladder_kill_want(370 * M + 1, 360 * M, PAGE), 46 * M + PAGE); /* whole pages */
+        assert_int_equal(ladder_kill_want(370 * M, UINT64_MAX, PAGE), 0);              /* no kill watermark */
 }
 
 static void test_nobody_told_means_no_grace(void **state) {
@@ -202,7 +209,7 @@ int main(void) {
                 cmocka_unit_test(test_reclaim_notices_are_bounded_keeping_the_lowest),
                 cmocka_unit_test(test_reclaim_cgroup_planned_twice_is_told_once_with_the_sum),
                 cmocka_unit_test(test_kill_notice_names_the_leaf_and_what_must_go),
-                cmocka_unit_test(test_kill_want_is_what_brings_unreclaimable_below_the_watermark),
+                cmocka_unit_test(test_kill_want_is_what_brings_unreclaimable_back_below_the_watch),
                 cmocka_unit_test(test_nobody_told_means_no_grace),
                 cmocka_unit_test(test_one_notice_per_episode_and_none_during_a_grace),
                 cmocka_unit_test(test_given_back_is_how_far_usage_fell),
