@@ -12,6 +12,19 @@ emu_prioritized_scopes() {
         done
 }
 
+# emu_watermark_slice SLICE: SLICE's drop-in for memqosd's reclaim with
+# the widest gap: MemoryMax=256M, WatermarkRatio=80, WatermarkScaleFactor=1000
+# (wmark_high 204.8M, wmark_low 179.2M); daemon-reload is the caller's.
+emu_watermark_slice() {
+        install_dropin "$1" 50-memqos.conf <<'CONF'
+[Slice]
+MemoryMax=256M
+[X-MemQoS]
+WatermarkRatio=80
+WatermarkScaleFactor=1000
+CONF
+}
+
 # emu_kill_slice: memqosd started and emu.slice running with MemoryMax=384M
 # and UsePriorityOOM=yes (the kill watermark at 95%: 364.8M); memqosd's own
 # kill, also on a patched kernel.

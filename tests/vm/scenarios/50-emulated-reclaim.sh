@@ -52,13 +52,7 @@ memqosd_conf_add $'[Events]\nEventRateLimitBurst=1'
 # This scenario is about the reclaim passes and their squeezes: without the
 # standing bounds (v1), which would leave the passes little to do.
 memqosd_conf_add $'[Reclaim]\nStandingBounds=no'
-install_dropin emu.slice 50-memqos.conf <<'CONF'
-[Slice]
-MemoryMax=256M
-[X-MemQoS]
-WatermarkRatio=80
-WatermarkScaleFactor=1000
-CONF
+emu_watermark_slice emu.slice
 for scope in online:10 offline:1; do
         printf '[X-MemQoS]\nMemoryPriority=%s\n' "${scope#*:}" | install_dropin "emu-${scope%:*}.scope" 50-memqos.conf
 done
