@@ -279,7 +279,7 @@ bool event_reclaim(RateLimit *rl, const Unit *u, const EmulatorReclaim *ev) {
         size_t len = 0;
         char b1[FORMAT_SIZE_MAX], b2[FORMAT_SIZE_MAX], b3[FORMAT_SIZE_MAX];
         unsigned folded;
-        uint64_t reclaimed = ev->usage_before > ev->usage_after ? ev->usage_before - ev->usage_after : 0;
+        uint64_t reclaimed = emulator_reclaim_bytes(ev);
 
         /* Under a steady writer a pass runs each time usage climbs back over
          * wmark_high: the journal gets the first ones and the count of the rest. */

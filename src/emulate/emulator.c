@@ -248,6 +248,14 @@ static void emulator_arm_summary(Emulator *e) {
                 emulator_say_folded(e); /* no timer: say it now rather than never */
 }
 
+uint64_t emulator_reclaim_bytes(const EmulatorReclaim *ev) {
+        assert(ev);
+        uint64_t sum = 0;
+        for (size_t i = 0; i < ev->n_taken; i++)
+                sum += ev->steps[i].bytes;
+        return sum;
+}
+
 static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t limit, uint64_t high, uint64_t low,
                                   bool swap) {
         _cleanup_(emu_tree_freep) EmuTree *t = NULL;
@@ -330,7 +338,7 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t limit, u
                 e->folded_reclaimed = e->folded_usec = 0;
                 return;
         }
-        e->folded_reclaimed += usage > after ? usage - after : 0;
+        e->folded_reclaimed += emulator_reclaim_bytes(&ev);
         e->folded_usec += ev.duration_usec;
         e->folded_usage_after = after;
         emulator_arm_summary(e);

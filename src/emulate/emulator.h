@@ -80,6 +80,13 @@ typedef struct EmulatorReclaim {
         uint64_t folded_reclaimed, folded_duration_usec;
 } EmulatorReclaim;
 
+/* What a pass reclaimed: the sum of what its steps took (steps[].bytes,
+ * each a child's usage fall over its own writes). Not the unit's usage
+ * fall over the pass (usage_before - usage_after): the workload charges
+ * and frees meanwhile, and a process that unmapped 32 MB during a 64 KB
+ * step made that read as 32 MB reclaimed. Pure. */
+uint64_t emulator_reclaim_bytes(const EmulatorReclaim *ev);
+
 /* One pre-emptive priority kill, as reported to the owner. */
 typedef struct EmulatorKill {
         const char *cgroup;        /* the unit under pressure */
