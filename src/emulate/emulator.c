@@ -314,12 +314,6 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t limit, u
                         break;
         }
 
-        uint64_t taken_total = 0;
-        for (size_t i = 0; i < n_taken; i++)
-                taken_total += taken[i].bytes;
-        emulator_backoff(e, taken_total < e->s.page_size);
-        e->n_passes++;
-
         EmulatorReclaim ev = {
                 .cgroup = e->cgroup,
                 .usage_before = usage,
@@ -334,6 +328,8 @@ static void emulator_reclaim_pass(Emulator *e, uint64_t usage, uint64_t limit, u
                 .folded_reclaimed = e->folded_reclaimed,
                 .folded_duration_usec = e->folded_usec,
         };
+        emulator_backoff(e, emulator_reclaim_bytes(&ev) < e->s.page_size);
+        e->n_passes++;
         if (!e->callbacks.reclaimed || e->callbacks.reclaimed(&ev, e->userdata)) {
                 e->folded_reclaimed = e->folded_usec = 0;
                 return;
