@@ -63,7 +63,7 @@ static int read_oom_counters(int dirfd, const char *file, MemcgOomCounters *ret,
         r = memcg_read_small_file(dirfd, file, buf, sizeof(buf));
         if (r < 0)
                 return r;
-        return watch_parse_oom_counters(buf, ret, ret_under_oom);
+        return memcg_parse_oom_file(buf, ret, ret_under_oom, NULL);
 }
 
 static void registration_release(WatchRegistration *reg) {

@@ -147,30 +147,69 @@ int memcg_read_u64(int dirfd, const char *file, uint64_t *ret) {
         return memcg_parse_u64(buf, ret);
 }
 
-int memcg_parse_oom_control(const char *text, bool *ret_kill_disabled, bool *ret_under_oom) {
-        bool kill_disabled = false, under_oom = false;
+/* One line of an OOM file as the kernel prints it ("%s %llu"): the key is
+ * all before the one space, *ret_key_len long, and the caller compares it
+ * whole (sscanf's "%31s" would cut a long key short and skip blanks around
+ * it). */
+static int parse_oom_file_line(const char *line, const char *eol, const char **ret_key, size_t *ret_key_len,
+                               uint64_t *ret_value) {
+        const char *space = memchr(line, ' ', (size_t) (eol - line));
+        char *end;
+        uint64_t v;
+
+        /* strtoull() would take a sign or blanks before the number: insist on a digit. */
+        if (!space || space == line || space + 1 == eol || space[1] < '0' || space[1] > '9')
+                return -EBADMSG;
+        errno = 0;
+        v = strtoull(space + 1, &end, 10);
+        if (errno != 0 || end != eol)
+                return -EBADMSG;
+
+        *ret_key = line;
+        *ret_key_len = (size_t) (space - line);
+        *ret_value = v;
+        return 0;
+}
+
+static bool key_is(const char *key, size_t key_len, const char *name) {
+        return key_len == strlen(name) && memcmp(key, name, key_len) == 0;
+}
+
+int memcg_parse_oom_file(const char *text, MemcgOomCounters *ret, bool *ret_under_oom, bool *ret_kill_disabled) {
+        MemcgOomCounters c = {};
+        bool under_oom = false, kill_disabled = false;
 
         assert(text);
         for (const char *line = text; *line;) {
-                const char *eol = strchrnul(line, '\n');
-                const char *value = memchr(line, ' ', (size_t) (eol - line));
-                if (value) {
-                        size_t key_len = (size_t) (value - line);
-                        value++;
-                        if (value == eol || *value < '0' || *value > '9')
-                                return -EBADMSG;
-                        bool set = *value != '0';
-                        if (key_len == strlen("oom_kill_disable") && strncmp(line, "oom_kill_disable", key_len) == 0)
-                                kill_disabled = set;
-                        else if (key_len == strlen("under_oom") && strncmp(line, "under_oom", key_len) == 0)
-                                under_oom = set;
+                const char *eol = strchrnul(line, '\n'), *key;
+                size_t key_len;
+                uint64_t value;
+                int r;
+
+                if (eol > line) {
+                        r = parse_oom_file_line(line, eol, &key, &key_len, &value);
+                        if (r < 0)
+                                return r;
+                        if (key_is(key, key_len, "oom"))
+                                c.oom = value;
+                        else if (key_is(key, key_len, "oom_kill"))
+                                c.oom_kill = value;
+                        else if (key_is(key, key_len, "max"))
+                                c.max = value;
+                        else if (key_is(key, key_len, "under_oom"))
+                                under_oom = value > 0;
+                        else if (key_is(key, key_len, "oom_kill_disable"))
+                                kill_disabled = value > 0;
                 }
                 line = *eol ? eol + 1 : eol;
         }
-        if (ret_kill_disabled)
-                *ret_kill_disabled = kill_disabled;
+
+        if (ret)
+                *ret = c;
         if (ret_under_oom)
                 *ret_under_oom = under_oom;
+        if (ret_kill_disabled)
+                *ret_kill_disabled = kill_disabled;
         return 0;
 }
 
@@ -179,7 +218,7 @@ int memcg_read_oom_control(int dirfd, bool *ret_kill_disabled, bool *ret_under_o
         int r = memcg_read_small_file(dirfd, "memory.oom_control", buf, sizeof(buf));
         if (r < 0)
                 return r;
-        return memcg_parse_oom_control(buf, ret_kill_disabled, ret_under_oom);
+        return memcg_parse_oom_file(buf, NULL, ret_under_oom, ret_kill_disabled);
 }
 
 int memcg_set_oom_kill_disabled(int dirfd, bool disabled) {

@@ -89,10 +89,25 @@ int memcg_read_small_file(int dirfd, const char *file, char *buf, size_t size);
 
 int memcg_read_usage(const MemcgRoot *r, int dirfd, uint64_t *ret);
 
-/* v1 memory.oom_control. Pure: its "oom_kill_disable" and "under_oom"
- * lines (missing ones read as 0); -EBADMSG when a value is not a number. */
-int memcg_parse_oom_control(const char *text, bool *ret_kill_disabled, bool *ret_under_oom);
-/* The same, read from the cgroup open at dirfd. */
+/* The OOM counters of a cgroup's memory.events(.local) (v2) or
+ * memory.oom_control (v1). */
+typedef struct MemcgOomCounters {
+        uint64_t oom;      /* OOM situations (v1: notifications) */
+        uint64_t oom_kill; /* tasks killed by the OOM killer */
+        uint64_t max;      /* usage hit the limit (v1: memory.failcnt) */
+} MemcgOomCounters;
+
+/* Pure: the "key value" lines of memory.events(.local) or memory.oom_control
+ * (NUL-terminated text): the counters "oom", "oom_kill" and "max" into *ret,
+ * v1's "under_oom" and "oom_kill_disable" as true when not 0. A key counts
+ * only when it is the whole key ("under_oom_x" is not "under_oom"); other
+ * keys and empty lines are skipped, missing keys read as 0. -EBADMSG on a
+ * line that is not a key, one space and a decimal number that fits in 64
+ * bits; nothing is written then. Each of ret, ret_under_oom and
+ * ret_kill_disabled may be NULL. */
+int memcg_parse_oom_file(const char *text, MemcgOomCounters *ret, bool *ret_under_oom, bool *ret_kill_disabled);
+/* v1: under_oom and oom_kill_disable of memory.oom_control, read from the
+ * cgroup open at dirfd (memcg_parse_oom_file()). */
 int memcg_read_oom_control(int dirfd, bool *ret_kill_disabled, bool *ret_under_oom);
 /* v1: disables (true) or enables the kernel's OOM kill in the cgroup. With
  * it disabled, a task that meets the limit with nothing left to reclaim

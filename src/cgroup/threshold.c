@@ -1,8 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
-#include <ctype.h>
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,54 +122,4 @@ void threshold_resolve(const Threshold *t, size_t n, uint64_t limit, uint64_t *r
                         ret[k++] = percent_of(limit, t[i].value);
         }
         *ret_n = thresholds_normalize(ret, k);
-}
-
-/* One "key value" line; key gets at most 31 characters. */
-static int parse_counter_line(const char *line, size_t len, char key[static 32], uint64_t *ret) {
-        _cleanup_free_ char *l = strndup(line, len);
-        int consumed = 0;
-        char *end;
-
-        if (!l)
-                return -ENOMEM;
-        /* strtoull() would take "-1": insist on a digit. */
-        if (sscanf(l, "%31s %n", key, &consumed) != 1 || !isdigit((unsigned char) l[consumed]))
-                return -EINVAL;
-        errno = 0;
-        *ret = strtoull(l + consumed, &end, 10);
-        if (errno != 0 || *end != 0)
-                return -EINVAL;
-        return 0;
-}
-
-int watch_parse_oom_counters(const char *text, MemcgOomCounters *ret, bool *ret_under_oom) {
-        MemcgOomCounters c = {};
-        bool under_oom = false;
-
-        for (const char *line = text; *line;) {
-                const char *eol = strchrnul(line, '\n');
-                char key[32];
-                uint64_t value;
-                int r;
-
-                if (eol > line) {
-                        r = parse_counter_line(line, (size_t) (eol - line), key, &value);
-                        if (r < 0)
-                                return r;
-                        if (streq(key, "oom"))
-                                c.oom = value;
-                        else if (streq(key, "oom_kill"))
-                                c.oom_kill = value;
-                        else if (streq(key, "max"))
-                                c.max = value;
-                        else if (streq(key, "under_oom"))
-                                under_oom = value > 0;
-                }
-                line = *eol ? eol + 1 : eol;
-        }
-
-        *ret = c;
-        if (ret_under_oom)
-                *ret_under_oom = under_oom;
-        return 0;
 }

@@ -2,10 +2,9 @@
 #pragma once
 
 /* The pure arithmetic of memcg watches (memcg-watch.h): which thresholds a
- * usage crossed, MemoryThresholds= in bytes, and the OOM counters of
- * memory.events and memory.oom_control. No I/O. */
+ * usage crossed and MemoryThresholds= in bytes. No I/O. (The OOM files a
+ * watch reads are parsed in memcg.h.) */
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,13 +63,3 @@ size_t thresholds_normalize(uint64_t *v, size_t n);
  * MEMCG_UNLIMITED are skipped, as are zero results. ret (n entries) gets the
  * byte values sorted and without duplicates; *ret_n their number. */
 void threshold_resolve(const Threshold *t, size_t n, uint64_t limit, uint64_t *ret, size_t *ret_n);
-
-typedef struct MemcgOomCounters {
-        uint64_t oom;      /* OOM situations (v1: notifications) */
-        uint64_t oom_kill; /* tasks killed by the OOM killer */
-        uint64_t max;      /* usage hit the limit (v1: memory.failcnt) */
-} MemcgOomCounters;
-
-/* Pure. Parses the "key value" lines of memory.events(.local) or
- * memory.oom_control; missing keys read as 0. -EINVAL on a malformed line. */
-int watch_parse_oom_counters(const char *text, MemcgOomCounters *ret, bool *ret_under_oom);

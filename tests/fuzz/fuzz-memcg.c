@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libFuzzer target for what memqosd reads from memcg files (memcg.c,
- * memcg-watch.c): integer files (memory.limit_in_bytes, memory.max, ...),
- * memory.stat of both layouts, memory.events and memory.oom_control, and
- * cgroup.procs. One input is given to each parser.
+/* libFuzzer target for what memqosd reads from memcg files (memcg.c):
+ * integer files (memory.limit_in_bytes, memory.max, ...), memory.stat of
+ * both layouts, memory.events and memory.oom_control, and cgroup.procs.
+ * One input is given to each parser.
  *
  * Besides not crashing: a parsed integer formats back to text that parses
  * to the same value; memory.stat's sums never wrap below one of the values
@@ -11,7 +11,6 @@
 #include <inttypes.h>
 
 #include "basic/util.h"
-#include "cgroup/memcg-watch.h"
 #include "cgroup/memcg.h"
 #include "fuzz-check.h"
 
@@ -78,15 +77,17 @@ static void check_stat(const char *text) {
 
 static void check_counters(const char *text) {
         MemcgOomCounters c, again;
-        char formatted[128];
-        bool under, under_again;
+        char formatted[160];
+        bool under, under_again, kill_disabled, kill_disabled_again;
 
-        if (watch_parse_oom_counters(text, &c, &under) < 0)
+        if (memcg_parse_oom_file(text, &c, &under, &kill_disabled) < 0)
                 return;
-        snprintf(formatted, sizeof(formatted), "oom %" PRIu64 "\noom_kill %" PRIu64 "\nmax %" PRIu64 "\nunder_oom %d\n",
-                 c.oom, c.oom_kill, c.max, under);
-        check(watch_parse_oom_counters(formatted, &again, &under_again) == 0, "formatted counters parse");
-        check(again.oom == c.oom && again.oom_kill == c.oom_kill && again.max == c.max && under == under_again,
+        snprintf(formatted, sizeof(formatted),
+                 "oom %" PRIu64 "\noom_kill %" PRIu64 "\nmax %" PRIu64 "\nunder_oom %d\noom_kill_disable %d\n", c.oom,
+                 c.oom_kill, c.max, under, kill_disabled);
+        check(memcg_parse_oom_file(formatted, &again, &under_again, &kill_disabled_again) == 0, "formatted counters parse");
+        check(again.oom == c.oom && again.oom_kill == c.oom_kill && again.max == c.max && under == under_again &&
+                      kill_disabled == kill_disabled_again,
               "counters round-trip");
 }
 

@@ -381,24 +381,85 @@ static void test_read_u64_refuses_symlinks(void **state) {
         assert_string_equal(get_file(f->fd, "target"), "7\n");
 }
 
+/* What memcg_parse_oom_file() gives for text that is well formed, every
+ * ret_* passed. */
+static void assert_oom_file_reads(const char *text, MemcgOomCounters want, bool want_under_oom,
+                                  bool want_kill_disabled) {
+        MemcgOomCounters c = { .oom = 99, .oom_kill = 99, .max = 99 };
+        bool under_oom = !want_under_oom, kill_disabled = !want_kill_disabled;
+
+        assert_int_equal(memcg_parse_oom_file(text, &c, &under_oom, &kill_disabled), 0);
+        assert_int_equal(c.oom, want.oom);
+        assert_int_equal(c.oom_kill, want.oom_kill);
+        assert_int_equal(c.max, want.max);
+        assert_int_equal(under_oom, want_under_oom);
+        assert_int_equal(kill_disabled, want_kill_disabled);
+}
+
+/* v2 memory.events as the kernel prints it: oom_group_kill is not oom_kill. */
+static void test_oom_file_v2_memory_events_gives_the_counters(void **state) {
+        assert_oom_file_reads("low 0\nhigh 12\nmax 7\noom 2\noom_kill 1\noom_group_kill 0\n",
+                              (MemcgOomCounters) { .oom = 2, .oom_kill = 1, .max = 7 }, false, false);
+}
+
 /* v1 memory.oom_control as the kernel prints it. */
-static void test_parse_oom_control(void **state) {
+static void test_oom_file_v1_oom_control_gives_counters_and_flags(void **state) {
+        assert_oom_file_reads("oom_kill_disable 0\nunder_oom 1\noom_kill 3\n", (MemcgOomCounters) { .oom_kill = 3 },
+                              true, false);
+        assert_oom_file_reads("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n", (MemcgOomCounters) { .oom_kill = 3 },
+                              false, false);
+        assert_oom_file_reads("oom_kill_disable 1\nunder_oom 1\noom_kill 0\n", (MemcgOomCounters) {}, true, true);
+}
+
+static void test_oom_file_missing_keys_read_as_zero(void **state) {
+        /* No trailing newline, empty lines: fine. */
+        assert_oom_file_reads("\noom_kill 4", (MemcgOomCounters) { .oom_kill = 4 }, false, false);
+        assert_oom_file_reads("", (MemcgOomCounters) {}, false, false);
+}
+
+static void test_oom_file_key_must_match_whole(void **state) {
+        assert_oom_file_reads("under_oom_x 1\noom_kill_disabled 1\noom_kills 5\n", (MemcgOomCounters) {}, false, false);
+}
+
+static void test_oom_file_ret_may_be_null(void **state) {
+        bool kill_disabled = false;
+
+        assert_int_equal(memcg_parse_oom_file("oom_kill_disable 1\n", NULL, NULL, &kill_disabled), 0);
+        assert_true(kill_disabled);
+        assert_int_equal(memcg_parse_oom_file("oom_kill_disable 1\n", NULL, NULL, NULL), 0);
+}
+
+/* Not the kernel's "key value" line: -EBADMSG, as memcg_read_u64() says of
+ * a file not as expected, and nothing written. */
+static void test_oom_file_malformed_line_is_rejected(void **state) {
+        static const char *const malformed[] = {
+                "oom_kill\n", "oom_kill_disable\n", "under_oom \n",       /* no value */
+                "oom_kill x\n", "oom_kill_disable x\n",                  /* not a number */
+                "oom_kill_disable 1x\n", "oom_kill 1 2\n", "oom_kill 1 \n", /* more after it */
+                "oom -1\n", "oom +1\n", "oom  1\n",                      /* not one space, then digits */
+                " oom 1\n",                                               /* no key */
+                "oom 18446744073709551616\n",                             /* beyond 64 bits */
+                "oom 1\nunder_oom\n",                                      /* bad after good */
+        };
+        MemcgOomCounters c = { .oom = 11, .oom_kill = 12, .max = 13 };
         bool disabled = true, under = true;
-        assert_int_equal(memcg_parse_oom_control("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n", &disabled, &under), 0);
-        assert_false(disabled);
-        assert_false(under);
-        assert_int_equal(memcg_parse_oom_control("oom_kill_disable 1\nunder_oom 1\noom_kill 0\n", &disabled, &under), 0);
+
+        for (size_t i = 0; i < ELEMENTSOF(malformed); i++) {
+                int r = memcg_parse_oom_file(malformed[i], &c, &under, &disabled);
+
+                if (r != -EBADMSG)
+                        fail_msg("\"%s\": %d, not -EBADMSG", malformed[i], r);
+        }
+        assert_int_equal(c.oom, 11);
+        assert_int_equal(c.oom_kill, 12);
+        assert_int_equal(c.max, 13);
         assert_true(disabled);
         assert_true(under);
-        assert_int_equal(memcg_parse_oom_control("", &disabled, &under), 0); /* missing lines read as 0 */
-        assert_false(disabled);
-        assert_false(under);
-        assert_int_equal(memcg_parse_oom_control("oom_kill_disable x\n", &disabled, NULL), -EBADMSG);
-        assert_int_equal(memcg_parse_oom_control("under_oom \n", NULL, &under), -EBADMSG);
-        /* a key that only starts like ours is not ours */
-        assert_int_equal(memcg_parse_oom_control("under_oom_x 1\noom_kill_disabled 1\n", &disabled, &under), 0);
-        assert_false(disabled);
-        assert_false(under);
+}
+
+static void test_oom_file_value_at_uint64_max_is_read(void **state) {
+        assert_oom_file_reads("oom_kill 18446744073709551615\n", (MemcgOomCounters) { .oom_kill = UINT64_MAX }, false,
+                              false);
 }
 
 static void test_write_u64_writes_decimal_and_max(void **state) {
@@ -692,7 +753,13 @@ static void test_open_walk_fallback_stays_below_root(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_path_validate_accepts_systemd_cgroup_paths),
-                cmocka_unit_test(test_parse_oom_control),
+                cmocka_unit_test(test_oom_file_v2_memory_events_gives_the_counters),
+                cmocka_unit_test(test_oom_file_v1_oom_control_gives_counters_and_flags),
+                cmocka_unit_test(test_oom_file_missing_keys_read_as_zero),
+                cmocka_unit_test(test_oom_file_key_must_match_whole),
+                cmocka_unit_test(test_oom_file_ret_may_be_null),
+                cmocka_unit_test(test_oom_file_malformed_line_is_rejected),
+                cmocka_unit_test(test_oom_file_value_at_uint64_max_is_read),
                 cmocka_unit_test(test_path_validate_rejects_hostile_paths),
                 cmocka_unit_test(test_path_validate_length_limit_is_path_max),
                 cmocka_unit_test(test_knob_files_and_kernel_defaults),

@@ -197,42 +197,6 @@ static void test_percentage_of_a_huge_limit_does_not_overflow(void **state) {
         assert_true(bytes[0] > UINT64_MAX / 100 * 98);
 }
 
-static void test_oom_counters_of_v2_memory_events(void **state) {
-        MemcgOomCounters c;
-        bool under;
-
-        assert_int_equal(watch_parse_oom_counters("low 0\nhigh 12\nmax 7\noom 2\noom_kill 1\noom_group_kill 0\n", &c, &under), 0);
-        assert_int_equal(c.max, 7);
-        assert_int_equal(c.oom, 2);
-        assert_int_equal(c.oom_kill, 1);
-        assert_false(under);
-}
-
-static void test_oom_counters_of_v1_oom_control(void **state) {
-        MemcgOomCounters c;
-        bool under;
-
-        assert_int_equal(watch_parse_oom_counters("oom_kill_disable 0\nunder_oom 1\noom_kill 3\n", &c, &under), 0);
-        assert_int_equal(c.oom_kill, 3);
-        assert_int_equal(c.oom, 0);
-        assert_true(under);
-
-        /* No trailing newline, empty lines: fine. Missing keys read 0. */
-        assert_int_equal(watch_parse_oom_counters("\noom_kill 4", &c, NULL), 0);
-        assert_int_equal(c.oom_kill, 4);
-        assert_int_equal(watch_parse_oom_counters("", &c, NULL), 0);
-        assert_int_equal(c.oom_kill, 0);
-}
-
-static void test_malformed_oom_counters_are_rejected(void **state) {
-        MemcgOomCounters c;
-
-        assert_int_equal(watch_parse_oom_counters("oom_kill\n", &c, NULL), -EINVAL);
-        assert_int_equal(watch_parse_oom_counters("oom_kill x\n", &c, NULL), -EINVAL);
-        assert_int_equal(watch_parse_oom_counters("oom_kill 1 2\n", &c, NULL), -EINVAL);
-        assert_int_equal(watch_parse_oom_counters("oom -1\n", &c, NULL), -EINVAL);
-}
-
 static void test_direction_names(void **state) {
         assert_string_equal(threshold_direction_to_string(THRESHOLD_UP), "up");
         assert_string_equal(threshold_direction_to_string(THRESHOLD_DOWN), "down");
@@ -255,9 +219,6 @@ int main(void) {
                 cmocka_unit_test(test_percentages_resolve_against_the_limit),
                 cmocka_unit_test(test_percentages_of_no_limit_are_skipped),
                 cmocka_unit_test(test_percentage_of_a_huge_limit_does_not_overflow),
-                cmocka_unit_test(test_oom_counters_of_v2_memory_events),
-                cmocka_unit_test(test_oom_counters_of_v1_oom_control),
-                cmocka_unit_test(test_malformed_oom_counters_are_rejected),
                 cmocka_unit_test(test_direction_names),
         };
 
