@@ -282,10 +282,20 @@ void emulator_kill(Emulator *e, uint64_t usage, uint64_t unreclaimable, uint64_t
 
         if (!e->nothing_killable_said) {
                 char u[FORMAT_SHARE_MAX], w[FORMAT_SIZE_MAX];
-                log_unit_warning(e->unit_object, e->cgroup,
-                                 "Unreclaimable memory (%s) is at the kill watermark %s but nothing below %s "
-                                 "can be killed.",
-                                 format_share(u, unreclaimable, limit), format_size(w, kill_wm), e->cgroup);
+                int spared = emu_tree_kill_spared(t);
+                if (spared >= 0) {
+                        const EmuNode *top = emu_tree_node(t, (size_t) spared);
+                        log_unit_warning(e->unit_object, e->cgroup,
+                                         "Unreclaimable memory (%s) is at the kill watermark %s, but only the highest "
+                                         "priority in use is left below %s (%s, priority %u): it is not killed "
+                                         "pre-emptively; the kernel's OOM killer decides at the limit.",
+                                         format_share(u, unreclaimable, limit), format_size(w, kill_wm), e->cgroup,
+                                         top->cgroup, top->priority);
+                } else
+                        log_unit_warning(e->unit_object, e->cgroup,
+                                         "Unreclaimable memory (%s) is at the kill watermark %s but nothing below %s "
+                                         "can be killed.",
+                                         format_share(u, unreclaimable, limit), format_size(w, kill_wm), e->cgroup);
                 e->nothing_killable_said = true;
         }
 }

@@ -46,6 +46,7 @@ struct EmuTree {
         void *userdata;
         size_t expanding; /* the node whose expand runs: the only parent add_child accepts */
         EmuArraySource *array; /* emu_tree_new_array()'s, freed with the tree */
+        size_t kill_spared; /* the first leaf the kill passed by as the highest priority in use */
 };
 
 static void array_source_free(EmuArraySource *a);
@@ -87,6 +88,7 @@ int emu_tree_new(const EmuNode *root, EmuTreeExpand expand, void *userdata, size
                 .expand = expand,
                 .userdata = userdata,
                 .expanding = EMU_NO_PARENT,
+                .kill_spared = EMU_NO_PARENT,
         };
         int r = tree_append(t, root, EMU_NO_PARENT, 0);
         if (r < 0) {
@@ -420,8 +422,18 @@ bool emu_kill_needed(uint64_t usage, uint64_t file, uint64_t anon, bool swap, ui
  * largest usage) with anything killable in its subtree wins, and its walk
  * goes on below it; the processes of node i itself only when no child has
  * any. A subtree found empty is marked so that a walk after a skip does
- * not read it again. */
-static int kill_walk(EmuTree *t, size_t i) {
+ * not read it again.
+ *
+ * below: on the way down to node i, some level had a sibling of strictly
+ * higher priority with memory in use. Only such a leaf is a victim: the
+ * pre-emptive kill exists to stop lower priorities before the kernel's
+ * stall and OOM reach the higher ones, and a leaf of the highest priority
+ * in use has nobody above it to protect. Killing it early would only take
+ * what the kernel might never have to take (it may well fit under the
+ * limit); at the limit the kernel's OOM killer chooses among equals as
+ * well as memqosd could. Such a leaf is passed by and remembered
+ * (emu_tree_kill_spared()). */
+static int kill_walk(EmuTree *t, size_t i, bool below) {
         _cleanup_free_ ChildOrder *order = NULL;
         size_t k;
 
@@ -430,13 +442,24 @@ static int kill_walk(EmuTree *t, size_t i) {
         int r = children_sorted(t, i, false, &order, &k);
         if (r < 0)
                 return r;
+        bool any_in_use = false;
+        unsigned top_in_use = 0;
+        for (size_t j = 0; j < k; j++)
+                if (order[j].usage > 0 && (!any_in_use || order[j].priority > top_in_use)) {
+                        top_in_use = order[j].priority;
+                        any_in_use = true;
+                }
         for (size_t j = 0; j < k; j++) {
-                r = kill_walk(t, order[j].index);
+                r = kill_walk(t, order[j].index, below || (any_in_use && top_in_use > order[j].priority));
                 if (r != -ESRCH)
                         return r; /* the leaf, or an error: no answer */
         }
-        if (!t->entries[i].skip && t->nodes[i].n_procs > 0)
-                return (int) i;
+        if (!t->entries[i].skip && t->nodes[i].n_procs > 0) {
+                if (below)
+                        return (int) i;
+                if (t->kill_spared == EMU_NO_PARENT)
+                        t->kill_spared = i;
+        }
         t->entries[i].exhausted = true;
         return -ESRCH;
 }
@@ -445,7 +468,12 @@ int emu_tree_kill_pick(EmuTree *t) {
         assert(t);
         /* Marks of empty subtrees stay true from walk to walk: a skip only
          * ever removes candidates. */
-        return kill_walk(t, 0);
+        return kill_walk(t, 0, false);
+}
+
+int emu_tree_kill_spared(const EmuTree *t) {
+        assert(t);
+        return t->kill_spared == EMU_NO_PARENT ? -ESRCH : (int) t->kill_spared;
 }
 
 int emu_tree_kill_walk(EmuTree *t, unsigned max_leaves, EmuKillVisit visit, void *userdata) {

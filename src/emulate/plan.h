@@ -17,7 +17,10 @@
  *   memory.low on v2; its unreclaimable part everywhere).
  * - The kill walks down from the root to the lowest-priority child that has
  *   something killable (ties: the larger usage), to a leaf, as the patched
- *   kernel's priority OOM does.
+ *   kernel's priority OOM does; but it is pre-emptive, so it takes a leaf
+ *   only when a sibling of higher priority with memory in use stands beside
+ *   the leaf or one of its parents below the root: the highest priority in
+ *   use is left to the kernel's OOM killer at the limit.
  *
  * A decision reads the subtree lazily (EmuTree): a node's children are read
  * only when the decision descends into it, so that the kill reads one path
@@ -144,8 +147,8 @@ bool emu_kill_needed(uint64_t usage, uint64_t file, uint64_t anon, bool swap, ui
 
 /* The leaf to kill in: the walk above over nodes[0..n), skipping nodes whose
  * skip[i] is true (tried and found nothing killable; skip may be NULL).
- * Returns the node index, or -ESRCH when nothing in the subtree is
- * killable, -EINVAL for a malformed snapshot. */
+ * Returns the node index, or -ESRCH when nothing in the subtree below a
+ * higher priority is killable, -EINVAL for a malformed snapshot. */
 int emu_kill_pick_node(const EmuNode *nodes, size_t n, const bool *skip);
 
 /* The same over a lazily read tree (skips: emu_tree_skip()): descends into
@@ -154,6 +157,12 @@ int emu_kill_pick_node(const EmuNode *nodes, size_t n, const bool *skip);
  * -ESRCH, -E2BIG when the walk needs more nodes than the tree may hold (no
  * answer then: the caller must not kill), or what expand returned. */
 int emu_tree_kill_pick(EmuTree *t);
+
+/* The first leaf with processes that a pick passed by because nothing of a
+ * higher priority uses memory beside it or its parents (the highest
+ * priority in use), as a tree index; -ESRCH when none was. For the journal:
+ * "only the highest priority is left" is not "nothing killable". */
+int emu_tree_kill_spared(const EmuTree *t);
 
 /* The kill's walk, shared by the kill itself (emulator.c) and the dry run
  * of memqosctl kill-order, so that the order shown is the order taken.

@@ -154,6 +154,27 @@ alloc() {
         printf -v "${name}_pid" %s $!
 }
 
+# The kill cases' memqos.conf: the priority OOM on the parent, offline (1)
+# with a (1), b (2) and batch (1) below it, online (10).
+priority_oom_conf() {
+        cat >"$work/memqos.conf" <<CONF
+[Events]
+EventRateLimitBurst=0
+[Group /$top]
+UsePriorityOOM=yes
+[Group /$top/offline]
+MemoryPriority=1
+[Group /$top/offline/a]
+MemoryPriority=1
+[Group /$top/offline/b]
+MemoryPriority=2
+[Group /$top/offline/batch]
+MemoryPriority=1
+[Group /$top/online]
+MemoryPriority=10
+CONF
+}
+
 events() { grep "MESSAGE_ID=$1" "$log"; }
 
 # field LINE KEY: the value of KEY=... in a stderr line (up to the next blank).
@@ -703,22 +724,7 @@ MemoryPriority=1
 MemoryPriority=10
 CONF
         else
-                cat >"$work/memqos.conf" <<CONF
-[Events]
-EventRateLimitBurst=0
-[Group /$top]
-UsePriorityOOM=yes
-[Group /$top/offline]
-MemoryPriority=1
-[Group /$top/offline/a]
-MemoryPriority=1
-[Group /$top/offline/b]
-MemoryPriority=2
-[Group /$top/offline/batch]
-MemoryPriority=1
-[Group /$top/online]
-MemoryPriority=10
-CONF
+                priority_oom_conf
         fi
         groups=("/$top" "/$top/online" "/$top/offline")
         [[ $case_name == priority-kill-parent ]] && groups=("/$top/online" "/$top/offline")
@@ -802,6 +808,39 @@ CONF
         echo "$case_name: killed $victim_pid in $victim_cg at usage $(mib "$(bytes "$line" MEMQOS_USAGE)"); parent failcnt $(cat "$root/memory.failcnt")"
         echo "$line"
         show_tree
+        echo "$case_name: ok"
+        ;;
+kill-top-only)
+        # The pre-emptive kill stops lower priorities for the higher ones; the
+        # highest priority in use has nobody above it, and the kernel may
+        # never need to kill at all. A 384M parent, kill watermark 364.8M:
+        # offline (1) holds 20M, online (10) takes 370M. Offline is killed
+        # at the watermark; online, then alone above the watermark but under
+        # the limit, gets all of its 370M and is not killed.
+        mkdir -p "$root/online" "$root/offline"
+        echo $((384 * MiB)) >"$root/memory.limit_in_bytes"
+        priority_oom_conf
+        start_daemon
+        wait_followed "/$top" "/$top/online" "/$top/offline"
+        check_backend oom emulate
+        alloc "$root/offline" offline 20 20 0
+        wait_for 30 test -e "$work/offline.done" || fail "offline's allocator did not finish"
+        alloc "$root/online" online 370 10 0.2
+        wait_for 90 test -e "$work/online.done" || fail "online did not get its 370M (died: $(kill -0 "$online_pid" 2>&1 || echo yes))"
+        wait_for 10 bash -c "! kill -0 $offline_pid 2>/dev/null" || fail "offline ($offline_pid) was not killed"
+        wait_for 10 grep -q "only the highest priority in use is left below /$top" "$log" ||
+                fail "memqosd did not say that it leaves online to the kernel"
+        sleep 1.5 # a second kill would come after 1 s at most
+        kill -0 "$online_pid" 2>/dev/null || fail "online's allocator was killed"
+        npids=$(events "$MSG_PRIORITY_KILL" | sed -E 's/.*MEMQOS_VICTIM_PID=([0-9]+).*/\1/' | sort -u)
+        [[ $npids == "$offline_pid" ]] || fail "killed: ${npids:-nobody}; only offline ($offline_pid) expected"
+        usage=$(usage_of "$root")
+        ((usage >= 384 * MiB * 95 / 100)) || fail "the parent's usage $(mib "$usage") is below the kill watermark: the case proves nothing"
+        for d in "$root" "$root/online" "$root/offline"; do
+                [[ $(oom_kills "$d") -eq 0 ]] || fail "the kernel's OOM killer killed in ${d#"$v1"}"
+        done
+        grep -h "only the highest priority" "$log" | head -n 1
+        echo "$case_name: offline killed, online holds $(cat "$work/online.done")M at parent usage $(mib "$usage") of 384M"
         echo "$case_name: ok"
         ;;
 squeeze-restore)

@@ -216,15 +216,52 @@ static void test_kill_walk(void **state) {
         /* Lowest child of the root is offline (1), inside it b (1) below a (2). */
         assert_int_equal(emu_kill_pick_node(n, 5, NULL), 4);
 
-        /* b tried and found empty: a, still inside offline, before online. */
+        /* b tried and found empty: a, still inside offline, below online. */
         bool skip[5] = { [4] = true };
         assert_int_equal(emu_kill_pick_node(n, 5, skip), 3);
 
-        /* Nothing killable left in offline: only then online. */
+        /* Nothing killable left in offline: online (10) is the highest
+         * priority in use, with nobody above it to protect: no pre-emptive
+         * kill, the kernel decides at the limit. */
         skip[3] = true;
-        assert_int_equal(emu_kill_pick_node(n, 5, skip), 1);
+        assert_int_equal(emu_kill_pick_node(n, 5, skip), -ESRCH);
         skip[1] = true;
         assert_int_equal(emu_kill_pick_node(n, 5, skip), -ESRCH);
+}
+
+/* The pre-emptive kill takes a leaf only below a higher priority in use. */
+static void test_kill_walk_spares_the_highest_priority_in_use(void **state) {
+        EmuNode n[5];
+        tree(n);
+        n[1].n_procs = 1;
+        EmuTree *t = NULL;
+
+        /* Only online has processes: it is passed by, and said so. */
+        assert_int_equal(emu_tree_new_array(n, 5, NULL, 0, &t), 0);
+        assert_int_equal(emu_tree_kill_pick(t), -ESRCH);
+        assert_int_equal(emu_tree_array_index(t, (size_t) emu_tree_kill_spared(t)), 1);
+        emu_tree_free(t);
+
+        /* A higher sibling that holds no memory protects nothing: offline/b
+         * alone in use under the root is the top too. */
+        tree(n);
+        n[1].usage = 0;
+        n[4].n_procs = 1;
+        n[3].usage = 0;
+        n[2].usage = n[4].usage;
+        assert_int_equal(emu_kill_pick_node(n, 5, NULL), -ESRCH);
+
+        /* But one level down is enough: b (1) below a (2) in use, although
+         * offline is the only child of the root in use. */
+        n[3].usage = 110 * M;
+        n[2].usage = 200 * M;
+        assert_int_equal(emu_kill_pick_node(n, 5, NULL), 4);
+
+        /* A victim found: nothing spared. */
+        assert_int_equal(emu_tree_new_array(n, 5, NULL, 0, &t), 0);
+        assert_int_equal(emu_tree_array_index(t, (size_t) emu_tree_kill_pick(t)), 4);
+        assert_int_equal(emu_tree_kill_spared(t), -ESRCH);
+        emu_tree_free(t);
 }
 
 static void test_kill_walk_hierarchy_beats_leaf_priority(void **state) {
@@ -241,22 +278,28 @@ static void test_kill_walk_hierarchy_beats_leaf_priority(void **state) {
 }
 
 static void test_kill_walk_ties_by_usage(void **state) {
-        EmuNode n[3] = {
+        /* Two of priority 1 below online (10): the larger first. Equals
+         * alone are the highest in use: neither is killed pre-emptively. */
+        EmuNode n[4] = {
                 { .parent = EMU_NO_PARENT },
                 { .parent = 0, .priority = 1, .usage = 10 * M, .n_procs = 1 },
                 { .parent = 0, .priority = 1, .usage = 20 * M, .n_procs = 1 },
+                { .parent = 0, .priority = 10, .usage = 5 * M, .n_procs = 1 },
         };
-        assert_int_equal(emu_kill_pick_node(n, 3, NULL), 2);
+        assert_int_equal(emu_kill_pick_node(n, 4, NULL), 2);
+        assert_int_equal(emu_kill_pick_node(n, 3, NULL), -ESRCH);
 }
 
 static void test_kill_walk_inner_processes(void **state) {
-        /* Processes in an inner cgroup whose children have none: the inner one. */
-        EmuNode n[3] = {
+        /* Processes in an inner cgroup whose children have none: the inner
+         * one (below online, priority 10). */
+        EmuNode n[4] = {
                 { .parent = EMU_NO_PARENT },
-                { .parent = 0, .priority = 1, .n_procs = 3 },
+                { .parent = 0, .priority = 1, .n_procs = 3, .usage = 10 * M },
                 { .parent = 1, .priority = 0 },
+                { .parent = 0, .priority = 10, .usage = 10 * M },
         };
-        assert_int_equal(emu_kill_pick_node(n, 3, NULL), 1);
+        assert_int_equal(emu_kill_pick_node(n, 4, NULL), 1);
 }
 
 /* The issue #11 tree: parent / offline (1) / batch / job holds the only
@@ -888,15 +931,16 @@ static void test_kill_order_is_the_kill_walk(void **state) {
         WalkRecord w = { .stop_at = SIZE_MAX };
         assert_int_equal(emu_tree_new_array(n, 5, NULL, 0, &t), 0);
         assert_int_equal(emu_tree_kill_walk(t, 8, record_visit, &w), -ESRCH);
+        /* offline/b (priority 1) first, then offline/a; online, the highest
+         * priority in use, is never in the pre-emptive order. */
+        assert_int_equal(emu_tree_array_index(t, (size_t) emu_tree_kill_spared(t)), 1);
         emu_tree_free(t);
-        /* offline/b (priority 1) first, then offline/a, online last. */
-        assert_int_equal(w.n, 3);
+        assert_int_equal(w.n, 2);
         assert_int_equal(w.leaves[0], emu_kill_pick_node(n, 5, NULL));
         assert_int_equal(w.leaves[0], 4);
         bool skip[5] = { [4] = true };
         assert_int_equal(w.leaves[1], emu_kill_pick_node(n, 5, skip));
         assert_int_equal(w.leaves[1], 3);
-        assert_int_equal(w.leaves[2], 1);
 
         /* The kill stops where it took a victim; a bound of leaves holds. */
         WalkRecord k = { .stop_at = 3 };
@@ -944,6 +988,7 @@ int main(void) {
                 cmocka_unit_test(test_squeeze_limit_in_64k_pages),
                 cmocka_unit_test(test_kill_watermark_and_need),
                 cmocka_unit_test(test_kill_walk),
+                cmocka_unit_test(test_kill_walk_spares_the_highest_priority_in_use),
                 cmocka_unit_test(test_kill_walk_hierarchy_beats_leaf_priority),
                 cmocka_unit_test(test_kill_walk_ties_by_usage),
                 cmocka_unit_test(test_kill_walk_inner_processes),

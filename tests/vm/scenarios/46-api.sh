@@ -141,12 +141,15 @@ assert_jq /tmp/api-show-json "show --json=pretty api-high.slice" '.MemoryPriorit
 nobody memqosctl kill-order --no-pager --no-legend api.slice >/tmp/api-order
 assert_match "^1 +/api.slice/api-low.slice/api-low-sleep.service +/api.slice/api-low.slice +1 +$low_pid +sleep " \
         "$(head -n 1 /tmp/api-order)" "kill-order: api-low's sleep first"
-assert_match "/api.slice/api-high.slice +10 " "$(sed -n 2p /tmp/api-order)" "kill-order: api-high second"
+# api-high (10) is the highest priority in use: the pre-emptive kill never
+# takes it (the kernel's OOM killer decides there, at the limit), so the
+# order the kill takes ends with api-low.
+assert_eq 1 "$(wc -l </tmp/api-order)" "kill-order's lines (api-low's sleep only: $(cat /tmp/api-order))"
 memqosctl kill-order --json=short api.slice >/tmp/api-order-json
-assert_jq /tmp/api-order-json "kill-order --json=short api.slice: api-low's sleep, then api-high" ".cgroup == \"/api.slice\" and (.leaves[0] |
+assert_jq /tmp/api-order-json "kill-order --json=short api.slice: api-low's sleep only" ".cgroup == \"/api.slice\" and (.leaves[0] |
         .cgroup == \"/api.slice/api-low.slice/api-low-sleep.service\" and .branch == \"/api.slice/api-low.slice\" and
         .branch_priority == 1 and .processes[0].pid == $low_pid and .processes[0].comm == \"sleep\") and
-        .leaves[1].branch == \"/api.slice/api-high.slice\" and .leaves[1].branch_priority == 10"
+        (.leaves | length) == 1"
 assert_ok kill -0 "$low_pid"
 
 step "a write as nobody is refused"
