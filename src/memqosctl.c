@@ -537,11 +537,12 @@ static int cmd_kill_order(sd_bus *bus, char **args) {
                 json_finish(&w);
                 return 0;
         }
-        char legend[512];
+        char legend[640];
         snprintf(legend, sizeof(legend),
                  "%zu %s in the order memqosd's priority kill would take them below %s now (%" PRIu64
                  " cgroups read). Siblings compare: the branch of lowest priority first, the larger usage on a tie; "
-                 "in a leaf the largest RSS adjusted by oom_score_adj. Nothing was killed.",
+                 "in a leaf the largest RSS adjusted by oom_score_adj. The highest priority in use is not listed: it is "
+                 "never killed pre-emptively (the kernel's OOM killer decides there, at the limit). Nothing was killed.",
                  table_n_rows(&t), table_n_rows(&t) == 1 ? "process" : "processes", cgroup, n_read);
         r = table_print(&t, arg.legend, legend, out);
         table_done(&t);
