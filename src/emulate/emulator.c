@@ -402,6 +402,10 @@ void emulator_check(Emulator *e) {
         }
         if (!kill_needed && !e->kill_grace.timer)
                 e->kill_grace.given = false; /* the next kill decision is told again */
+        /* Back below where the kill watch starts: an episode is over, and
+         * the next one that finds nothing to kill says so again. */
+        if (kill_wm != MEMCG_UNLIMITED && usage < emu_kill_watch_start(kill_wm))
+                e->nothing_killable_said = false;
 
         /* Hysteresis, as the kernel's work: reclaim starts at wmark_high and
          * goes on, pass after pass (each is cut short after

@@ -839,6 +839,16 @@ kill-top-only)
         for d in "$root" "$root/online" "$root/offline"; do
                 [[ $(oom_kills "$d") -eq 0 ]] || fail "the kernel's OOM killer killed in ${d#"$v1"}"
         done
+        # Said once an episode: online goes, comes back and crosses again.
+        kill "$online_pid"
+        wait "$online_pid" 2>/dev/null
+        rm -f "$work/online.done"
+        wait_for 10 bash -c "((\$(cat '$root/memory.usage_in_bytes') < 300 * $MiB))" || fail "the parent's usage did not fall after online's exit"
+        alloc "$root/online" online 370 10 0.2
+        wait_for 90 test -e "$work/online.done" || fail "online did not get its 370M the second time"
+        sleep 0.5
+        said=$(grep -c "only the highest priority in use is left below /$top" "$log")
+        ((said == 2)) || fail "said $said times in two episodes: once an episode expected"
         grep -h "only the highest priority" "$log" | head -n 1
         echo "$case_name: offline killed, online holds $(cat "$work/online.done")M at parent usage $(mib "$usage") of 384M"
         echo "$case_name: ok"
