@@ -11,10 +11,13 @@
  * kernel-abi.md ("Priority OOM"); a broken promise aborts, which libFuzzer
  * reports like a crash:
  * - the kill picks a killable cgroup (processes, not tried) inside the
- *   subtree under pressure, with nothing killable below it, and at every
- *   level on its way down the branch it took has the lowest priority among
- *   the siblings with anything killable (ties: the largest usage); it finds
- *   nothing only when nothing there is killable;
+ *   subtree under pressure, below a higher priority in use (some level on
+ *   its path has a sibling of strictly higher priority with usage), with
+ *   nothing killable below it, and at every level on its way down the
+ *   branch it took has the lowest priority among the siblings with a
+ *   victim in them (ties: the largest usage); it finds nothing only when
+ *   no such cgroup exists, and then names a passed-by killable cgroup
+ *   (emu_tree_kill_spared()) exactly when one exists;
  * - reclaim plans only inside the subtree, at most what was asked and what
  *   each subtree can give, each cgroup once, siblings in priority order, and
  *   a higher priority only once every lower sibling gave all it can;
@@ -48,6 +51,8 @@ typedef struct Fuzz {
         size_t n, root;
         size_t child_start[NODES_MAX + 1], children[NODES_MAX];
         uint64_t killable[NODES_MAX];         /* processes not tried, in the subtree */
+        bool below[NODES_MAX];                /* a higher priority in use beside its path */
+        uint64_t victims[NODES_MAX];          /* killable processes below such, in the subtree */
         unsigned depth[NODES_MAX];            /* below root; only in the subtree */
         bool inside[NODES_MAX];               /* in the subtree under pressure */
 } Fuzz;
@@ -99,6 +104,26 @@ static void decode(Fuzz *f, const uint8_t *data, size_t size) {
                 f->killable[i] = f->skip[i] ? 0 : f->nodes[i].n_procs;
         for (size_t i = f->n - 1; i > 0; i--)
                 f->killable[f->nodes[i].parent] += f->killable[i];
+
+        /* Below a higher priority in use: some sibling on the way down from
+         * the root has a strictly higher priority and usage (plan.c
+         * kill_walk). Parents come before children, so one pass does. */
+        memset(f->below, 0, sizeof(f->below));
+        for (size_t i = f->root + 1; i < f->n; i++) {
+                if (!f->inside[i])
+                        continue;
+                size_t p = f->nodes[i].parent;
+                bool b = f->below[p];
+                for (size_t k = f->child_start[p]; k < f->child_start[p + 1] && !b; k++) {
+                        const EmuNode *s = &f->nodes[f->children[k]];
+                        b = s->usage > 0 && s->priority > f->nodes[i].priority;
+                }
+                f->below[i] = b;
+        }
+        for (size_t i = 0; i < f->n; i++)
+                f->victims[i] = f->inside[i] && f->below[i] && !f->skip[i] ? f->nodes[i].n_procs : 0;
+        for (size_t i = f->n - 1; i > 0; i--)
+                f->victims[f->nodes[i].parent] += f->victims[i];
 }
 
 /* The tree memqosd reads: rooted at the cgroup under pressure. */
@@ -119,6 +144,8 @@ static void check_kill(Fuzz *f) {
         EmuTree *t = fuzz_tree(f);
         int r = emu_tree_kill_pick(t);
         size_t leaf = r >= 0 ? emu_tree_array_index(t, (size_t) r) : SIZE_MAX;
+        int s = emu_tree_kill_spared(t);
+        size_t spared = s >= 0 ? emu_tree_array_index(t, (size_t) s) : SIZE_MAX;
         emu_tree_free(t);
 
         if (r == -E2BIG) {
@@ -126,25 +153,32 @@ static void check_kill(Fuzz *f) {
                 return;
         }
         if (r == -ESRCH) {
-                check(f->killable[f->root] == 0, "nothing found only when nothing is killable");
+                check(f->victims[f->root] == 0, "nothing found only when nothing below a higher priority is killable");
+                check((s >= 0) == (f->killable[f->root] > 0),
+                      "a killable cgroup passed by is named exactly when one exists");
+                if (s >= 0)
+                        check(f->inside[spared] && !f->below[spared] && f->nodes[spared].n_procs > 0 &&
+                                      !f->skip[spared],
+                              "the cgroup passed by is killable and of the highest priority in use");
                 return;
         }
         check(r >= 0, "the kill answers a node, -ESRCH or -E2BIG");
         check(f->inside[leaf], "the victim is inside the subtree under pressure");
         check(f->nodes[leaf].n_procs > 0 && !f->skip[leaf], "the victim has processes and was not tried");
+        check(f->below[leaf], "the victim is below a higher priority in use");
         for (size_t k = f->child_start[leaf]; k < f->child_start[leaf + 1]; k++)
                 check(f->killable[f->children[k]] == 0, "nothing killable below the victim");
 
         /* At each level on the way down, the branch taken is the lowest
-         * priority among the siblings with anything killable. */
+         * priority among the siblings with a victim in them. */
         for (size_t v = leaf; v != f->root; v = f->nodes[v].parent) {
                 size_t p = f->nodes[v].parent;
                 for (size_t k = f->child_start[p]; k < f->child_start[p + 1]; k++) {
                         const EmuNode *c = &f->nodes[f->children[k]], *b = &f->nodes[v];
-                        if (f->killable[f->children[k]] == 0)
+                        if (f->victims[f->children[k]] == 0)
                                 continue;
                         check(b->priority <= c->priority,
-                              "no lower-priority sibling with anything killable is passed by");
+                              "no lower-priority sibling with a victim in it is passed by");
                         check(b->priority < c->priority || b->usage >= c->usage,
                               "among equal priorities the larger usage dies first");
                 }
