@@ -17,6 +17,8 @@ memqosd_conf_add $'[OOM]\nKillWatermarkRatio=0'
 cleanup() {
         memqosd_conf_restore
         systemctl stop oomer.scope offline.slice 2>/dev/null || true
+        # The kernel's OOM kill leaves oomer.scope failed (and loaded).
+        systemctl reset-failed oomer.scope 2>/dev/null || true
         rm -rf /etc/systemd/system/offline.slice.d /etc/systemd/system/oomer.scope.d \
                 /run/systemd/system.control/offline.slice.d
         systemctl daemon-reload
